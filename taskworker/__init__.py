@@ -1,0 +1,30 @@
+"""taskworker: typed heavy-task consumers for AWS SQS, in Lambda or in a container."""
+
+from taskworker.app import TaskApp, load_app
+from taskworker.context import Deadline, TaskContext
+from taskworker.errors import PermanentError, RetryableError, TaskDefinitionError, TaskworkerError
+from taskworker.middleware import Middleware, TaskCall, TaskResult
+from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded
+from taskworker.retry import Retry
+from taskworker.settings import Settings
+
+__all__ = [
+    "Deadline",
+    "ErrorInfo",
+    "Failed",
+    "Middleware",
+    "Outcome",
+    "PermanentError",
+    "Retry",
+    "RetryLater",
+    "RetryableError",
+    "Settings",
+    "Succeeded",
+    "TaskApp",
+    "TaskCall",
+    "TaskContext",
+    "TaskDefinitionError",
+    "TaskResult",
+    "TaskworkerError",
+    "load_app",
+]

@@ -1,0 +1,162 @@
+"""TaskApp: the registry, the settings and the entry points of one application."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from taskworker.aws import Clients
+from taskworker.dispatch import Dispatcher
+from taskworker.errors import AppLoadError
+from taskworker.log import LazyLogger, SupportsLogging
+from taskworker.middleware import InProcessRetries, Middleware, TaskResult
+from taskworker.outcomes import ErrorInfo, Failed
+from taskworker.registry import Registry
+from taskworker.retry import Retry
+from taskworker.settings import Settings
+
+if TYPE_CHECKING:
+    from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
+    from taskworker.testing.tester import TaskTester
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TaskApp:
+    """A set of tasks and how to run them.
+
+    Declare tasks with :meth:`task`; run them with :attr:`lambda_handler` (an SQS event
+    source) or the container worker. Settings come from ``TASKWORKER_*`` environment
+    variables unless given; AWS clients are created on first use unless injected.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: Settings | None = None,
+        middleware: Sequence[Middleware] = (),
+        clients: Clients | None = None,
+        logger: SupportsLogging | None = None,
+    ) -> None:
+        self.name = name
+        self.registry = Registry()
+        self.clients = clients or Clients()
+        self.logger: SupportsLogging = logger or LazyLogger(name)
+        self._settings = settings
+        self._middleware = list(middleware)
+        self._dispatcher: Dispatcher | None = None
+        self._lambda_runtime: LambdaSqsRuntime | None = None
+
+    def __repr__(self) -> str:
+        return f"TaskApp({self.name!r}, tasks={sorted(self.registry)})"
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    @property
+    def tasks(self) -> Registry:
+        return self.registry
+
+    def task(
+        self,
+        name: str,
+        *,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        idempotent: bool = True,
+        message_group: str | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated function as the handler of task type ``name``.
+
+        The function is returned unchanged, so it stays directly callable in tests.
+        """
+
+        def register(func: F) -> F:
+            self.registry.register(
+                name,
+                func,
+                retry=retry,
+                timeout=timeout,
+                idempotent=idempotent,
+                message_group=message_group,
+            )
+            self._dispatcher = None  # rebuilt with the new task on next use
+            return func
+
+        return register
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            self._dispatcher = Dispatcher(self.registry, self.settings, self.middleware(), self.logger)
+        return self._dispatcher
+
+    @property
+    def user_middleware(self) -> list[Middleware]:
+        """The middleware given to the constructor, outermost first."""
+        return list(self._middleware)
+
+    def middleware(self) -> list[Middleware]:
+        """The middleware stack, outermost first: the user's, then the built-in ones."""
+        return [*self._middleware, InProcessRetries()]
+
+    def finish_batch(self, results: Sequence[TaskResult]) -> None:
+        """Dead-letter permanent failures, then run the ``after_batch`` hooks.
+
+        Every runtime calls this once per batch before it deletes or returns messages, so
+        the order (DLQ first, then result events and status) is the same everywhere.
+        """
+        permanent = [r for r in results if isinstance(r.outcome, Failed) and r.outcome.permanent]
+        if permanent and self.settings.dlq_url:
+            self._dead_letter(permanent)
+        self.dispatcher.after_batch(results)
+
+    def _dead_letter(self, results: Sequence[TaskResult]) -> None:
+        from taskworker.deadletter import DeadLetterQueue
+
+        assert self.settings.dlq_url
+        DeadLetterQueue(self.settings.dlq_url, self.clients.sqs).send(results)
+        unavailable = ErrorInfo("DeadLetterQueueUnavailable", "could not send to the DLQ; retrying")
+        for result in results:
+            if not result.dead_lettered:
+                result.requeue(unavailable)
+
+    def lambda_handler(self, event: Any, context: Any) -> dict[str, Any]:
+        """Entry point for an SQS event source with ``ReportBatchItemFailures``."""
+        if self._lambda_runtime is None:
+            from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
+
+            self._lambda_runtime = LambdaSqsRuntime(self)
+        return self._lambda_runtime.handle(event, context)
+
+    @property
+    def testing(self) -> TaskTester:
+        """Run tasks in-process with no AWS: ``app.testing.run("report.generate", {...})``."""
+        from taskworker.testing.tester import TaskTester
+
+        return TaskTester(self)
+
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        """Every task's input and output JSON Schema, keyed by task name."""
+        return self.registry.schemas()
+
+
+def load_app(path: str) -> TaskApp:
+    """Import ``"package.module:attribute"`` and check that it is a :class:`TaskApp`."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise AppLoadError(f"{path!r}: expected 'module:attribute', e.g. 'examples.reports:app'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AppLoadError(f"{path!r}: cannot import module {module_name!r} ({exc})") from exc
+    app = getattr(module, attribute, None)
+    if not isinstance(app, TaskApp):
+        found = "nothing" if app is None else type(app).__name__
+        raise AppLoadError(f"{path!r}: {module_name}.{attribute} is {found}, not a TaskApp")
+    return app

@@ -1,0 +1,210 @@
+"""The dispatcher: one message in, one :mod:`outcome <taskworker.outcomes>` out.
+
+All task semantics live here, so every runtime (Lambda, the container worker, the dev
+stack, the test kit) behaves the same: route by ``task_type``, validate the payload, refuse
+to start what cannot finish before the deadline, run the handler inside the middleware,
+and classify what happened. It never talks to a queue and never raises for a bad message;
+only ``BaseException`` that is not an ``Exception`` (interrupts, exits) passes through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from taskworker.context import Deadline, TaskContext
+from taskworker.errors import PermanentError, RetryableError
+from taskworker.log import SupportsLogging, TaskLogger
+from taskworker.messages import TaskMessage
+from taskworker.middleware import Middleware, TaskCall, TaskResult, compose
+from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded
+from taskworker.registry import Registry, TaskDefinition
+from taskworker.settings import Settings
+
+MISSING_TASK_TYPE = "MissingTaskType"
+UNKNOWN_TASK_TYPE = "UnknownTaskType"
+MALFORMED_JSON = "MalformedJSON"
+INVALID_PAYLOAD = "InvalidPayload"
+INVALID_RESULT = "InvalidResult"
+DEADLINE_TOO_CLOSE = "DeadlineTooClose"
+
+MaxReceives = int | Callable[[TaskMessage], int | None] | None
+"""The queue's maxReceiveCount, or a callable that looks it up for a message's queue
+(asked only when a task fails, so a healthy batch makes no extra call)."""
+
+
+class Dispatcher:
+    """Routes messages to handlers through the middleware; see the module docstring."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        middleware: Sequence[Middleware],
+        logger: SupportsLogging,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.logger = logger
+        self.middleware = list(middleware)
+        self._before = _overriding(self.middleware, "before_task")
+        self._wrappers = _overriding(self.middleware, "wrap_handler")
+        self._after = _overriding(self.middleware, "after_task")
+        self._batch_hooks = _overriding(self.middleware, "after_batch")
+        self._loops = threading.local()
+
+    def dispatch(
+        self,
+        message: TaskMessage,
+        deadline: Deadline | None = None,
+        *,
+        max_receives: MaxReceives = None,
+    ) -> TaskResult:
+        """Decide what becomes of ``message``; never raises for anything the message holds."""
+        started = time.perf_counter()
+        task = self.registry.get(message.task_type or "")
+        outcome = self._run(message, task, deadline or Deadline.never(), max_receives)
+        result = TaskResult(message, outcome, task, (time.perf_counter() - started) * 1000)
+        if not isinstance(outcome, Succeeded):
+            self._log_failure(result)
+        return result
+
+    def after_batch(self, results: Sequence[TaskResult]) -> None:
+        """Run every ``after_batch`` hook once the runtime has dead-lettered what it must."""
+        for item in self._batch_hooks:
+            item.after_batch(results)
+
+    def _run(
+        self,
+        message: TaskMessage,
+        task: TaskDefinition | None,
+        deadline: Deadline,
+        max_receives: MaxReceives,
+    ) -> Outcome:
+        if task is None:
+            return _reject_route(message)
+        payload = _validate(task, message.body)
+        if not isinstance(payload, BaseModel):
+            return payload
+        margin = (task.timeout or 0.0) + self.settings.deadline_margin_seconds
+        if deadline.remaining() < margin:
+            error = ErrorInfo(DEADLINE_TOO_CLOSE, f"not started: needs {margin:g}s, invocation has less")
+            return RetryLater(error, delay=0.0)
+        call = TaskCall(message, task, payload, self._context(message, task, deadline))
+        return self._call(call, max_receives)
+
+    def _call(self, call: TaskCall, max_receives: MaxReceives) -> Outcome:
+        try:
+            for item in self._before:
+                item.before_task(call)
+            handler = compose(self._wrappers, call, lambda: self._invoke(call))
+            outcome = self._succeeded(call, handler())
+        except Exception as exc:
+            outcome = self._classify(call, exc, max_receives)
+        for item in self._after:
+            item.after_task(call, outcome)
+        return outcome
+
+    def _invoke(self, call: TaskCall) -> BaseModel | None:
+        task = call.task
+        args: tuple[Any, ...] = (call.payload, call.context) if task.takes_context else (call.payload,)
+        if task.is_async:
+            return self._event_loop().run(task.func(*args))  # type: ignore[no-any-return]
+        return task.func(*args)  # type: ignore[no-any-return]
+
+    def _succeeded(self, call: TaskCall, value: Any) -> Outcome:
+        model = call.task.output_model
+        if model is None or isinstance(value, model):
+            return Succeeded(value if model is not None else None, duplicate=call.duplicate)
+        try:
+            return Succeeded(model.model_validate(value), duplicate=call.duplicate)
+        except ValidationError as exc:
+            message = f"handler returned {type(value).__name__}, not {model.__name__}: {_summary(exc)}"
+            return Failed(ErrorInfo(INVALID_RESULT, message))
+
+    def _classify(self, call: TaskCall, exc: Exception, max_receives: MaxReceives) -> Outcome:
+        error = ErrorInfo.from_exception(exc)
+        if isinstance(exc, PermanentError):
+            return Failed(error, permanent=True)
+        limit = max_receives(call.message) if callable(max_receives) else max_receives
+        if limit is not None and call.message.receive_count >= limit:
+            return Failed(error, permanent=False)
+        if isinstance(exc, RetryableError) and exc.delay is not None:
+            return RetryLater(error, delay=exc.delay)
+        delay = call.task.retry.requeue_delay(
+            call.message.receive_count,
+            self.settings.backoff_base_seconds,
+            self.settings.backoff_max_seconds,
+        )
+        return RetryLater(error, delay=delay)
+
+    def _context(self, message: TaskMessage, task: TaskDefinition, deadline: Deadline) -> TaskContext:
+        keys = {"task_id": message.task_id, "task_type": task.name, "attempt": message.receive_count}
+        return TaskContext(
+            task_id=message.task_id,
+            task_type=task.name,
+            attempt=message.receive_count,
+            logger=TaskLogger(self.logger, keys),
+            deadline=deadline,
+            idempotency_key=message.idempotency_key,
+            correlation_id=message.correlation_id,
+        )
+
+    def _event_loop(self) -> asyncio.Runner:
+        """One event loop per thread, reused: a new loop per message costs more than a task."""
+        runner: asyncio.Runner | None = getattr(self._loops, "runner", None)
+        if runner is None:
+            runner = self._loops.runner = asyncio.Runner()
+        return runner
+
+    def _log_failure(self, result: TaskResult) -> None:
+        outcome = result.outcome
+        assert not isinstance(outcome, Succeeded)
+        level = 40 if isinstance(outcome, Failed) else 30
+        self.logger.log(
+            level,
+            "task failed" if isinstance(outcome, Failed) else "task will be retried",
+            extra={
+                "task_id": result.message.task_id,
+                "task_type": result.message.task_type,
+                "attempt": result.message.receive_count,
+                "error_type": outcome.error.type,
+                "error_message": outcome.error.message,
+                "permanent": isinstance(outcome, Failed) and outcome.permanent,
+            },
+        )
+
+
+def _reject_route(message: TaskMessage) -> Failed:
+    if message.task_type is None:
+        return Failed(ErrorInfo(MISSING_TASK_TYPE, "message has no 'task_type' String attribute"))
+    return Failed(ErrorInfo(UNKNOWN_TASK_TYPE, f"no task registered as {message.task_type!r}"))
+
+
+def _validate(task: TaskDefinition, body: str) -> BaseModel | Failed:
+    try:
+        return task.input_model.model_validate_json(body)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            return Failed(ErrorInfo(MALFORMED_JSON, "message body is not valid JSON"))
+        return Failed(ErrorInfo(INVALID_PAYLOAD, f"{task.input_model.__name__}: {_summary(exc)}"))
+
+
+def _summary(exc: ValidationError) -> str:
+    """Where and why validation failed, without echoing input values into logs or the DLQ."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "(body)"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _overriding(middleware: Sequence[Middleware], hook: str) -> list[Middleware]:
+    """The middleware that override ``hook``: the hot path skips the no-op ones."""
+    base = getattr(Middleware, hook)
+    return [item for item in middleware if getattr(type(item), hook) is not base]

@@ -1,0 +1,39 @@
+"""Exceptions that handlers raise to steer what happens to their message.
+
+A handler signals intent with an exception type, not with a return code: the dispatcher
+turns these into :mod:`taskworker.outcomes` values, so no runtime ever has to guess.
+"""
+
+from __future__ import annotations
+
+
+class TaskworkerError(Exception):
+    """Base class of every error taskworker defines."""
+
+
+class TaskDefinitionError(TaskworkerError, TypeError):
+    """A task was declared wrongly; raised at decoration time, never per message."""
+
+
+class PermanentError(TaskworkerError):
+    """The task can never succeed: send it to the dead-letter queue now, do not retry.
+
+    Raise it for errors that no retry can fix (a referenced record that does not exist,
+    a payload that is valid but semantically impossible).
+    """
+
+
+class RetryableError(TaskworkerError):
+    """A transient failure: try again later.
+
+    ``delay`` (seconds) overrides the computed backoff before the message is seen again,
+    for example from a ``Retry-After`` header of a rate-limited downstream API.
+    """
+
+    def __init__(self, message: str = "", *, delay: float | None = None) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class AppLoadError(TaskworkerError):
+    """``module:attribute`` does not name a :class:`~taskworker.TaskApp`."""

@@ -1,0 +1,118 @@
+"""Returning messages to their queue: visibility changes and the redrive limit.
+
+Both runtimes give a failed message back with a delay (exponential backoff, or at once
+for a task that was never started) through ChangeMessageVisibilityBatch, and both need
+the queue's ``maxReceiveCount`` to know which attempt is the last. These calls are best
+effort by design: when one fails, the message still comes back when its current
+visibility timeout ends, so a failure here costs latency, never a message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from taskworker.messages import TaskMessage
+from taskworker.middleware.base import TaskResult
+from taskworker.retry import MAX_VISIBILITY_SECONDS
+
+if TYPE_CHECKING:
+    from taskworker.app import TaskApp
+
+BATCH_SIZE = 10
+ATTEMPTS = 2
+
+
+def change_visibility(sqs: Any, queue_url: str, changes: Sequence[tuple[str, float]]) -> list[str]:
+    """Set each ``(receipt_handle, seconds)``; returns the receipt handles that failed."""
+    pending = list(changes)
+    for _ in range(ATTEMPTS):
+        pending = [
+            c
+            for start in range(0, len(pending), BATCH_SIZE)
+            for c in _change_chunk(sqs, queue_url, pending[start : start + BATCH_SIZE])
+        ]
+        if not pending:
+            break
+    return [handle for handle, _ in pending]
+
+
+def _change_chunk(sqs: Any, queue_url: str, chunk: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    entries = [
+        {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": _seconds(delay)}
+        for i, (handle, delay) in enumerate(chunk)
+    ]
+    try:
+        response = sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+    except Exception:
+        return list(chunk)
+    retryable = {f["Id"] for f in response.get("Failed", []) if not f.get("SenderFault")}
+    return [chunk[int(i)] for i in sorted(retryable, key=int)]
+
+
+def _seconds(delay: float) -> int:
+    return max(0, min(MAX_VISIBILITY_SECONDS, round(delay)))
+
+
+def max_receive_count(sqs: Any, queue_url: str) -> int | None:
+    """``maxReceiveCount`` from the queue's RedrivePolicy, ``None`` without one."""
+    response = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+    policy = response.get("Attributes", {}).get("RedrivePolicy")
+    return int(json.loads(policy)["maxReceiveCount"]) if policy else None
+
+
+class QueueVisibility:
+    """For Lambda, which knows its queues only by ARN: resolves each queue's URL and
+    redrive limit once, and applies the results' retry delays."""
+
+    def __init__(self, app: TaskApp) -> None:
+        self.app = app
+        self._urls: dict[str, str] = {}
+        self._limits: dict[str, int | None] = {}
+
+    def apply(self, results: Sequence[TaskResult]) -> None:
+        by_queue: dict[str, list[tuple[str, float]]] = {}
+        for result in results:
+            delay = None if result.done else result.visibility_delay()
+            arn, handle = result.message.queue_arn, result.message.receipt_handle
+            if delay is not None and arn and handle:
+                by_queue.setdefault(arn, []).append((handle, delay))
+        for arn, changes in by_queue.items():
+            url = self.queue_url(arn)
+            failed = change_visibility(self.app.clients.sqs, url, changes) if url else changes
+            if failed:
+                self._warn("could not change visibility; messages return after their timeout", arn)
+
+    def max_receive_count(self, message: TaskMessage) -> int | None:
+        """The redrive limit of the message's queue; a configured setting wins."""
+        configured = self.app.settings.max_receive_count
+        arn = message.queue_arn
+        if configured is not None or not arn:
+            return configured
+        if arn not in self._limits:
+            url = self.queue_url(arn)
+            if url is None:
+                return None
+            try:
+                self._limits[arn] = max_receive_count(self.app.clients.sqs, url)
+            except Exception as exc:
+                self._warn("could not read the queue's RedrivePolicy", arn, exc)
+                return None
+        return self._limits[arn]
+
+    def queue_url(self, arn: str) -> str | None:
+        """GetQueueUrl by name and owner, so custom endpoints (moto, LocalStack) work too."""
+        if arn not in self._urls:
+            *_, account, name = arn.split(":")
+            try:
+                response = self.app.clients.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            except Exception as exc:
+                self._warn("could not resolve the queue URL", arn, exc)
+                return None
+            self._urls[arn] = response["QueueUrl"]
+        return self._urls[arn]
+
+    def _warn(self, message: str, arn: str, exc: Exception | None = None) -> None:
+        error = f"{type(exc).__name__}: {exc}" if exc else None
+        self.app.logger.log(30, message, extra={"queue_arn": arn, "error": error})

@@ -1,0 +1,71 @@
+"""Structured logging bound to one task.
+
+Every line a task logs carries ``task_id``, ``task_type`` and ``attempt`` so a log query
+can follow one task across retries. The underlying logger is powertools' ``Logger`` (JSON
+lines in Lambda), created on first use: the batch utility imports its module anyway, but
+building the logger is deferred so an app that never logs pays nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class SupportsLogging(Protocol):
+    """The part of ``logging.Logger`` (and powertools' ``Logger``) taskworker calls."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None: ...
+
+
+class LazyLogger:
+    """A powertools ``Logger`` for ``service``, built the first time a line is logged."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._logger: SupportsLogging | None = None
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self._logger is None:
+            from aws_lambda_powertools import Logger
+
+            self._logger = logger = typing.cast(SupportsLogging, Logger(service=self._service))
+        else:
+            logger = self._logger
+        logger.log(level, msg, *args, **kwargs)
+
+
+class TaskLogger:
+    """A logger whose every line carries the task's identifying keys."""
+
+    __slots__ = ("_base", "_keys")
+
+    def __init__(self, base: SupportsLogging, keys: Mapping[str, Any]) -> None:
+        self._base = base
+        self._keys = dict(keys)
+
+    def bind(self, **keys: Any) -> TaskLogger:
+        """A logger with more keys, for a sub-step of the task."""
+        return TaskLogger(self._base, {**self._keys, **keys})
+
+    def debug(self, msg: str, *args: Any, **extra: Any) -> None:
+        self._log(logging.DEBUG, msg, args, extra)
+
+    def info(self, msg: str, *args: Any, **extra: Any) -> None:
+        self._log(logging.INFO, msg, args, extra)
+
+    def warning(self, msg: str, *args: Any, **extra: Any) -> None:
+        self._log(logging.WARNING, msg, args, extra)
+
+    def error(self, msg: str, *args: Any, **extra: Any) -> None:
+        self._log(logging.ERROR, msg, args, extra)
+
+    def exception(self, msg: str, *args: Any, **extra: Any) -> None:
+        self._log(logging.ERROR, msg, args, extra, exc_info=True)
+
+    def _log(
+        self, level: int, msg: str, args: tuple[Any, ...], extra: Mapping[str, Any], exc_info: bool = False
+    ) -> None:
+        self._base.log(level, msg, *args, extra={**self._keys, **extra}, exc_info=exc_info, stacklevel=3)

@@ -1,0 +1,177 @@
+"""The wire format: the only module that knows SQS field and attribute names.
+
+A message body is the task's payload as JSON, exactly what a client POSTs; the String
+message attribute ``task_type`` routes it. Lambda and the SQS API describe the same message
+in two spellings (``messageAttributes.task_type.stringValue`` versus
+``MessageAttributes.task_type.StringValue``); both become one :class:`TaskMessage` here,
+so nothing downstream cares where a message came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+TASK_TYPE = "task_type"
+IDEMPOTENCY_KEY = "idempotency_key"
+CORRELATION_ID = "correlation_id"
+ERROR_TYPE = "error_type"
+ERROR_MESSAGE = "error_message"
+FAILED_AT = "failed_at"
+STATUS = "status"
+
+MAX_MESSAGE_BYTES = 262_144
+"""SQS's limit for body plus message attributes (names, types and values)."""
+
+MAX_ATTRIBUTE_TEXT = 1_000
+"""How much of an error message travels in a DLQ attribute; the rest is cut."""
+
+
+@dataclass(slots=True)
+class TaskMessage:
+    """One SQS message, independent of the runtime that received it.
+
+    ``task_id`` is the SQS MessageId. ``receive_count`` is ApproximateReceiveCount, which is
+    also the attempt number a handler sees.
+    """
+
+    task_id: str
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    receive_count: int = 1
+    receipt_handle: str | None = None
+    group_id: str | None = None
+    sent_timestamp_ms: int | None = None
+    queue_arn: str | None = None
+
+    @property
+    def task_type(self) -> str | None:
+        return self.attributes.get(TASK_TYPE) or None
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.attributes.get(IDEMPOTENCY_KEY) or None
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.attributes.get(CORRELATION_ID) or None
+
+    @classmethod
+    def from_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
+        """Build from one record of Lambda's SQS event (camelCase spelling).
+
+        Tolerates missing or mistyped fields: a broken record must still become a message
+        the dispatcher can reject with a reason, never an exception here.
+        """
+        system = _mapping(record.get("attributes"))
+        return cls(
+            task_id=str(record.get("messageId") or ""),
+            body=_text(record.get("body")),
+            attributes=_string_attributes(record.get("messageAttributes"), "stringValue"),
+            receive_count=_int(system.get("ApproximateReceiveCount"), default=1),
+            receipt_handle=_optional_text(record.get("receiptHandle")),
+            group_id=_optional_text(system.get("MessageGroupId")),
+            sent_timestamp_ms=_int(system.get("SentTimestamp"), default=None),
+            queue_arn=_optional_text(record.get("eventSourceARN")),
+        )
+
+    @classmethod
+    def from_sqs_message(cls, message: Mapping[str, Any], queue_arn: str | None = None) -> TaskMessage:
+        """Build from one entry of ReceiveMessage's ``Messages`` (PascalCase spelling)."""
+        system = _mapping(message.get("Attributes"))
+        return cls(
+            task_id=str(message.get("MessageId") or ""),
+            body=_text(message.get("Body")),
+            attributes=_string_attributes(message.get("MessageAttributes"), "StringValue"),
+            receive_count=_int(system.get("ApproximateReceiveCount"), default=1),
+            receipt_handle=_optional_text(message.get("ReceiptHandle")),
+            group_id=_optional_text(system.get("MessageGroupId")),
+            sent_timestamp_ms=_int(system.get("SentTimestamp"), default=None),
+            queue_arn=queue_arn,
+        )
+
+    def message_attributes(self) -> dict[str, dict[str, str]]:
+        """The string attributes in SendMessage's shape, to forward the message unchanged."""
+        return {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes.items()}
+
+
+def message_size(body: str, attributes: Mapping[str, str]) -> int:
+    """Bytes SQS counts against :data:`MAX_MESSAGE_BYTES` for a body and String attributes."""
+    size = len(body.encode())
+    for name, value in attributes.items():
+        size += len(name.encode()) + len(b"String") + len(value.encode())
+    return size
+
+
+def send_attributes(
+    task_type: str,
+    *,
+    idempotency_key: str | None = None,
+    correlation_id: str | None = None,
+) -> dict[str, str]:
+    """The String attributes a producer sets on a new task message."""
+    attributes = {TASK_TYPE: task_type}
+    if idempotency_key:
+        attributes[IDEMPOTENCY_KEY] = idempotency_key
+    if correlation_id:
+        attributes[CORRELATION_ID] = correlation_id
+    return attributes
+
+
+def dead_letter_attributes(message: TaskMessage, error_type: str, error_message: str) -> dict[str, str]:
+    """The original attributes plus the reason a message was dead-lettered."""
+    attributes = dict(message.attributes)
+    attributes[ERROR_TYPE] = error_type
+    attributes[ERROR_MESSAGE] = _clip(error_message) or error_type
+    attributes[TASK_TYPE] = message.task_type or "(none)"
+    attributes[FAILED_AT] = utc_now_iso()
+    return attributes
+
+
+def queue_url_from_arn(arn: str) -> str:
+    """``arn:aws:sqs:REGION:ACCOUNT:NAME`` to the queue's standard URL."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        raise ValueError(f"not an SQS queue ARN: {arn!r}")
+    _, partition, _, region, account, name = parts
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{suffix}/{account}/{name}"
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ATTRIBUTE_TEXT else text[: MAX_ATTRIBUTE_TEXT - 1] + "…"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any, default: int | None) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _string_attributes(raw: Any, value_key: str) -> dict[str, str]:
+    """Keep the String-typed message attributes; binary ones cannot route or key a task."""
+    result: dict[str, str] = {}
+    for name, attribute in _mapping(raw).items():
+        value = attribute.get(value_key) if isinstance(attribute, Mapping) else None
+        if isinstance(name, str) and isinstance(value, str):
+            result[name] = value
+    return result

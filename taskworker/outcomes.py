@@ -1,0 +1,73 @@
+"""What became of one message: values, not exceptions.
+
+The dispatcher returns exactly one of these for every message it is given; each runtime
+maps them onto its own queue mechanics (report a batch item failure, delete, change the
+visibility, send to the dead-letter queue). Keeping them as plain values means a runtime
+never has to interpret exceptions, and tests can compare outcomes directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """A failure as it travels on the wire: a short type name and a human message."""
+
+    type: str
+    message: str
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> ErrorInfo:
+        return cls(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Succeeded:
+    """The handler returned; ``result`` is its output model (``None`` for ``-> None`` tasks).
+
+    ``duplicate`` is true when idempotency answered with a stored result and the handler
+    did not run again.
+    """
+
+    result: BaseModel | None = None
+    duplicate: bool = False
+
+    def result_json(self) -> Any:
+        """The result as JSON-compatible data, for events and status records."""
+        return None if self.result is None else self.result.model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """Not done yet: make the message visible again after ``delay`` seconds.
+
+    ``delay`` of ``None`` means "leave the queue's visibility timeout as it is".
+    """
+
+    error: ErrorInfo
+    delay: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Failed for good.
+
+    ``permanent`` failures (bad input, :class:`~taskworker.PermanentError`) are sent to the
+    dead-letter queue by the runtime at once. Non-permanent ones are transient errors on
+    their last allowed receive: they go back to the queue and SQS's redrive policy moves
+    them to the dead-letter queue, after the failure has been reported.
+    """
+
+    error: ErrorInfo
+    permanent: bool = True
+
+
+Outcome = Succeeded | RetryLater | Failed

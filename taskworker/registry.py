@@ -1,0 +1,188 @@
+"""The registry: task names mapped to typed handlers, checked when they are declared.
+
+Every mistake that can be caught at decoration time is caught there, with a message that
+names the function and the fix, so a typo never surfaces as a poison message in production.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from taskworker.context import TaskContext
+from taskworker.errors import TaskDefinitionError
+from taskworker.retry import NO_RETRY, Retry
+
+TASK_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+CONTEXT_PARAMETER_NAMES = frozenset({"ctx", "context"})
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinition:
+    """A registered task: its handler, its models and its policies."""
+
+    name: str
+    func: Callable[..., Any]
+    input_model: type[BaseModel]
+    output_model: type[BaseModel] | None
+    takes_context: bool
+    is_async: bool
+    retry: Retry = NO_RETRY
+    timeout: float | None = None
+    idempotent: bool = True
+    message_group: str | None = None
+
+    def input_schema(self) -> dict[str, Any]:
+        """JSON Schema (2020-12) of the payload, as the API validates it."""
+        return self.input_model.model_json_schema()
+
+    def output_schema(self) -> dict[str, Any] | None:
+        """JSON Schema of the result, or ``None`` for tasks that return nothing."""
+        return None if self.output_model is None else self.output_model.model_json_schema()
+
+
+class Registry(Mapping[str, TaskDefinition]):
+    """Task name to :class:`TaskDefinition`; read-only except through :meth:`register`."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, TaskDefinition] = {}
+
+    def __getitem__(self, name: str) -> TaskDefinition:
+        return self._tasks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def register(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        idempotent: bool = True,
+        message_group: str | None = None,
+    ) -> TaskDefinition:
+        where = _describe(func)
+        _check_name(name, where)
+        if name in self._tasks:
+            other = _describe(self._tasks[name].func)
+            raise TaskDefinitionError(
+                f"{where}: task name {name!r} is already registered by {other}; "
+                "task names must be unique within an app"
+            )
+        if timeout is not None and timeout <= 0:
+            raise TaskDefinitionError(f"{where}: timeout={timeout!r} must be a positive number of seconds")
+        input_model, output_model, takes_context = _inspect_signature(func, where)
+        definition = TaskDefinition(
+            name=name,
+            func=func,
+            input_model=input_model,
+            output_model=output_model,
+            takes_context=takes_context,
+            is_async=inspect.iscoroutinefunction(func),
+            retry=retry or NO_RETRY,
+            timeout=timeout,
+            idempotent=idempotent,
+            message_group=message_group,
+        )
+        self._tasks[name] = definition
+        return definition
+
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        """Every task's input and output JSON Schema, keyed by task name."""
+        return {
+            name: {"input": task.input_schema(), "output": task.output_schema()}
+            for name, task in sorted(self._tasks.items())
+        }
+
+
+def _describe(func: Callable[..., Any]) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def _check_name(name: Any, where: str) -> None:
+    if not isinstance(name, str) or not TASK_NAME.match(name):
+        raise TaskDefinitionError(
+            f"{where}: invalid task name {name!r}; use 1-64 characters of lowercase letters, "
+            "digits, '.', '_' or '-', starting with a letter (for example 'report.generate')"
+        )
+
+
+def _inspect_signature(
+    func: Callable[..., Any], where: str
+) -> tuple[type[BaseModel], type[BaseModel] | None, bool]:
+    if not callable(func):
+        raise TaskDefinitionError(f"{where}: @app.task must decorate a function")
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception as exc:
+        raise TaskDefinitionError(
+            f"{where}: cannot resolve its type annotations ({exc}); "
+            "import the annotated types at module level"
+        ) from exc
+    parameters = list(inspect.signature(func).parameters.values())
+    if not parameters:
+        raise TaskDefinitionError(
+            f"{where}: a task takes its payload as first parameter, e.g. "
+            "'def handler(req: MyInput, ctx: TaskContext) -> MyOutput'"
+        )
+    input_model = _input_model(parameters[0], hints, where)
+    takes_context = _context_parameter(parameters[1:], hints, where)
+    return input_model, _output_model(hints, where), takes_context
+
+
+def _input_model(parameter: inspect.Parameter, hints: dict[str, Any], where: str) -> type[BaseModel]:
+    annotation = hints.get(parameter.name)
+    if not _is_model(annotation):
+        found = "no annotation" if annotation is None else f"{annotation!r}"
+        raise TaskDefinitionError(
+            f"{where}: parameter {parameter.name!r} must be annotated with a pydantic BaseModel "
+            f"subclass (found {found}); declare e.g. 'class MyInput(BaseModel): ...'"
+        )
+    return typing.cast(type[BaseModel], annotation)
+
+
+def _output_model(hints: dict[str, Any], where: str) -> type[BaseModel] | None:
+    if "return" not in hints:
+        raise TaskDefinitionError(
+            f"{where}: missing return annotation; annotate it with a pydantic BaseModel "
+            "subclass, or '-> None' for a task that returns nothing"
+        )
+    annotation = hints["return"]
+    if annotation is None or annotation is type(None):
+        return None
+    if not _is_model(annotation):
+        raise TaskDefinitionError(
+            f"{where}: return annotation {annotation!r} is not a pydantic BaseModel subclass; "
+            "wrap the result in a model, or annotate '-> None'"
+        )
+    return typing.cast(type[BaseModel], annotation)
+
+
+def _context_parameter(rest: list[inspect.Parameter], hints: dict[str, Any], where: str) -> bool:
+    if not rest:
+        return False
+    first, *extra = rest
+    is_context = hints.get(first.name) is TaskContext or (
+        first.name in CONTEXT_PARAMETER_NAMES and first.name not in hints
+    )
+    if not is_context or any(p.default is inspect.Parameter.empty for p in extra):
+        raise TaskDefinitionError(
+            f"{where}: a task takes at most two parameters, the payload model and "
+            "'ctx: TaskContext'; move other inputs into the payload model"
+        )
+    return True
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

@@ -1,0 +1,71 @@
+"""One typed settings object, read from ``TASKWORKER_*`` environment variables.
+
+Each optional feature (dead-letter sending, result events, status, idempotency, metrics)
+is off while its variable is unset, so a bare ``TaskApp`` runs with no AWS at all.
+Endpoints are deliberately *not* settings: boto3 already honours ``AWS_ENDPOINT_URL`` and
+its per-service variants, and duplicating that would only create two ways to be wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+PREFIX = "TASKWORKER_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    queue_url: str | None = None
+    dlq_url: str | None = None
+    result_topic_arn: str | None = None
+    status_table: str | None = None
+    idempotency_table: str | None = None
+    metrics_namespace: str | None = None
+    max_receive_count: int | None = None
+    """Receives allowed before SQS redrives to the DLQ; read from the queue when unset."""
+    status_ttl_seconds: int = 7 * 24 * 3600
+    deadline_margin_seconds: float = 2.0
+    """Kept free at the end of a Lambda invocation so a started task can finish cleanly."""
+    backoff_base_seconds: float = 5.0
+    backoff_max_seconds: float = 900.0
+    log_payloads: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from ``TASKWORKER_<FIELD>``; empty values count as unset."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(PREFIX + field.name.upper(), "").strip()
+            if raw:
+                values[field.name] = _coerce(field.name, str(field.type), raw)
+        return cls(**values)
+
+    def merged(self, **overrides: Any) -> Settings:
+        """A copy with the non-``None`` overrides applied (CLI options, tests)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(name: str, type_name: str, raw: str) -> Any:
+    try:
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+        if type_name.startswith("bool"):
+            return _parse_bool(raw)
+    except ValueError as exc:
+        raise ValueError(f"{PREFIX}{name.upper()}={raw!r}: {exc}") from None
+    return raw
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true/false")

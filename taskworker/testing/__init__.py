@@ -1,0 +1,19 @@
+"""The offline testing kit: events, Lambda contexts and in-process task runs.
+
+Everything here runs with no AWS account and no network. It is public API: use it to
+unit-test handlers (``app.testing.run``) and Lambda entry points (``sqs_event`` +
+``lambda_context``). The pytest plugin offers the factories as fixtures.
+"""
+
+from taskworker.testing.events import md5_of_message_attributes, sqs_event, sqs_record
+from taskworker.testing.lambda_context import FakeLambdaContext, lambda_context
+from taskworker.testing.tester import TaskTester
+
+__all__ = [
+    "FakeLambdaContext",
+    "TaskTester",
+    "lambda_context",
+    "md5_of_message_attributes",
+    "sqs_event",
+    "sqs_record",
+]

@@ -1,0 +1,112 @@
+"""Factories for events exactly as Lambda's SQS event source delivers them.
+
+Field names, casing, string-typed numbers and MD5 digests follow what Lambda sends, so a
+handler that passes these tests sees nothing new in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import struct
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from taskworker.messages import send_attributes
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_QUEUE = "taskworker-tasks"
+_sequence = itertools.count(10_000_000_000_000_000_000)
+
+
+def sqs_record(
+    payload: Any = None,
+    *,
+    task_type: str | None = None,
+    body: str | None = None,
+    message_id: str | None = None,
+    receive_count: int = 1,
+    idempotency_key: str | None = None,
+    correlation_id: str | None = None,
+    message_attributes: Mapping[str, str] | None = None,
+    group_id: str | None = None,
+    queue: str = DEFAULT_QUEUE,
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """One SQS record as Lambda delivers it.
+
+    ``payload`` (a dict, a pydantic model, or anything JSON-serializable) becomes the body
+    unless ``body`` gives the raw text. ``task_type`` sets the routing attribute; pass
+    ``message_attributes`` to control attributes entirely. A ``.fifo`` queue name (or a
+    ``group_id``) produces a FIFO record with group, deduplication id and sequence number.
+    """
+    text = body if body is not None else _json(payload)
+    if message_attributes is None:
+        message_attributes = (
+            send_attributes(task_type, idempotency_key=idempotency_key, correlation_id=correlation_id)
+            if task_type is not None
+            else {}
+        )
+    fifo = queue.endswith(".fifo") or group_id is not None
+    if fifo and not queue.endswith(".fifo"):
+        queue += ".fifo"
+    message_id = message_id or str(uuid.uuid4())
+    now_ms = int(time.time() * 1000)
+    attributes = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": str(now_ms - 5),
+        "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+        "ApproximateFirstReceiveTimestamp": str(now_ms),
+    }
+    if fifo:
+        attributes["MessageGroupId"] = group_id or "default"
+        attributes["MessageDeduplicationId"] = message_id
+        attributes["SequenceNumber"] = str(next(_sequence))
+    record: dict[str, Any] = {
+        "messageId": message_id,
+        "receiptHandle": f"AQEB{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        "body": text,
+        "attributes": attributes,
+        "messageAttributes": {name: _lambda_attribute(value) for name, value in message_attributes.items()},
+        "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{region}:{account}:{queue}",
+        "awsRegion": region,
+    }
+    if message_attributes:
+        record["md5OfMessageAttributes"] = md5_of_message_attributes(message_attributes)
+    return record
+
+
+def sqs_event(records: Iterable[Mapping[str, Any]] | None = None, **record_fields: Any) -> dict[str, Any]:
+    """An SQS event: the given records, or one record built from ``record_fields``."""
+    items = list(records) if records is not None else [sqs_record(**record_fields)]
+    return {"Records": [dict(item) for item in items]}
+
+
+def md5_of_message_attributes(attributes: Mapping[str, str]) -> str:
+    """SQS's digest of String message attributes (name, type, transport byte, value)."""
+    digest = hashlib.md5()
+    for name in sorted(attributes):
+        for part in (name.encode(), b"String"):
+            digest.update(struct.pack(">I", len(part)) + part)
+        value = attributes[name].encode()
+        digest.update(b"\x01" + struct.pack(">I", len(value)) + value)
+    return digest.hexdigest()
+
+
+def _lambda_attribute(value: str) -> dict[str, Any]:
+    return {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+
+
+def _json(payload: Any) -> str:
+    if isinstance(payload, BaseModel):
+        return payload.model_dump_json()
+    return json.dumps({} if payload is None else payload, separators=(",", ":"))
