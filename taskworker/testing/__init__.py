@@ -5,15 +5,24 @@ unit-test handlers (``app.testing.run``) and Lambda entry points (``sqs_event`` 
 ``lambda_context``). The pytest plugin offers the factories as fixtures.
 """
 
-from taskworker.testing.events import md5_of_message_attributes, sqs_event, sqs_record
+from taskworker.testing.events import (
+    md5_of_message_attributes,
+    record_from_sqs_message,
+    sqs_event,
+    sqs_record,
+)
+from taskworker.testing.fake_sqs import FakeSQS, ManualClock
 from taskworker.testing.lambda_context import FakeLambdaContext, lambda_context
 from taskworker.testing.tester import TaskTester
 
 __all__ = [
     "FakeLambdaContext",
+    "FakeSQS",
+    "ManualClock",
     "TaskTester",
     "lambda_context",
     "md5_of_message_attributes",
+    "record_from_sqs_message",
     "sqs_event",
     "sqs_record",
 ]

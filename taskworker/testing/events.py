@@ -6,6 +6,7 @@ handler that passes these tests sees nothing new in production.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -91,6 +92,33 @@ def sqs_event(records: Iterable[Mapping[str, Any]] | None = None, **record_field
     return {"Records": [dict(item) for item in items]}
 
 
+def record_from_sqs_message(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+    """Turn one ReceiveMessage entry into the record Lambda's event source would deliver.
+
+    Lets tests (and the local Lambda emulation) receive real messages from a queue and
+    hand them to ``app.lambda_handler`` exactly as Lambda would. Receive with
+    ``MessageSystemAttributeNames=["All"]`` and ``MessageAttributeNames=["All"]``.
+    """
+    attributes = {
+        name: _lambda_attribute_value(value)
+        for name, value in (message.get("MessageAttributes") or {}).items()
+    }
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes") or {}),
+        "messageAttributes": attributes,
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": queue_arn.split(":")[3],
+    }
+    if message.get("MD5OfMessageAttributes"):
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
 def md5_of_message_attributes(attributes: Mapping[str, str]) -> str:
     """SQS's digest of String message attributes (name, type, transport byte, value)."""
     digest = hashlib.md5()
@@ -104,6 +132,19 @@ def md5_of_message_attributes(attributes: Mapping[str, str]) -> str:
 
 def _lambda_attribute(value: str) -> dict[str, Any]:
     return {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+
+
+def _lambda_attribute_value(value: Mapping[str, Any]) -> dict[str, Any]:
+    converted: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value.get("DataType", "String"),
+    }
+    if "StringValue" in value:
+        converted["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        converted["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return converted
 
 
 def _json(payload: Any) -> str:
