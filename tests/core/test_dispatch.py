@@ -107,19 +107,22 @@ def test_missing_task_type_is_permanent(app: TaskApp) -> None:
 
     message = TaskMessage.from_lambda_record(sqs_record(VALID))
     outcome = app.dispatcher.dispatch(message).outcome
-    assert isinstance(outcome, Failed) and outcome.permanent
+    assert isinstance(outcome, Failed)
+    assert outcome.permanent
     assert outcome.error.type == "MissingTaskType"
 
 
 def test_unknown_task_type_is_permanent(app: TaskApp) -> None:
     outcome = app.testing.run("order.unknown", VALID)
-    assert isinstance(outcome, Failed) and outcome.permanent
+    assert isinstance(outcome, Failed)
+    assert outcome.permanent
     assert outcome.error == _error("UnknownTaskType", "no task registered as 'order.unknown'")
 
 
 def test_invalid_payload_is_permanent_and_names_the_fields(app: TaskApp) -> None:
     outcome = app.testing.run("order.place", {"order_id": "x", "quantity": 0})
-    assert isinstance(outcome, Failed) and outcome.permanent
+    assert isinstance(outcome, Failed)
+    assert outcome.permanent
     assert outcome.error.type == "InvalidPayload"
     assert "order_id: String should have at least 3 characters" in outcome.error.message
     assert "quantity: Input should be greater than or equal to 1" in outcome.error.message
@@ -152,7 +155,8 @@ def test_other_exceptions_are_retried_with_backoff_growing_with_attempts(app: Ta
 
 def test_backoff_is_capped(app: TaskApp) -> None:
     outcome = app.testing.run("order.flaky", VALID, attempt=40)
-    assert isinstance(outcome, RetryLater) and outcome.delay is not None
+    assert isinstance(outcome, RetryLater)
+    assert outcome.delay is not None
     assert outcome.delay <= app.settings.backoff_max_seconds
 
 
@@ -170,12 +174,14 @@ def test_last_allowed_receive_fails_for_good_but_not_permanently(app: TaskApp) -
 
 def test_permanent_error_on_last_receive_stays_permanent(app: TaskApp) -> None:
     outcome = app.testing.run("order.reject", VALID, attempt=5, max_receives=5)
-    assert isinstance(outcome, Failed) and outcome.permanent
+    assert isinstance(outcome, Failed)
+    assert outcome.permanent
 
 
 def test_a_result_of_the_wrong_type_is_permanent(app: TaskApp) -> None:
     outcome = app.testing.run("order.bad_result", VALID)
-    assert isinstance(outcome, Failed) and outcome.permanent
+    assert isinstance(outcome, Failed)
+    assert outcome.permanent
     assert outcome.error.type == "InvalidResult"
     assert "handler returned str, not Receipt" in outcome.error.message
 
@@ -187,7 +193,8 @@ def test_a_result_that_validates_into_the_output_model_is_accepted(app: TaskApp)
 def test_task_is_not_started_when_deadline_is_too_close(app: TaskApp) -> None:
     margin = app.settings.deadline_margin_seconds
     outcome = app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin - 0.01))
-    assert isinstance(outcome, RetryLater) and outcome.delay == 0
+    assert isinstance(outcome, RetryLater)
+    assert outcome.delay == 0
     assert outcome.error.type == "DeadlineTooClose"
     assert app.calls == []  # type: ignore[attr-defined]
     assert isinstance(app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin)), Succeeded)
@@ -204,7 +211,8 @@ def test_context_carries_identity_attempt_and_deadline() -> None:
     app.testing.run("ctx.capture", VALID, attempt=3, idempotency_key="k-1", deadline=Deadline(lambda: 42.0))
     ctx = seen[0]
     assert (ctx.task_type, ctx.attempt, ctx.idempotency_key) == ("ctx.capture", 3, "k-1")
-    assert ctx.task_id and ctx.remaining_seconds() == 42.0
+    assert ctx.task_id
+    assert ctx.remaining_seconds() == 42.0
 
 
 def test_in_process_retries_recover_from_transient_errors() -> None:

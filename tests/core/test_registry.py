@@ -36,7 +36,9 @@ def test_context_parameter_and_async_handlers_are_detected() -> None:
     async def handler(req: In, ctx: TaskContext) -> None: ...
 
     task = app.tasks["a"]
-    assert task.takes_context and task.is_async and task.output_model is None
+    assert task.takes_context
+    assert task.is_async
+    assert task.output_model is None
 
 
 def test_unannotated_ctx_parameter_is_accepted_by_name() -> None:
