@@ -52,6 +52,19 @@ class TaskApp:
     def __repr__(self) -> str:
         return f"TaskApp({self.name!r}, tasks={sorted(self.registry)})"
 
+    def configure(self, *, settings: Settings | None = None, clients: Clients | None = None) -> None:
+        """Replace the settings or the AWS clients of an app declared at module level.
+
+        Runtimes built so far are dropped, so the next message uses the new configuration
+        (the CLI, the dev stack and tests use this; Lambda reads the environment).
+        """
+        if settings is not None:
+            self._settings = settings
+        if clients is not None:
+            self.clients = clients
+        self._dispatcher = None
+        self._lambda_runtime = None
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:

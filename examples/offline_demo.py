@@ -1,0 +1,86 @@
+"""Offline tour: the example app consumes real-shaped SQS events, with no AWS at all.
+
+It builds a batch like the one Lambda's event source delivers, valid and broken messages
+mixed, runs ``app.lambda_handler`` on it against an in-memory queue pair (queue + DLQ),
+and prints what became of each message. Run: ``python -m examples.offline_demo``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from examples.reports import app
+from taskworker import Settings
+from taskworker.aws import Clients
+from taskworker.testing import FakeSQS, lambda_context, record_from_sqs_message, sqs_event
+
+MESSAGES: list[tuple[str, str | None, str]] = [
+    ("a monthly report", "report.generate", '{"account_id": "acme", "month": "2026-10", "detail": 5}'),
+    ("another report", "report.generate", '{"account_id": "globex", "month": "2026-09"}'),
+    ("an async notification", "report.notify", '{"email": "ops@example.com", "subject": "ready"}'),
+    ("a payload failing validation", "report.generate", '{"account_id": "acme", "month": "13"}'),
+    ("a body that is not JSON", "report.generate", "{not json"),
+    ("an unknown task type", "report.unknown", "{}"),
+    ("no task_type attribute", None, '{"account_id": "acme"}'),
+    ("a handler failing for good", "report.fail", '{"account_id": "initech"}'),
+]
+
+
+def main() -> int:
+    sqs = FakeSQS()
+    dlq = sqs.create_queue(QueueName="reports-dlq")["QueueUrl"]
+    redrive = json.dumps({"deadLetterTargetArn": sqs.queue_arn(dlq), "maxReceiveCount": 5})
+    queue = sqs.create_queue(QueueName="reports", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+    app.configure(settings=Settings(dlq_url=dlq), clients=Clients(sqs=sqs))
+
+    labels = {}
+    for label, task_type, body in MESSAGES:
+        attributes = {"task_type": {"DataType": "String", "StringValue": task_type}} if task_type else {}
+        sent = sqs.send_message(QueueUrl=queue, MessageBody=body, MessageAttributes=attributes)
+        labels[sent["MessageId"]] = label
+    event = _receive_event(sqs, queue)
+
+    started = time.perf_counter()
+    response = app.lambda_handler(event, lambda_context(timeout_ms=900_000))
+    elapsed = time.perf_counter() - started
+
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    dead = _dead_letters(sqs, dlq)
+    print(f"\nProcessed {len(event['Records'])} messages in {elapsed * 1000:.0f} ms\n")
+    for record in event["Records"]:
+        label = labels[record["messageId"]]
+        if record["messageId"] in failed:
+            verdict = "returned to the queue for a retry"
+        elif label in dead:
+            verdict = f"sent to the DLQ -> {dead[label]}"
+        else:
+            verdict = "succeeded"
+        print(f"  {label:<30} {verdict}")
+    print(f"\nLambda response: {json.dumps(response)}")
+    return 0
+
+
+def _receive_event(sqs: FakeSQS, queue: str) -> dict[str, object]:
+    response = sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
+    )
+    arn = sqs.queue_arn(queue)
+    return sqs_event([record_from_sqs_message(m, arn) for m in response["Messages"]])
+
+
+def _dead_letters(sqs: FakeSQS, dlq: str) -> dict[str, str]:
+    """The reason of each DLQ entry, by the label of the message it came from."""
+    reasons = {}
+    messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    originals = {(body, task_type or "(none)"): label for label, task_type, body in MESSAGES}
+    for message in messages.get("Messages", []):
+        attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+        label = originals[(message["Body"], attributes["task_type"])]
+        reasons[label] = f"{attributes['error_type']}: {attributes['error_message']}"
+    return reasons
+
+
+if __name__ == "__main__":
+    sys.exit(main())
