@@ -272,8 +272,8 @@ def _normalize_attribute(name: str, attr: Mapping[str, Any]) -> dict[str, Any]:
     if base not in ("String", "Number", "Binary") or len(data_type) > 256:
         raise _SQSError(
             "InvalidParameterValue",
-            f"The type of message (user) attribute '{name}' is invalid. You must use only the "
-            "following supported type prefixes: Binary, Number, String.",
+            f"The message attribute '{name}' has an invalid message attribute type, the set of "
+            "supported type prefixes is Binary, Number, and String.",
         )
     value_key = "BinaryValue" if base == "Binary" else "StringValue"
     value = attr.get(value_key)
@@ -565,8 +565,9 @@ class FakeSQS:
       succeed, but the message might not be deleted"; the fake always takes the
       strict branch so callers relying on stale handles see the redelivery.
     * ``MaximumMessageSize`` defaults to 262,144 bytes (the long-standing
-      limit; SQS raised its default to 1 MiB in 2025), and the total batch
-      payload limit equals the queue's ``MaximumMessageSize``.
+      limit, and SNS's); SQS raised its default and maximum to 1 MiB in 2025.
+      Pass ``default_max_message_size=1_048_576`` for today's SQS default.
+      The total batch payload limit equals the queue's ``MaximumMessageSize``.
     * With a ``ManualClock`` a long poll does not block: it advances the manual
       clock to the moment a message becomes receivable, or to the end of the
       wait (virtual time passes during the poll).  With any other clock it
@@ -585,8 +586,10 @@ class FakeSQS:
         clock: Clock | None = None,
         region: str = "us-east-1",
         account_id: str = "123456789012",
+        default_max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self._clock: Clock = clock or time.time
+        self._default_max_size = _check_int("MaximumMessageSize", default_max_message_size)
         self.region = region
         self.account_id = account_id
         self.calls: Counter[str] = Counter()
@@ -598,6 +601,11 @@ class FakeSQS:
         self._injector = FailureInjector(_OPERATIONS, _BATCH_OPERATIONS)
 
     # ------------------------------------------------------------------ extras
+
+    @property
+    def clock(self) -> Clock:
+        """The clock driving visibility, delays and timestamps (shared with FakeSNS)."""
+        return self._clock
 
     @property
     def exceptions(self) -> Any:
@@ -715,7 +723,9 @@ class FakeSQS:
                 arn=self._arn(QueueName),
                 created_at=now,
                 modified_at=now,
-                attributes=_initial_attributes(fifo, config),
+                attributes=_initial_attributes(
+                    fifo, {"MaximumMessageSize": self._default_max_size, **config}
+                ),
             )
             return _ok({"QueueUrl": self._url(QueueName)})
 
