@@ -64,7 +64,10 @@ def main() -> int:
 
 def _receive_event(sqs: FakeSQS, queue: str) -> dict[str, object]:
     response = sqs.receive_message(
-        QueueUrl=queue, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
+        QueueUrl=queue,
+        MaxNumberOfMessages=10,
+        MessageSystemAttributeNames=["All"],
+        MessageAttributeNames=["All"],
     )
     arn = sqs.queue_arn(queue)
     return sqs_event([record_from_sqs_message(m, arn) for m in response["Messages"]])
