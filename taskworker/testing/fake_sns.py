@@ -539,9 +539,7 @@ class FakeSNS:
         return topic
 
     def _subscription(self, arn: object) -> _Subscription:
-        text = str(arn or "")
-        if not text.startswith("arn:aws:sns:") or text.count(":") != 6:
-            raise _invalid("SubscriptionArn")
+        text = _check_subscription_arn(arn)
         for topic in self._topics.values():
             if text in topic.subscriptions:
                 return topic.subscriptions[text]
@@ -642,9 +640,13 @@ class FakeSNS:
             return _ok({"SubscriptionArn": "pending confirmation" if pending else sub.arn})
 
     def unsubscribe(self, *, SubscriptionArn: str) -> Response:
+        """Remove a subscription; an unknown (well-formed) ARN succeeds, so retries are safe."""
         with self._api("Unsubscribe"):
-            sub = self._subscription(SubscriptionArn)
-            del self._topics[sub.topic_arn.rsplit(":", 1)[1]].subscriptions[sub.arn]
+            with contextlib.suppress(_SNSError):
+                sub = self._subscription(SubscriptionArn)
+                del self._topics[sub.topic_arn.rsplit(":", 1)[1]].subscriptions[sub.arn]
+                return _ok()
+            _check_subscription_arn(SubscriptionArn)
             return _ok()
 
     def get_subscription_attributes(self, *, SubscriptionArn: str) -> Response:
@@ -818,6 +820,13 @@ def _check_topic_name(name: str, attrs: Mapping[str, str]) -> bool:
     if not _TOPIC_NAME_RE.match(name):
         raise _invalid("Topic Name")
     return False
+
+
+def _check_subscription_arn(arn: object) -> str:
+    text = str(arn or "")
+    if not text.startswith("arn:aws:sns:") or text.count(":") != 6:
+        raise _invalid("SubscriptionArn")
+    return text
 
 
 def _topic_config(attrs: Mapping[str, str], fifo: bool) -> dict[str, str]:

@@ -634,15 +634,16 @@ def test_change_visibility_with_stale_handle_is_rejected(
     assert "Message does not exist or is not available" in error["Message"]
 
 
-def test_change_visibility_of_message_not_in_flight(sqs: FakeSQS, clock: ManualClock) -> None:
+def test_change_visibility_after_timeout_lapsed_is_a_no_op(
+    sqs: FakeSQS, clock: ManualClock
+) -> None:
     url = make_queue(sqs, VisibilityTimeout="5")
     sqs.send_message(QueueUrl=url, MessageBody="x")
     (msg,) = receive(sqs, url)
     clock.advance(5)
-    with pytest.raises(sqs.exceptions.MessageNotInflight) as info:
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
-                                      VisibilityTimeout=5)
-    assert info.value.response["Error"]["Code"] == "AWS.SimpleQueueService.MessageNotInflight"
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
+                                  VisibilityTimeout=60)
+    assert counts(sqs, url) == (1, 0, 0)  # not hidden again
 
 
 def test_change_visibility_limits(sqs: FakeSQS, clock: ManualClock) -> None:
@@ -839,7 +840,9 @@ def test_fifo_expired_receipt_handle_cannot_delete(sqs: FakeSQS, clock: ManualCl
     (msg,) = receive(sqs, url)
     clock.advance(10)
     error = error_of(lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"]))
-    assert error["Code"] == "ReceiptHandleIsInvalid"
+    assert error["Code"] == "InvalidParameterValue"
+    assert error["Message"].endswith("Reason: The receipt handle has expired.")
+    assert counts(sqs, url) == (1, 0, 0)
 
 
 def test_standard_queue_accepts_message_group_id(sqs: FakeSQS) -> None:
