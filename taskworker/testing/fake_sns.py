@@ -46,28 +46,66 @@ SNS_SENDER_ID = "AIDAIT2UOQQY3AUEKVGXU"
 
 _TOPIC_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _BATCH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-_TOPIC_ATTRIBUTES = frozenset({
-    "DisplayName", "Policy", "DeliveryPolicy", "FifoTopic", "ContentBasedDeduplication",
-    "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "ArchivePolicy",
-    "FifoThroughputScope", "DataProtectionPolicy",
-})
-_SUBSCRIPTION_ATTRIBUTES = frozenset({
-    "RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy",
-    "DeliveryPolicy", "SubscriptionRoleArn", "ReplayPolicy",
-})
-_PROTOCOLS = frozenset({
-    "http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose",
-})
+_TOPIC_ATTRIBUTES = frozenset(
+    {
+        "DisplayName",
+        "Policy",
+        "DeliveryPolicy",
+        "FifoTopic",
+        "ContentBasedDeduplication",
+        "KmsMasterKeyId",
+        "SignatureVersion",
+        "TracingConfig",
+        "ArchivePolicy",
+        "FifoThroughputScope",
+        "DataProtectionPolicy",
+    }
+)
+_SUBSCRIPTION_ATTRIBUTES = frozenset(
+    {
+        "RawMessageDelivery",
+        "FilterPolicy",
+        "FilterPolicyScope",
+        "RedrivePolicy",
+        "DeliveryPolicy",
+        "SubscriptionRoleArn",
+        "ReplayPolicy",
+    }
+)
+_PROTOCOLS = frozenset(
+    {
+        "http",
+        "https",
+        "email",
+        "email-json",
+        "sms",
+        "sqs",
+        "application",
+        "lambda",
+        "firehose",
+    }
+)
 _NEEDS_CONFIRMATION = frozenset({"http", "https", "email", "email-json"})
-_OPERATIONS = frozenset({
-    "CreateTopic", "DeleteTopic", "GetTopicAttributes", "ListTopics", "Subscribe",
-    "Unsubscribe", "GetSubscriptionAttributes", "SetSubscriptionAttributes",
-    "ListSubscriptionsByTopic", "Publish", "PublishBatch",
-})
+_OPERATIONS = frozenset(
+    {
+        "CreateTopic",
+        "DeleteTopic",
+        "GetTopicAttributes",
+        "ListTopics",
+        "Subscribe",
+        "Unsubscribe",
+        "GetSubscriptionAttributes",
+        "SetSubscriptionAttributes",
+        "ListSubscriptionsByTopic",
+        "Publish",
+        "PublishBatch",
+    }
+)
 _BATCH_OPERATIONS = frozenset({"PublishBatch"})
 
 
 # --------------------------------------------------------------------------- errors
+
 
 @functools.cache
 def _exception_classes() -> Any:
@@ -86,8 +124,7 @@ def sns_error(code: str, message: str, operation: str) -> ClientError:
     """Build the exception boto3 raises for an SNS error ``code``."""
     status = _STATUS.get(code, 400)
     response: Any = {
-        "Error": {"Type": "Receiver" if status >= 500 else "Sender", "Code": code,
-                  "Message": message},
+        "Error": {"Type": "Receiver" if status >= 500 else "Sender", "Code": code, "Message": message},
         "ResponseMetadata": _metadata(status),
     }
     cls: type[ClientError] = _exception_classes().from_code(code)
@@ -95,8 +132,7 @@ def sns_error(code: str, message: str, operation: str) -> ClientError:
 
 
 def _metadata(status: int) -> dict[str, Any]:
-    return {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status, "HTTPHeaders": {},
-            "RetryAttempts": 0}
+    return {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}
 
 
 class _SNSError(Exception):
@@ -121,9 +157,16 @@ def _ok(payload: Mapping[str, Any] | None = None) -> Response:
 
 # ------------------------------------------------------------------- filter policies
 
-_OPERATORS = frozenset({
-    "prefix", "suffix", "anything-but", "exists", "numeric", "equals-ignore-case",
-})
+_OPERATORS = frozenset(
+    {
+        "prefix",
+        "suffix",
+        "anything-but",
+        "exists",
+        "numeric",
+        "equals-ignore-case",
+    }
+)
 _NUMERIC_OPS: dict[str, Callable[[float, float], bool]] = {
     "=": lambda a, b: a == b,
     "<": lambda a, b: a < b,
@@ -151,7 +194,7 @@ def _validate_policy(policy: object, *, nested: bool, depth: int = 0) -> None:
             for condition in value:
                 _validate_condition(key, condition)
         else:
-            raise _invalid(f"FilterPolicy: \"{key}\" must be an object or an array")
+            raise _invalid(f'FilterPolicy: "{key}" must be an object or an array')
 
 
 def _validate_condition(key: str, condition: object) -> None:
@@ -159,7 +202,7 @@ def _validate_condition(key: str, condition: object) -> None:
         return
     if len(condition) != 1 or next(iter(condition)) not in _OPERATORS:
         raise _invalid(f"FilterPolicy: Unrecognized match type {next(iter(condition), '')}")
-    (operator, operand), = condition.items()
+    ((operator, operand),) = condition.items()
     if operator == "numeric":
         _validate_numeric(key, operand)
     elif operator == "exists" and not isinstance(operand, bool):
@@ -173,8 +216,9 @@ def _validate_numeric(key: str, operand: object) -> None:
     if ok:
         assert isinstance(operand, list)
         pairs = list(zip(operand[::2], operand[1::2], strict=True))
-        ok = all(op in _NUMERIC_OPS and isinstance(n, int | float) and not isinstance(n, bool)
-                 for op, n in pairs)
+        ok = all(
+            op in _NUMERIC_OPS and isinstance(n, int | float) and not isinstance(n, bool) for op, n in pairs
+        )
     if not ok:
         raise _invalid(f"FilterPolicy: Invalid numeric match for key {key}")
 
@@ -193,7 +237,7 @@ def _as_number(value: object) -> float | None:
 def _matches_condition(condition: object, value: object, is_number: bool) -> bool:
     """One policy condition against one scalar value (string, number, bool or None)."""
     if isinstance(condition, dict):
-        (operator, operand), = condition.items()
+        ((operator, operand),) = condition.items()
         return _matches_operator(operator, operand, value, is_number)
     if isinstance(condition, bool) or condition is None:
         return value is condition
@@ -302,6 +346,7 @@ def filter_policy_matches(
 
 # ------------------------------------------------------------------- message content
 
+
 def _validate_attributes(attrs: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
     """Validate SNS message attributes; return them in boto3's request shape."""
     out: dict[str, Any] = {}
@@ -376,6 +421,7 @@ def _sqs_message(message: str, structure: str | None) -> str:
 
 # ------------------------------------------------------------------- topic state
 
+
 @dataclass(frozen=True)
 class PublishedMessage:
     """One accepted publish, as recorded in ``FakeSNS.published`` for test assertions."""
@@ -410,9 +456,7 @@ class _Subscription:
         if not raw_policy:
             return True
         scope = self.attributes.get("FilterPolicyScope", "MessageAttributes")
-        return filter_policy_matches(
-            json.loads(raw_policy), attributes=attributes, body=message, scope=scope
-        )
+        return filter_policy_matches(json.loads(raw_policy), attributes=attributes, body=message, scope=scope)
 
 
 @dataclass
@@ -442,6 +486,7 @@ class _Publish:
 
 
 # --------------------------------------------------------------------------- the fake
+
 
 class FakeSNS:
     """Thread-safe in-memory stand-in for ``boto3.client("sns")``, fanning out to a FakeSQS.
@@ -506,8 +551,9 @@ class FakeSNS:
         A failed call or entry publishes nothing and records nothing.
         """
         with self._lock:
-            self._injector.add(operation, count=count, entries=entries, code=code,
-                               message=message, sender_fault=sender_fault)
+            self._injector.add(
+                operation, count=count, entries=entries, code=code, message=message, sender_fault=sender_fault
+            )
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -533,7 +579,7 @@ class FakeSNS:
         text = str(arn or "")
         if not text.startswith("arn:aws:sns:"):
             raise _invalid("TopicArn")
-        topic = self._topics.get(text[len(prefix):]) if text.startswith(prefix) else None
+        topic = self._topics.get(text[len(prefix) :]) if text.startswith(prefix) else None
         if topic is None:
             raise _SNSError("NotFound", "Topic does not exist")
         return topic
@@ -568,10 +614,8 @@ class FakeSNS:
             fifo = _check_topic_name(Name, attrs)
             existing = self._topics.get(Name)
             if existing is not None:
-                if any(existing.attributes.get(k) != v for k, v in _topic_config(attrs,
-                                                                              fifo).items()):
-                    raise _invalid("Attributes Reason: Topic already exists with different "
-                                   "attributes")
+                if any(existing.attributes.get(k) != v for k, v in _topic_config(attrs, fifo).items()):
+                    raise _invalid("Attributes Reason: Topic already exists with different attributes")
                 return _ok({"TopicArn": existing.arn})
             arn = f"arn:aws:sns:{self.region}:{self.account_id}:{Name}"
             self._topics[Name] = _Topic(Name, arn, _topic_config(attrs, fifo))
@@ -596,12 +640,12 @@ class FakeSNS:
                 "TopicArn": topic.arn,
                 "Owner": self.account_id,
                 "Policy": _default_policy(topic.arn, self.account_id),
-                "SubscriptionsConfirmed": str(sum(
-                    s.protocol not in _NEEDS_CONFIRMATION for s in topic.subscriptions.values()
-                )),
-                "SubscriptionsPending": str(sum(
-                    s.protocol in _NEEDS_CONFIRMATION for s in topic.subscriptions.values()
-                )),
+                "SubscriptionsConfirmed": str(
+                    sum(s.protocol not in _NEEDS_CONFIRMATION for s in topic.subscriptions.values())
+                ),
+                "SubscriptionsPending": str(
+                    sum(s.protocol in _NEEDS_CONFIRMATION for s in topic.subscriptions.values())
+                ),
                 "SubscriptionsDeleted": "0",
                 **topic.attributes,
             }
@@ -630,11 +674,11 @@ class FakeSNS:
             for sub in topic.subscriptions.values():
                 if (sub.protocol, sub.endpoint) == (Protocol, endpoint):
                     if any(sub.attributes.get(k) != v for k, v in attrs.items()):
-                        raise _invalid("Attributes Reason: Subscription already exists with "
-                                       "different attributes")
+                        raise _invalid(
+                            "Attributes Reason: Subscription already exists with different attributes"
+                        )
                     return _ok({"SubscriptionArn": sub.arn})
-            sub = _Subscription(f"{topic.arn}:{uuid.uuid4()}", topic.arn, Protocol, endpoint,
-                                attrs)
+            sub = _Subscription(f"{topic.arn}:{uuid.uuid4()}", topic.arn, Protocol, endpoint, attrs)
             topic.subscriptions[sub.arn] = sub
             pending = Protocol in _NEEDS_CONFIRMATION and not ReturnSubscriptionArn
             return _ok({"SubscriptionArn": "pending confirmation" if pending else sub.arn})
@@ -670,19 +714,20 @@ class FakeSNS:
     ) -> Response:
         with self._api("SetSubscriptionAttributes"):
             sub = self._subscription(SubscriptionArn)
-            sub.attributes.update(
-                _check_subscription_attributes({AttributeName: AttributeValue})
-            )
+            sub.attributes.update(_check_subscription_attributes({AttributeName: AttributeValue}))
             return _ok()
 
-    def list_subscriptions_by_topic(
-        self, *, TopicArn: str, NextToken: str | None = None
-    ) -> Response:
+    def list_subscriptions_by_topic(self, *, TopicArn: str, NextToken: str | None = None) -> Response:
         with self._api("ListSubscriptionsByTopic"):
             topic = self._topic(TopicArn)
             subs = [
-                {"SubscriptionArn": s.arn, "Owner": self.account_id, "Protocol": s.protocol,
-                 "Endpoint": s.endpoint, "TopicArn": s.topic_arn}
+                {
+                    "SubscriptionArn": s.arn,
+                    "Owner": self.account_id,
+                    "Protocol": s.protocol,
+                    "Endpoint": s.endpoint,
+                    "TopicArn": s.topic_arn,
+                }
                 for s in topic.subscriptions.values()
             ]
             return _ok({"Subscriptions": subs})
@@ -709,12 +754,17 @@ class FakeSNS:
             if not (TopicArn or TargetArn):
                 raise _invalid("TopicArn or TargetArn Reason: no value for required parameter")
             topic = self._topic(TopicArn or TargetArn)
-            request = _validate_publish(topic, {
-                "Message": Message, "Subject": Subject, "MessageStructure": MessageStructure,
-                "MessageAttributes": MessageAttributes,
-                "MessageDeduplicationId": MessageDeduplicationId,
-                "MessageGroupId": MessageGroupId,
-            })
+            request = _validate_publish(
+                topic,
+                {
+                    "Message": Message,
+                    "Subject": Subject,
+                    "MessageStructure": MessageStructure,
+                    "MessageAttributes": MessageAttributes,
+                    "MessageDeduplicationId": MessageDeduplicationId,
+                    "MessageGroupId": MessageGroupId,
+                },
+            )
             return _ok(self._publish_one(topic, request))
 
     def publish_batch(
@@ -736,9 +786,14 @@ class FakeSNS:
                     result = self._publish_one(topic, _validate_publish(topic, entry))
                     successful.append({"Id": entry_id, **result})
                 except _SNSError as failure:
-                    failed.append({"Id": entry_id, "Code": failure.code,
-                                   "Message": failure.message,
-                                   "SenderFault": failure.sender_fault})
+                    failed.append(
+                        {
+                            "Id": entry_id,
+                            "Code": failure.code,
+                            "Message": failure.message,
+                            "SenderFault": failure.sender_fault,
+                        }
+                    )
             return _ok({"Successful": successful, "Failed": failed})
 
     def _publish_one(self, topic: _Topic, request: _Publish) -> dict[str, str]:
@@ -768,15 +823,28 @@ class FakeSNS:
         deduplicated: bool = False,
         delivered_to: tuple[str, ...] = (),
     ) -> None:
-        self.published.append(PublishedMessage(
-            topic_arn=topic.arn, message_id=message_id, message=request.message,
-            subject=request.subject, attributes=request.attributes,
-            group_id=request.group_id, dedup_id=request.dedup_id, sequence_number=sequence,
-            structure=request.structure, deduplicated=deduplicated, delivered_to=delivered_to,
-        ))
+        self.published.append(
+            PublishedMessage(
+                topic_arn=topic.arn,
+                message_id=message_id,
+                message=request.message,
+                subject=request.subject,
+                attributes=request.attributes,
+                group_id=request.group_id,
+                dedup_id=request.dedup_id,
+                sequence_number=sequence,
+                structure=request.structure,
+                deduplicated=deduplicated,
+                delivered_to=delivered_to,
+            )
+        )
 
     def _deliver(
-        self, topic: _Topic, request: _Publish, message_id: str, sequence: str | None,
+        self,
+        topic: _Topic,
+        request: _Publish,
+        message_id: str,
+        sequence: str | None,
         now: float,
     ) -> tuple[str, ...]:
         """Put the message on every matching SQS subscription's queue; return their ARNs."""
@@ -792,8 +860,12 @@ class FakeSNS:
                 body = _envelope(topic, sub, request, message_id, sequence, now, self.region)
                 attrs = {}
             queued = self.sqs.inject_message(
-                sub.endpoint, body, attributes=attrs, group_id=request.group_id,
-                dedup_id=request.dedup_id, sender_id=SNS_SENDER_ID,
+                sub.endpoint,
+                body,
+                attributes=attrs,
+                group_id=request.group_id,
+                dedup_id=request.dedup_id,
+                sender_id=SNS_SENDER_ID,
             )
             if queued is not None:
                 delivered.append(sub.endpoint)
@@ -801,6 +873,7 @@ class FakeSNS:
 
 
 # ----------------------------------------------------------------- module helpers
+
 
 def _check_topic_name(name: str, attrs: Mapping[str, str]) -> bool:
     """Validate a topic name against FifoTopic; return whether the topic is FIFO."""
@@ -815,8 +888,9 @@ def _check_topic_name(name: str, attrs: Mapping[str, str]) -> bool:
             )
         return True
     if "ContentBasedDeduplication" in attrs:
-        raise _invalid("ContentBasedDeduplication Reason: Content-based deduplication can only "
-                       "be set for FIFO topics")
+        raise _invalid(
+            "ContentBasedDeduplication Reason: Content-based deduplication can only be set for FIFO topics"
+        )
     if not _TOPIC_NAME_RE.match(name):
         raise _invalid("Topic Name")
     return False
@@ -833,27 +907,29 @@ def _topic_config(attrs: Mapping[str, str], fifo: bool) -> dict[str, str]:
     config = {"DisplayName": "", **attrs}
     if fifo:
         config["FifoTopic"] = "true"
-        config["ContentBasedDeduplication"] = attrs.get(
-            "ContentBasedDeduplication", "false"
-        ).lower()
+        config["ContentBasedDeduplication"] = attrs.get("ContentBasedDeduplication", "false").lower()
     else:
         config.pop("FifoTopic", None)
     return config
 
 
 def _default_policy(arn: str, account_id: str) -> str:
-    return json.dumps({
-        "Version": "2008-10-17",
-        "Id": "__default_policy_ID",
-        "Statement": [{
-            "Sid": "__default_statement_ID",
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Action": ["SNS:Publish", "SNS:Subscribe", "SNS:Receive"],
-            "Resource": arn,
-            "Condition": {"StringEquals": {"AWS:SourceOwner": account_id}},
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2008-10-17",
+            "Id": "__default_policy_ID",
+            "Statement": [
+                {
+                    "Sid": "__default_statement_ID",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["SNS:Publish", "SNS:Subscribe", "SNS:Receive"],
+                    "Resource": arn,
+                    "Condition": {"StringEquals": {"AWS:SourceOwner": account_id}},
+                }
+            ],
+        }
+    )
 
 
 def _check_sqs_endpoint(endpoint: str, *, fifo_topic: bool) -> None:
@@ -862,8 +938,9 @@ def _check_sqs_endpoint(endpoint: str, *, fifo_topic: bool) -> None:
         raise _invalid("SQS endpoint ARN")
     fifo_queue = parts[5].endswith(".fifo")
     if fifo_queue and not fifo_topic:
-        raise _invalid("Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be "
-                       "subscribed to standard SNS topics")
+        raise _invalid(
+            "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"
+        )
     if fifo_topic and not fifo_queue:
         raise _invalid("Invalid parameter: Endpoint Reason: Please use FIFO SQS queue")
 
@@ -875,11 +952,15 @@ def _check_subscription_attributes(attrs: Mapping[str, str]) -> dict[str, str]:
             raise _invalid(f"Attributes Reason: Unknown attribute: {name}")
         text = str(value)
         if name == "RawMessageDelivery" and text.lower() not in ("true", "false"):
-            raise _invalid("Attributes Reason: RawMessageDelivery: Invalid value [" + text
-                           + "]. Must be true or false.")
+            raise _invalid(
+                "Attributes Reason: RawMessageDelivery: Invalid value [" + text + "]. Must be true or false."
+            )
         if name == "FilterPolicyScope" and text not in ("MessageAttributes", "MessageBody"):
-            raise _invalid("Attributes Reason: FilterPolicyScope: Invalid value [" + text
-                           + "]. Please use either MessageBody or MessageAttributes")
+            raise _invalid(
+                "Attributes Reason: FilterPolicyScope: Invalid value ["
+                + text
+                + "]. Please use either MessageBody or MessageAttributes"
+            )
         out[name] = text.lower() if name == "RawMessageDelivery" else text
     if out.get("FilterPolicy"):
         try:
@@ -909,16 +990,24 @@ def _validate_publish(topic: _Topic, entry: Mapping[str, Any]) -> _Publish:
             raise _invalid("The MessageGroupId parameter is required for FIFO topics")
         if dedup is None:
             if topic.attributes.get("ContentBasedDeduplication") != "true":
-                raise _invalid("The topic should either have ContentBasedDeduplication enabled "
-                               "or MessageDeduplicationId provided explicitly")
+                raise _invalid(
+                    "The topic should either have ContentBasedDeduplication enabled "
+                    "or MessageDeduplicationId provided explicitly"
+                )
             dedup = hashlib.sha256(message.encode("utf-8")).hexdigest()
     elif dedup is not None:
-        raise _invalid("MessageDeduplicationId Reason: The request includes "
-                       "MessageDeduplicationId parameter that is not valid for this topic type")
+        raise _invalid(
+            "MessageDeduplicationId Reason: The request includes "
+            "MessageDeduplicationId parameter that is not valid for this topic type"
+        )
     return _Publish(
-        message=message, sqs_message=sqs_message, subject=entry.get("Subject"),
-        attributes=attrs, structure=structure,
-        group_id=str(group) if group else None, dedup_id=str(dedup) if dedup else None,
+        message=message,
+        sqs_message=sqs_message,
+        subject=entry.get("Subject"),
+        attributes=attrs,
+        structure=structure,
+        group_id=str(group) if group else None,
+        dedup_id=str(dedup) if dedup else None,
     )
 
 
@@ -927,27 +1016,32 @@ def _check_batch(entries: Sequence[Mapping[str, Any]]) -> None:
     if not entries:
         raise _SNSError("EmptyBatchRequest", "The batch request doesn't contain any entries.")
     if len(entries) > MAX_BATCH_ENTRIES:
-        raise _SNSError("TooManyEntriesInBatchRequest",
-                        "The batch request contains more entries than permissible.")
+        raise _SNSError(
+            "TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible."
+        )
     ids = [str(e.get("Id", "")) for e in entries]
     if not all(_BATCH_ID_RE.match(i) for i in ids):
-        raise _SNSError("InvalidBatchEntryId",
-                        "The Id of a batch entry in a batch request doesn't abide by the "
-                        "specification.")
+        raise _SNSError(
+            "InvalidBatchEntryId",
+            "The Id of a batch entry in a batch request doesn't abide by the specification.",
+        )
     if len(set(ids)) != len(ids):
-        raise _SNSError("BatchEntryIdsNotDistinct",
-                        "Two or more batch entries in the request have the same Id.")
+        raise _SNSError(
+            "BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id."
+        )
     total = 0
     for entry in entries:
         message = entry.get("Message")
         try:
-            total += message_size(message if isinstance(message, str) else "",
-                                  entry.get("MessageAttributes") or {})
+            total += message_size(
+                message if isinstance(message, str) else "", entry.get("MessageAttributes") or {}
+            )
         except TypeError:
             continue
     if total > MAX_MESSAGE_SIZE:
-        raise _SNSError("BatchRequestTooLong",
-                        "The length of all the messages put together is more than the limit.")
+        raise _SNSError(
+            "BatchRequestTooLong", "The length of all the messages put together is more than the limit."
+        )
 
 
 def _publish_result(message_id: str, sequence: str | None) -> dict[str, str]:
@@ -958,8 +1052,13 @@ def _publish_result(message_id: str, sequence: str | None) -> dict[str, str]:
 
 
 def _envelope(
-    topic: _Topic, sub: _Subscription, request: _Publish, message_id: str,
-    sequence: str | None, now: float, region: str,
+    topic: _Topic,
+    sub: _Subscription,
+    request: _Publish,
+    message_id: str,
+    sequence: str | None,
+    now: float,
+    region: str,
 ) -> str:
     """The JSON notification SNS puts in an SQS message body when delivery is not raw."""
     doc: dict[str, Any] = {"Type": "Notification", "MessageId": message_id}
@@ -969,16 +1068,17 @@ def _envelope(
     if request.subject is not None:
         doc["Subject"] = request.subject
     stamp = datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="milliseconds")
-    doc.update({
-        "Message": request.sqs_message,
-        "Timestamp": stamp.replace("+00:00", "Z"),
-        "SignatureVersion": "1",
-        "Signature": base64.b64encode(hashlib.sha1(message_id.encode()).digest()).decode(),
-        "SigningCertURL": f"https://sns.{region}.amazonaws.com/"
-                          "SimpleNotificationService-fake.pem",
-        "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/"
-                          f"?Action=Unsubscribe&SubscriptionArn={sub.arn}",
-    })
+    doc.update(
+        {
+            "Message": request.sqs_message,
+            "Timestamp": stamp.replace("+00:00", "Z"),
+            "SignatureVersion": "1",
+            "Signature": base64.b64encode(hashlib.sha1(message_id.encode()).digest()).decode(),
+            "SigningCertURL": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-fake.pem",
+            "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/"
+            f"?Action=Unsubscribe&SubscriptionArn={sub.arn}",
+        }
+    )
     if request.attributes:
         doc["MessageAttributes"] = {
             name: _envelope_attribute(attr) for name, attr in request.attributes.items()

@@ -178,8 +178,7 @@ class _SQSError(Exception):
         """The ``BatchResultErrorEntry`` for this failure; per-entry codes are query codes."""
         shape = self.code
         code = _MODELED_ERRORS[shape][0] if shape in _MODELED_ERRORS else shape
-        return {"Id": entry_id, "SenderFault": self.sender_fault, "Code": code,
-                "Message": self.message}
+        return {"Id": entry_id, "SenderFault": self.sender_fault, "Code": code, "Message": self.message}
 
 
 def _invalid_param(name: str, value: object, reason: str) -> _SQSError:
@@ -190,6 +189,7 @@ def _invalid_param(name: str, value: object, reason: str) -> _SQSError:
 
 
 # ------------------------------------------------------------------- message content
+
 
 def _length_prefixed(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
@@ -264,9 +264,7 @@ def _valid_attribute_name(name: str) -> bool:
 def _normalize_attribute(name: str, attr: Mapping[str, Any]) -> dict[str, Any]:
     """Validate one user message attribute and return it in boto3's response shape."""
     if not _valid_attribute_name(name):
-        raise _SQSError(
-            "InvalidParameterValue", f"Message (user) attribute name '{name}' is invalid."
-        )
+        raise _SQSError("InvalidParameterValue", f"Message (user) attribute name '{name}' is invalid.")
     data_type = str(attr.get("DataType", ""))
     base = data_type.split(".", 1)[0]
     if base not in ("String", "Number", "Binary") or len(data_type) > 256:
@@ -280,8 +278,7 @@ def _normalize_attribute(name: str, attr: Mapping[str, Any]) -> dict[str, Any]:
     if value is None or len(value) == 0:
         raise _SQSError(
             "InvalidParameterValue",
-            f"Message (user) attribute '{name}' must contain a non-empty value of type "
-            f"'{base}'.",
+            f"Message (user) attribute '{name}' must contain a non-empty value of type '{base}'.",
         )
     if base == "Binary":
         return {"DataType": data_type, "BinaryValue": _binary_value(value)}
@@ -312,6 +309,7 @@ def _normalize_attributes(attrs: Mapping[str, Mapping[str, Any]] | None) -> dict
 
 
 # ------------------------------------------------------------------- queue state
+
 
 @dataclass
 class _Message:
@@ -362,12 +360,20 @@ _DEFAULTS: dict[str, str] = {
 }
 _FIFO_ONLY = ("ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
 _SETTABLE = (
-    *_INT_ATTRIBUTES, "Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId",
-    "SqsManagedSseEnabled", *_FIFO_ONLY,
+    *_INT_ATTRIBUTES,
+    "Policy",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
+    "KmsMasterKeyId",
+    "SqsManagedSseEnabled",
+    *_FIFO_ONLY,
 )
 _READ_ONLY = (
-    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed", "CreatedTimestamp", "LastModifiedTimestamp",
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+    "CreatedTimestamp",
+    "LastModifiedTimestamp",
     "QueueArn",
 )
 
@@ -404,8 +410,7 @@ class _Queue:
     def expire(self, now: float) -> None:
         """Drop messages past the retention period (based on the original send time)."""
         retention = self.int_attr("MessageRetentionPeriod")
-        for msg_id in [m.message_id for m in self.messages.values()
-                       if now >= m.sent_at + retention]:
+        for msg_id in [m.message_id for m in self.messages.values() if now >= m.sent_at + retention]:
             del self.messages[msg_id]
         for key in [k for k, (until, _, _) in self.dedup.items() if now >= until]:
             del self.dedup[key]
@@ -448,15 +453,31 @@ def _check_bool(name: str, value: object) -> str:
 
 # --------------------------------------------------------------------------- the fake
 
-_OPERATIONS = frozenset({
-    "CreateQueue", "GetQueueUrl", "GetQueueAttributes", "SetQueueAttributes", "DeleteQueue",
-    "ListQueues", "PurgeQueue", "SendMessage", "SendMessageBatch", "ReceiveMessage",
-    "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
-    "ChangeMessageVisibilityBatch",
-})
-_BATCH_OPERATIONS = frozenset({
-    "SendMessageBatch", "DeleteMessageBatch", "ChangeMessageVisibilityBatch",
-})
+_OPERATIONS = frozenset(
+    {
+        "CreateQueue",
+        "GetQueueUrl",
+        "GetQueueAttributes",
+        "SetQueueAttributes",
+        "DeleteQueue",
+        "ListQueues",
+        "PurgeQueue",
+        "SendMessage",
+        "SendMessageBatch",
+        "ReceiveMessage",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+    }
+)
+_BATCH_OPERATIONS = frozenset(
+    {
+        "SendMessageBatch",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibilityBatch",
+    }
+)
 
 
 @dataclass
@@ -498,13 +519,15 @@ class FailureInjector:
             raise ValueError(f"{operation} is not a batch operation; entries= needs one")
         if count < 1:
             raise ValueError("count must be >= 1")
-        self._pending.setdefault(operation, []).append(_Injection(
-            code=code,
-            message=message or f"Injected failure ({code})",
-            sender_fault=sender_fault,
-            remaining=count,
-            entries=set(entries) if entries is not None else None,
-        ))
+        self._pending.setdefault(operation, []).append(
+            _Injection(
+                code=code,
+                message=message or f"Injected failure ({code})",
+                sender_fault=sender_fault,
+                remaining=count,
+                entries=set(entries) if entries is not None else None,
+            )
+        )
 
     def take_call(self, operation: str) -> _Injection | None:
         """The whole-call failure to apply to this call, if any (consumed)."""
@@ -634,8 +657,9 @@ class FakeSQS:
         entries of the batch succeed.
         """
         with self._lock:
-            self._injector.add(operation, count=count, entries=entries, code=code,
-                               message=message, sender_fault=sender_fault)
+            self._injector.add(
+                operation, count=count, entries=entries, code=code, message=message, sender_fault=sender_fault
+            )
 
     def clear_failures(self) -> None:
         """Forget all pending injected failures."""
@@ -684,7 +708,7 @@ class FakeSQS:
         prefix = f"arn:aws:sqs:{self.region}:{self.account_id}:"
         if not arn.startswith(prefix):
             return None
-        queue = self._queues.get(arn[len(prefix):])
+        queue = self._queues.get(arn[len(prefix) :])
         if queue is not None:
             queue.expire(self._clock())
         return queue
@@ -767,7 +791,8 @@ class FakeSQS:
         for key in ("deadLetterTargetArn", "maxReceiveCount"):
             if key not in policy:
                 raise _invalid_param(
-                    "RedrivePolicy", raw,
+                    "RedrivePolicy",
+                    raw,
                     f"Redrive policy does not contain mandatory attribute: {key}.",
                 )
         try:
@@ -776,7 +801,8 @@ class FakeSQS:
             max_count = 0
         if not 1 <= max_count <= 1000:
             raise _invalid_param(
-                "RedrivePolicy", raw,
+                "RedrivePolicy",
+                raw,
                 f"Invalid value for maxReceiveCount: {policy['maxReceiveCount']}, valid values "
                 "are from 1 to 1000 both inclusive.",
             )
@@ -792,9 +818,7 @@ class FakeSQS:
             separators=(",", ":"),
         )
 
-    def get_queue_url(
-        self, *, QueueName: str, QueueOwnerAWSAccountId: str | None = None
-    ) -> Response:
+    def get_queue_url(self, *, QueueName: str, QueueOwnerAWSAccountId: str | None = None) -> Response:
         with self._api("GetQueueUrl"):
             owner = QueueOwnerAWSAccountId or self.account_id
             queue = self._queues.get(QueueName) if owner == self.account_id else None
@@ -802,9 +826,7 @@ class FakeSQS:
                 raise _SQSError("QueueDoesNotExist", "The specified queue does not exist.")
             return _ok({"QueueUrl": queue.url})
 
-    def get_queue_attributes(
-        self, *, QueueUrl: str, AttributeNames: Sequence[str] | None = None
-    ) -> Response:
+    def get_queue_attributes(self, *, QueueUrl: str, AttributeNames: Sequence[str] | None = None) -> Response:
         """Return the requested attributes as strings (``All`` for every one)."""
         with self._api("GetQueueAttributes"):
             queue = self._queue(QueueUrl)
@@ -813,23 +835,22 @@ class FakeSQS:
             for name in names:
                 if name != "All" and name not in _KNOWN_QUEUE_ATTRIBUTES:
                     raise _SQSError("InvalidAttributeName", f"Unknown Attribute {name}.")
-            if "All" in names:
-                selected = available
-            else:
-                selected = {n: available[n] for n in names if n in available}
+            selected = available if "All" in names else {n: available[n] for n in names if n in available}
             return _ok({"Attributes": selected} if selected else {})
 
     def _all_attributes(self, queue: _Queue) -> dict[str, str]:
         visible, in_flight, delayed = queue.counts(self._clock())
         attrs = {k: v for k, v in queue.attributes.items() if v != ""}
-        attrs.update({
-            "QueueArn": queue.arn,
-            "ApproximateNumberOfMessages": str(visible),
-            "ApproximateNumberOfMessagesNotVisible": str(in_flight),
-            "ApproximateNumberOfMessagesDelayed": str(delayed),
-            "CreatedTimestamp": str(int(queue.created_at)),
-            "LastModifiedTimestamp": str(int(queue.modified_at)),
-        })
+        attrs.update(
+            {
+                "QueueArn": queue.arn,
+                "ApproximateNumberOfMessages": str(visible),
+                "ApproximateNumberOfMessagesNotVisible": str(in_flight),
+                "ApproximateNumberOfMessagesDelayed": str(delayed),
+                "CreatedTimestamp": str(int(queue.created_at)),
+                "LastModifiedTimestamp": str(int(queue.modified_at)),
+            }
+        )
         return attrs
 
     def set_queue_attributes(self, *, QueueUrl: str, Attributes: Mapping[str, str]) -> Response:
@@ -916,9 +937,7 @@ class FakeSQS:
             }
             return _ok(self._send_one(queue, entry))
 
-    def send_message_batch(
-        self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]
-    ) -> Response:
+    def send_message_batch(self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]) -> Response:
         """Send up to 10 messages; invalid entries fail individually in ``Failed``."""
         with self._api("SendMessageBatch"):
             queue = self._queue(QueueUrl)
@@ -928,13 +947,15 @@ class FakeSQS:
             if total > limit:
                 raise _SQSError(
                     "BatchRequestTooLong",
-                    f"Batch requests cannot be longer than {limit} bytes. "
-                    f"You have sent {total} bytes.",
+                    f"Batch requests cannot be longer than {limit} bytes. You have sent {total} bytes.",
                 )
-            return _ok(self._run_batch(
-                "SendMessageBatch", Entries,
-                lambda e: {"Id": e["Id"], **self._send_one(queue, e)},
-            ))
+            return _ok(
+                self._run_batch(
+                    "SendMessageBatch",
+                    Entries,
+                    lambda e: {"Id": e["Id"], **self._send_one(queue, e)},
+                )
+            )
 
     def _run_batch(
         self,
@@ -965,8 +986,7 @@ class FakeSQS:
         if message_size(body, attrs) > limit:
             raise _SQSError(
                 "InvalidParameterValue",
-                "One or more parameters are invalid. "
-                f"Reason: Message must be shorter than {limit} bytes.",
+                f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
             )
         delay = _message_delay(queue, entry.get("DelaySeconds"))
         group = entry.get("MessageGroupId")
@@ -980,22 +1000,28 @@ class FakeSQS:
             )
         if queue.fifo:
             group, dedup = _check_fifo_ids(queue, body, group, dedup)
-            key = (group if queue.attributes["DeduplicationScope"] == "messageGroup" else "",
-                   dedup)
+            key = (group if queue.attributes["DeduplicationScope"] == "messageGroup" else "", dedup)
             if key in queue.dedup:
                 _, message_id, sequence = queue.dedup[key]
                 return {**result, "MessageId": message_id, "SequenceNumber": sequence}
         elif dedup is not None:
             raise _invalid_param(
-                "MessageDeduplicationId", dedup,
+                "MessageDeduplicationId",
+                dedup,
                 "The request include parameter that is not valid for this queue type.",
             )
         msg = _Message(
-            message_id=str(uuid.uuid4()), body=body, attributes=attrs, sent_at=now,
-            visible_at=now + delay, md5_body=result["MD5OfMessageBody"],
+            message_id=str(uuid.uuid4()),
+            body=body,
+            attributes=attrs,
+            sent_at=now,
+            visible_at=now + delay,
+            md5_body=result["MD5OfMessageBody"],
             md5_attributes=result.get("MD5OfMessageAttributes"),
             sender_id=str(entry.get("_SenderId", SENDER_ID)),
-            group_id=group, dedup_id=dedup, trace_header=trace,
+            group_id=group,
+            dedup_id=dedup,
+            trace_header=trace,
             sequence_number=self._next_sequence() if queue.fifo else None,
         )
         queue.messages[msg.message_id] = msg
@@ -1025,7 +1051,9 @@ class FakeSQS:
             if queue is None:
                 return None
             entry = {
-                "MessageBody": body, "MessageAttributes": attributes, "MessageGroupId": group_id,
+                "MessageBody": body,
+                "MessageAttributes": attributes,
+                "MessageGroupId": group_id,
                 "MessageDeduplicationId": dedup_id if queue.fifo else None,
                 "_SenderId": sender_id,
             }
@@ -1053,19 +1081,22 @@ class FakeSQS:
             queue = self._queue(QueueUrl)
             max_n = _ranged("MaxNumberOfMessages", MaxNumberOfMessages, 1, 10, default=1)
             visibility = _ranged(
-                "VisibilityTimeout", VisibilityTimeout, 0, MAX_VISIBILITY_TIMEOUT,
+                "VisibilityTimeout",
+                VisibilityTimeout,
+                0,
+                MAX_VISIBILITY_TIMEOUT,
                 default=queue.int_attr("VisibilityTimeout"),
             )
             wait = _ranged(
-                "WaitTimeSeconds", WaitTimeSeconds, 0, 20,
+                "WaitTimeSeconds",
+                WaitTimeSeconds,
+                0,
+                20,
                 default=queue.int_attr("ReceiveMessageWaitTimeSeconds"),
             )
             messages = self._poll(QueueUrl, max_n, visibility, wait)
             system = {*(AttributeNames or ()), *(MessageSystemAttributeNames or ())}
-            rendered = [
-                _render(m, system, MessageAttributeNames or (), fifo=queue.fifo)
-                for m in messages
-            ]
+            rendered = [_render(m, system, MessageAttributeNames or (), fifo=queue.fifo) for m in messages]
             return _ok({"Messages": rendered} if rendered else {})
 
     def _poll(self, url: str, max_n: int, visibility: int, wait: int) -> list[_Message]:
@@ -1131,9 +1162,7 @@ class FakeSQS:
             self._delete(self._queue(QueueUrl), ReceiptHandle)
             return _ok()
 
-    def delete_message_batch(
-        self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]
-    ) -> Response:
+    def delete_message_batch(self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]) -> Response:
         with self._api("DeleteMessageBatch"):
             queue = self._queue(QueueUrl)
             _check_batch(Entries, "DeleteMessageBatchRequestEntry")
@@ -1181,9 +1210,7 @@ class FakeSQS:
             _check_batch(Entries, "ChangeMessageVisibilityBatchRequestEntry")
 
             def change(entry: Mapping[str, Any]) -> dict[str, Any]:
-                self._change_visibility(
-                    queue, entry.get("ReceiptHandle"), entry.get("VisibilityTimeout", 0)
-                )
+                self._change_visibility(queue, entry.get("ReceiptHandle"), entry.get("VisibilityTimeout", 0))
                 return {"Id": entry["Id"]}
 
             return _ok(self._run_batch("ChangeMessageVisibilityBatch", Entries, change))
@@ -1200,7 +1227,8 @@ class FakeSQS:
         now = self._clock()
         if msg is None or not current:
             raise _invalid_param(
-                "ReceiptHandle", handle,
+                "ReceiptHandle",
+                handle,
                 "Message does not exist or is not available for visibility timeout change.",
             )
         if not msg.in_flight(now):
@@ -1208,7 +1236,8 @@ class FakeSQS:
         received_at = msg.received_at if msg.received_at is not None else now
         if now + seconds > received_at + MAX_VISIBILITY_TIMEOUT:
             raise _invalid_param(
-                "VisibilityTimeout", seconds,
+                "VisibilityTimeout",
+                seconds,
                 f"Total VisibilityTimeout for the message is beyond the limit "
                 f"[{MAX_VISIBILITY_TIMEOUT} seconds]",
             )
@@ -1218,13 +1247,28 @@ class FakeSQS:
 
 # ----------------------------------------------------------------- module helpers
 
-_KNOWN_QUEUE_ATTRIBUTES = frozenset({
-    *_INT_ATTRIBUTES, *_READ_ONLY, *_FIFO_ONLY, "Policy", "RedrivePolicy",
-    "RedriveAllowPolicy", "KmsMasterKeyId", "SqsManagedSseEnabled", "FifoQueue",
-})
+_KNOWN_QUEUE_ATTRIBUTES = frozenset(
+    {
+        *_INT_ATTRIBUTES,
+        *_READ_ONLY,
+        *_FIFO_ONLY,
+        "Policy",
+        "RedrivePolicy",
+        "RedriveAllowPolicy",
+        "KmsMasterKeyId",
+        "SqsManagedSseEnabled",
+        "FifoQueue",
+    }
+)
 _SYSTEM_ATTRIBUTES = (
-    "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
-    "SequenceNumber", "MessageDeduplicationId", "MessageGroupId", "AWSTraceHeader",
+    "SenderId",
+    "SentTimestamp",
+    "ApproximateReceiveCount",
+    "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber",
+    "MessageDeduplicationId",
+    "MessageGroupId",
+    "AWSTraceHeader",
     "DeadLetterQueueSourceArn",
 )
 
@@ -1291,12 +1335,14 @@ def _check_fifo_attribute(name: str, value: object) -> str:
 def _initial_attributes(fifo: bool, config: Mapping[str, str]) -> dict[str, str]:
     attrs = dict(_DEFAULTS)
     if fifo:
-        attrs.update({
-            "FifoQueue": "true",
-            "ContentBasedDeduplication": "false",
-            "DeduplicationScope": "queue",
-            "FifoThroughputLimit": "perQueue",
-        })
+        attrs.update(
+            {
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "false",
+                "DeduplicationScope": "queue",
+                "FifoThroughputLimit": "perQueue",
+            }
+        )
     attrs.update(config)
     return attrs
 
@@ -1307,22 +1353,18 @@ def _check_same_attributes(queue: _Queue, config: Mapping[str, str]) -> None:
         if queue.attributes.get(name, "") != value:
             raise _SQSError(
                 "QueueNameExists",
-                "A queue already exists with the same name and a different value for "
-                f"attribute {name}",
+                f"A queue already exists with the same name and a different value for attribute {name}",
             )
 
 
 def _check_batch(entries: Sequence[Mapping[str, Any]], entry_type: str) -> None:
     """Whole-request batch checks, in the order SQS applies them."""
     if not entries:
-        raise _SQSError(
-            "EmptyBatchRequest", f"There should be at least one {entry_type} in the request."
-        )
+        raise _SQSError("EmptyBatchRequest", f"There should be at least one {entry_type} in the request.")
     if len(entries) > MAX_BATCH_ENTRIES:
         raise _SQSError(
             "TooManyEntriesInBatchRequest",
-            f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. "
-            f"You have sent {len(entries)}.",
+            f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. You have sent {len(entries)}.",
         )
     seen: set[str] = set()
     for entry in entries:
@@ -1341,8 +1383,7 @@ def _check_batch(entries: Sequence[Mapping[str, Any]], entry_type: str) -> None:
 def _entry_size(entry: Mapping[str, Any]) -> int:
     body = entry.get("MessageBody")
     try:
-        return message_size(body if isinstance(body, str) else "",
-                            entry.get("MessageAttributes") or {})
+        return message_size(body if isinstance(body, str) else "", entry.get("MessageAttributes") or {})
     except TypeError:
         return 0
 
@@ -1353,15 +1394,12 @@ def _trace_header(system: Mapping[str, Mapping[str, Any]] | None) -> str | None:
         return None
     for name in system:
         if name != "AWSTraceHeader":
-            raise _SQSError(
-                "InvalidParameterValue", f"Message system attribute name '{name}' is invalid."
-            )
+            raise _SQSError("InvalidParameterValue", f"Message system attribute name '{name}' is invalid.")
     value = system["AWSTraceHeader"]
     if value.get("DataType") != "String" or not value.get("StringValue"):
         raise _SQSError(
             "InvalidParameterValue",
-            "Message system attribute 'AWSTraceHeader' must contain a non-empty value of "
-            "type 'String'.",
+            "Message system attribute 'AWSTraceHeader' must contain a non-empty value of type 'String'.",
         )
     return str(value["StringValue"])
 
@@ -1372,24 +1410,24 @@ def _message_delay(queue: _Queue, delay: object) -> int:
         return queue.int_attr("DelaySeconds")
     if queue.fifo:
         raise _invalid_param(
-            "DelaySeconds", delay,
+            "DelaySeconds",
+            delay,
             "The request include parameter that is not valid for this queue type.",
         )
     return _ranged("DelaySeconds", delay, 0, 900, default=0)
 
 
-def _check_fifo_ids(
-    queue: _Queue, body: str, group: object, dedup: object
-) -> tuple[str, str]:
+def _check_fifo_ids(queue: _Queue, body: str, group: object, dedup: object) -> tuple[str, str]:
     """FIFO needs a MessageGroupId and an explicit or content-based deduplication id."""
     if not group:
-        raise _SQSError(
-            "MissingParameter", "The request must contain the parameter MessageGroupId."
-        )
+        raise _SQSError("MissingParameter", "The request must contain the parameter MessageGroupId.")
     for name, value in (("MessageGroupId", group), ("MessageDeduplicationId", dedup)):
         if value is not None and not re.fullmatch(r"[!-~]{1,128}", str(value)):
-            raise _invalid_param(name, value, f"{name} can only include alphanumeric and "
-                                 "punctuation characters. 1 to 128 in length.")
+            raise _invalid_param(
+                name,
+                value,
+                f"{name} can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+            )
     if dedup is None:
         if queue.attributes.get("ContentBasedDeduplication") != "true":
             raise _SQSError(
@@ -1408,7 +1446,8 @@ def _select_attributes(attrs: Mapping[str, Any], names: Iterable[str]) -> dict[s
         return dict(attrs)
     prefixes = tuple(n[:-1] for n in wanted if n.endswith(".*"))
     return {
-        name: value for name, value in attrs.items()
+        name: value
+        for name, value in attrs.items()
         if name in wanted or (prefixes and name.startswith(prefixes))
     }
 
@@ -1439,9 +1478,7 @@ def _render(
         "Body": msg.body,
     }
     available = _system_attributes(msg, fifo=fifo)
-    wanted = available if "All" in system_names else {
-        k: v for k, v in available.items() if k in system_names
-    }
+    wanted = available if "All" in system_names else {k: v for k, v in available.items() if k in system_names}
     if wanted:
         out["Attributes"] = wanted
     selected = _select_attributes(msg.attributes, attribute_names)

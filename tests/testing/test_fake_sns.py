@@ -27,8 +27,7 @@ def error_of(call: Callable[[], Any]) -> dict[str, Any]:
 def queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
     """(url, arn) of a new queue."""
     url = str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, str(arn)
 
 
@@ -36,17 +35,19 @@ def drain(sqs: Any, url: str, **kwargs: Any) -> list[dict[str, Any]]:
     """Receive (and delete) everything currently visible."""
     out: list[dict[str, Any]] = []
     while True:
-        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **kwargs).get(
-            "Messages", [])
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **kwargs).get("Messages", [])
         if not msgs:
             return out
         out.extend(msgs)
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)],
+        )
 
 
-def wired(sns: FakeSNS, sqs: FakeSQS, *, raw: bool = False, fifo: bool = False,
-          **sub_attrs: str) -> tuple[str, str]:
+def wired(
+    sns: FakeSNS, sqs: FakeSQS, *, raw: bool = False, fifo: bool = False, **sub_attrs: str
+) -> tuple[str, str]:
     """(topic arn, queue url) with the queue subscribed to the topic."""
     suffix = ".fifo" if fifo else ""
     topic_attrs = {"FifoTopic": "true"} if fifo else {}
@@ -54,8 +55,7 @@ def wired(sns: FakeSNS, sqs: FakeSQS, *, raw: bool = False, fifo: bool = False,
     queue_attrs = {"FifoQueue": "true"} if fifo else {}
     url, arn = queue(sqs, f"q{suffix}", **queue_attrs)
     attrs = {"RawMessageDelivery": "true"} if raw else {}
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                  Attributes={**attrs, **sub_attrs})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={**attrs, **sub_attrs})
     return str(topic), url
 
 
@@ -68,8 +68,7 @@ def test_create_topic_arn_and_idempotence(sns: FakeSNS) -> None:
     arn = sns.create_topic(Name="results")["TopicArn"]
     assert arn == "arn:aws:sns:us-east-1:123456789012:results"
     assert sns.create_topic(Name="results")["TopicArn"] == arn
-    error = error_of(lambda: sns.create_topic(Name="results",
-                                              Attributes={"DisplayName": "other"}))
+    error = error_of(lambda: sns.create_topic(Name="results", Attributes={"DisplayName": "other"}))
     assert error["Code"] == "InvalidParameter"
     assert sns.list_topics()["Topics"] == [{"TopicArn": arn}]
 
@@ -100,8 +99,9 @@ def test_topic_attributes(sns: FakeSNS, sqs: FakeSQS) -> None:
     assert attrs["SubscriptionsConfirmed"] == "1"
     assert json.loads(attrs["Policy"])["Statement"][0]["Resource"] == topic
     assert "FifoTopic" not in attrs
-    fifo = sns.create_topic(Name="x.fifo", Attributes={"FifoTopic": "true",
-                                                       "ContentBasedDeduplication": "true"})
+    fifo = sns.create_topic(
+        Name="x.fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"}
+    )
     fattrs = sns.get_topic_attributes(TopicArn=fifo["TopicArn"])["Attributes"]
     assert (fattrs["FifoTopic"], fattrs["ContentBasedDeduplication"]) == ("true", "true")
 
@@ -113,8 +113,7 @@ def test_missing_topic_is_not_found(sns: FakeSNS) -> None:
     assert info.value.response["Error"]["Code"] == "NotFound"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert error_of(lambda: sns.publish(TopicArn=missing, Message="m"))["Code"] == "NotFound"
-    assert error_of(lambda: sns.publish(TopicArn="not-an-arn", Message="m"))["Code"] == (
-        "InvalidParameter")
+    assert error_of(lambda: sns.publish(TopicArn="not-an-arn", Message="m"))["Code"] == ("InvalidParameter")
 
 
 def test_delete_topic_removes_it(sns: FakeSNS) -> None:
@@ -133,8 +132,11 @@ def test_subscribe_returns_arn_and_is_idempotent(sns: FakeSNS, sqs: FakeSQS) -> 
     sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
     assert re.fullmatch(rf"{re.escape(topic)}:[0-9a-f-]{{36}}", sub)
     assert sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"] == sub
-    error = error_of(lambda: sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                                           Attributes={"RawMessageDelivery": "true"}))
+    error = error_of(
+        lambda: sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+        )
+    )
     assert error["Code"] == "InvalidParameter"
     attrs = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
     assert (attrs["Protocol"], attrs["Endpoint"], attrs["TopicArn"]) == ("sqs", arn, topic)
@@ -151,12 +153,10 @@ def test_subscribe_returns_arn_and_is_idempotent(sns: FakeSNS, sqs: FakeSQS) -> 
         ("t.fifo", "sqs", "arn:aws:sqs:us-east-1:123456789012:q"),
     ],
 )
-def test_subscribe_validation(sns: FakeSNS, topic_name: str, protocol: str,
-                              endpoint: str) -> None:
+def test_subscribe_validation(sns: FakeSNS, topic_name: str, protocol: str, endpoint: str) -> None:
     attrs = {"FifoTopic": "true"} if topic_name.endswith(".fifo") else {}
     topic = sns.create_topic(Name=topic_name, Attributes=attrs)["TopicArn"]
-    error = error_of(lambda: sns.subscribe(TopicArn=topic, Protocol=protocol,
-                                           Endpoint=endpoint))
+    error = error_of(lambda: sns.subscribe(TopicArn=topic, Protocol=protocol, Endpoint=endpoint))
     assert error["Code"] == "InvalidParameter"
 
 
@@ -176,9 +176,14 @@ def test_subscribe_validation(sns: FakeSNS, topic_name: str, protocol: str,
 )
 def test_subscription_attribute_validation(sns: FakeSNS, attributes: dict[str, str]) -> None:
     topic = sns.create_topic(Name="t")["TopicArn"]
-    error = error_of(lambda: sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:123456789012:q",
-        Attributes=attributes))
+    error = error_of(
+        lambda: sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint="arn:aws:sqs:us-east-1:123456789012:q",
+            Attributes=attributes,
+        )
+    )
     assert error["Code"] == "InvalidParameter"
 
 
@@ -195,8 +200,7 @@ def test_unsubscribe_stops_delivery(sns: FakeSNS, sqs: FakeSQS) -> None:
     (sub,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
     sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])  # idempotent
-    assert error_of(lambda: sns.unsubscribe(SubscriptionArn="junk"))["Code"] == (
-        "InvalidParameter")
+    assert error_of(lambda: sns.unsubscribe(SubscriptionArn="junk"))["Code"] == ("InvalidParameter")
     sns.publish(TopicArn=topic, Message="m")
     assert drain(sqs, url) == []
 
@@ -213,8 +217,7 @@ def test_raw_delivery_maps_body_and_attributes(sns: FakeSNS, sqs: FakeSQS) -> No
         "arr": {"DataType": "String.Array", "StringValue": '["a", 1]'},
     }
     sns.publish(TopicArn=topic, Message="payload", MessageAttributes=attrs)
-    (msg,) = drain(sqs, url, MessageAttributeNames=["All"],
-                   MessageSystemAttributeNames=["SenderId"])
+    (msg,) = drain(sqs, url, MessageAttributeNames=["All"], MessageSystemAttributeNames=["SenderId"])
     assert msg["Body"] == "payload"
     assert msg["MessageAttributes"] == attrs
     assert msg["Attributes"]["SenderId"] == "AIDAIT2UOQQY3AUEKVGXU"
@@ -222,10 +225,15 @@ def test_raw_delivery_maps_body_and_attributes(sns: FakeSNS, sqs: FakeSQS) -> No
 
 def test_envelope_delivery(sns: FakeSNS, sqs: FakeSQS, clock: ManualClock) -> None:
     topic, url = wired(sns, sqs)
-    published = sns.publish(TopicArn=topic, Message="payload", Subject="Hi", MessageAttributes={
-        "s": {"DataType": "String", "StringValue": "v"},
-        "b": {"DataType": "Binary", "BinaryValue": b"\x01\x02"},
-    })
+    published = sns.publish(
+        TopicArn=topic,
+        Message="payload",
+        Subject="Hi",
+        MessageAttributes={
+            "s": {"DataType": "String", "StringValue": "v"},
+            "b": {"DataType": "Binary", "BinaryValue": b"\x01\x02"},
+        },
+    )
     (msg,) = drain(sqs, url, MessageAttributeNames=["All"])
     assert "MessageAttributes" not in msg  # enveloped delivery sets no SQS attributes
     envelope = json.loads(msg["Body"])
@@ -249,13 +257,13 @@ def test_envelope_delivery(sns: FakeSNS, sqs: FakeSQS, clock: ManualClock) -> No
 
 def test_message_structure_json_uses_sqs_then_default(sns: FakeSNS, sqs: FakeSQS) -> None:
     topic, url = wired(sns, sqs, raw=True)
-    sns.publish(TopicArn=topic, MessageStructure="json",
-                Message=json.dumps({"default": "d", "sqs": "for-sqs"}))
+    sns.publish(
+        TopicArn=topic, MessageStructure="json", Message=json.dumps({"default": "d", "sqs": "for-sqs"})
+    )
     sns.publish(TopicArn=topic, MessageStructure="json", Message=json.dumps({"default": "d"}))
     assert [m["Body"] for m in drain(sqs, url)] == ["for-sqs", "d"]
     for bad in ("not json", json.dumps({"sqs": "x"})):
-        error = error_of(lambda b=bad: sns.publish(TopicArn=topic, MessageStructure="json",
-                                                   Message=b))
+        error = error_of(lambda b=bad: sns.publish(TopicArn=topic, MessageStructure="json", Message=b))
         assert error["Code"] == "InvalidParameter"
 
 
@@ -271,8 +279,7 @@ def test_fan_out_to_several_queues_and_published_log(sns: FakeSNS, sqs: FakeSQS)
         assert len(drain(sqs, url)) == 1
     (record,) = sns.published
     assert isinstance(record, PublishedMessage)
-    assert (record.topic_arn, record.message, record.message_id) == (
-        topic, "m", result["MessageId"])
+    assert (record.topic_arn, record.message, record.message_id) == (topic, "m", result["MessageId"])
     assert record.attributes == {"k": STRING}
     assert len(record.delivered_to) == 3
     assert sqs.calls["SendMessage"] == 0  # SNS delivery is not an SQS request of the caller
@@ -280,8 +287,7 @@ def test_fan_out_to_several_queues_and_published_log(sns: FakeSNS, sqs: FakeSQS)
 
 def test_delivery_to_missing_queue_is_dropped(sns: FakeSNS, sqs: FakeSQS) -> None:
     topic = sns.create_topic(Name="t")["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs",
-                  Endpoint="arn:aws:sqs:us-east-1:123456789012:gone")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:123456789012:gone")
     assert "MessageId" in sns.publish(TopicArn=topic, Message="m")
     assert sns.published[0].delivered_to == ()
 
@@ -294,18 +300,25 @@ def test_sns_without_sqs_only_records() -> None:
 
 
 def test_filter_policy_controls_delivery(sns: FakeSNS, sqs: FakeSQS) -> None:
-    topic, url = wired(sns, sqs, raw=True,
-                       FilterPolicy=json.dumps({"status": ["done", {"prefix": "fail"}]}))
+    topic, url = wired(sns, sqs, raw=True, FilterPolicy=json.dumps({"status": ["done", {"prefix": "fail"}]}))
     for status in ("done", "failed", "running"):
-        sns.publish(TopicArn=topic, Message=status, MessageAttributes={
-            "status": {"DataType": "String", "StringValue": status}})
+        sns.publish(
+            TopicArn=topic,
+            Message=status,
+            MessageAttributes={"status": {"DataType": "String", "StringValue": status}},
+        )
     sns.publish(TopicArn=topic, Message="no-attribute")
     assert [m["Body"] for m in drain(sqs, url)] == ["done", "failed"]
 
 
 def test_filter_policy_body_scope_delivery(sns: FakeSNS, sqs: FakeSQS) -> None:
-    topic, url = wired(sns, sqs, raw=True, FilterPolicyScope="MessageBody",
-                       FilterPolicy=json.dumps({"result": {"ok": [True]}}))
+    topic, url = wired(
+        sns,
+        sqs,
+        raw=True,
+        FilterPolicyScope="MessageBody",
+        FilterPolicy=json.dumps({"result": {"ok": [True]}}),
+    )
     sns.publish(TopicArn=topic, Message=json.dumps({"result": {"ok": True}}))
     sns.publish(TopicArn=topic, Message=json.dumps({"result": {"ok": False}}))
     sns.publish(TopicArn=topic, Message="not json")
@@ -315,8 +328,9 @@ def test_filter_policy_body_scope_delivery(sns: FakeSNS, sqs: FakeSQS) -> None:
 def test_set_subscription_attributes_switches_to_raw(sns: FakeSNS, sqs: FakeSQS) -> None:
     topic, url = wired(sns, sqs)
     (sub,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
-    sns.set_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"],
-                                    AttributeName="RawMessageDelivery", AttributeValue="true")
+    sns.set_subscription_attributes(
+        SubscriptionArn=sub["SubscriptionArn"], AttributeName="RawMessageDelivery", AttributeValue="true"
+    )
     sns.publish(TopicArn=topic, Message="raw now")
     assert [m["Body"] for m in drain(sqs, url)] == ["raw now"]
 
@@ -410,10 +424,14 @@ def test_message_size_limit_counts_attributes(sns: FakeSNS, sqs: FakeSQS) -> Non
     attrs = {"k": {"DataType": "String", "StringValue": "vv"}}
     overhead = len("k") + len("String") + len("vv")
     sns.publish(TopicArn=topic, Message="x" * (262_144 - overhead), MessageAttributes=attrs)
-    error = error_of(lambda: sns.publish(TopicArn=topic, Message="x" * (262_145 - overhead),
-                                         MessageAttributes=attrs))
-    assert error == {"Type": "Sender", "Code": "InvalidParameter",
-                     "Message": "Invalid parameter: Message too long"}
+    error = error_of(
+        lambda: sns.publish(TopicArn=topic, Message="x" * (262_145 - overhead), MessageAttributes=attrs)
+    )
+    assert error == {
+        "Type": "Sender",
+        "Code": "InvalidParameter",
+        "Message": "Invalid parameter: Message too long",
+    }
 
 
 @pytest.mark.parametrize(
@@ -427,8 +445,7 @@ def test_message_size_limit_counts_attributes(sns: FakeSNS, sqs: FakeSQS) -> Non
         {"Message": "m", "MessageAttributes": {"a": {"DataType": "Text", "StringValue": "1"}}},
         {"Message": "m", "MessageAttributes": {"a": {"DataType": "Number", "StringValue": "x"}}},
         {"Message": "m", "MessageAttributes": {"a": {"DataType": "String", "StringValue": ""}}},
-        {"Message": "m", "MessageAttributes": {"a": {"DataType": "String.Array",
-                                                     "StringValue": "nope"}}},
+        {"Message": "m", "MessageAttributes": {"a": {"DataType": "String.Array", "StringValue": "nope"}}},
         {"Message": "m", "MessageStructure": "xml"},
     ],
 )
@@ -462,15 +479,11 @@ def test_fifo_topic_requires_group_and_dedup(sns: FakeSNS, sqs: FakeSQS) -> None
     assert "ContentBasedDeduplication" in error["Message"]
 
 
-def test_fifo_topic_dedup_order_and_delivery(sns: FakeSNS, sqs: FakeSQS,
-                                             clock: ManualClock) -> None:
+def test_fifo_topic_dedup_order_and_delivery(sns: FakeSNS, sqs: FakeSQS, clock: ManualClock) -> None:
     topic, url = wired(sns, sqs, fifo=True, raw=True)
-    first = sns.publish(TopicArn=topic, Message="1", MessageGroupId="g",
-                        MessageDeduplicationId="d1")
-    dup = sns.publish(TopicArn=topic, Message="1", MessageGroupId="g",
-                      MessageDeduplicationId="d1")
-    second = sns.publish(TopicArn=topic, Message="2", MessageGroupId="g",
-                         MessageDeduplicationId="d2")
+    first = sns.publish(TopicArn=topic, Message="1", MessageGroupId="g", MessageDeduplicationId="d1")
+    dup = sns.publish(TopicArn=topic, Message="1", MessageGroupId="g", MessageDeduplicationId="d1")
+    second = sns.publish(TopicArn=topic, Message="2", MessageGroupId="g", MessageDeduplicationId="d2")
     assert dup["MessageId"] == first["MessageId"]
     assert int(second["SequenceNumber"]) > int(first["SequenceNumber"])
     assert [p.deduplicated for p in sns.published] == [False, True, False]
@@ -484,8 +497,9 @@ def test_fifo_topic_dedup_order_and_delivery(sns: FakeSNS, sqs: FakeSQS,
 
 
 def test_fifo_topic_content_based_dedup_and_envelope(sns: FakeSNS, sqs: FakeSQS) -> None:
-    topic = sns.create_topic(Name="c.fifo", Attributes={
-        "FifoTopic": "true", "ContentBasedDeduplication": "true"})["TopicArn"]
+    topic = sns.create_topic(
+        Name="c.fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"}
+    )["TopicArn"]
     url, arn = queue(sqs, "c.fifo", FifoQueue="true")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     result = sns.publish(TopicArn=topic, Message="same", MessageGroupId="g")
@@ -501,16 +515,24 @@ def test_fifo_topic_content_based_dedup_and_envelope(sns: FakeSNS, sqs: FakeSQS)
 
 def test_publish_batch_per_entry_results(sns: FakeSNS, sqs: FakeSQS) -> None:
     topic, url = wired(sns, sqs, raw=True)
-    result = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
-        {"Id": "a", "Message": "1"},
-        {"Id": "b", "Message": ""},
-        {"Id": "c", "Message": "3", "MessageAttributes": {"k": STRING}},
-    ])
+    result = sns.publish_batch(
+        TopicArn=topic,
+        PublishBatchRequestEntries=[
+            {"Id": "a", "Message": "1"},
+            {"Id": "b", "Message": ""},
+            {"Id": "c", "Message": "3", "MessageAttributes": {"k": STRING}},
+        ],
+    )
     assert [s["Id"] for s in result["Successful"]] == ["a", "c"]
     assert all("MessageId" in s for s in result["Successful"])
-    assert result["Failed"] == [{"Id": "b", "Code": "InvalidParameter",
-                                 "Message": "Invalid parameter: Empty message",
-                                 "SenderFault": True}]
+    assert result["Failed"] == [
+        {
+            "Id": "b",
+            "Code": "InvalidParameter",
+            "Message": "Invalid parameter: Empty message",
+            "SenderFault": True,
+        }
+    ]
     assert sorted(m["Body"] for m in drain(sqs, url)) == ["1", "3"]
 
 
@@ -524,19 +546,24 @@ def test_publish_batch_per_entry_results(sns: FakeSNS, sqs: FakeSQS) -> None:
         ([{"Id": str(i), "Message": "x" * 30_000} for i in range(9)], "BatchRequestTooLong"),
     ],
 )
-def test_publish_batch_request_errors(sns: FakeSNS, entries: list[dict[str, Any]],
-                                      code: str) -> None:
+def test_publish_batch_request_errors(sns: FakeSNS, entries: list[dict[str, Any]], code: str) -> None:
     topic = sns.create_topic(Name="t")["TopicArn"]
-    assert error_of(lambda: sns.publish_batch(TopicArn=topic,
-                                              PublishBatchRequestEntries=entries))["Code"] == code
+    assert (
+        error_of(lambda: sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries))["Code"]
+        == code
+    )
     assert sns.published == []
 
 
 def test_publish_batch_fifo_sequence_numbers(sns: FakeSNS, sqs: FakeSQS) -> None:
     topic, url = wired(sns, sqs, fifo=True, raw=True)
-    result = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
-        {"Id": str(i), "Message": str(i), "MessageGroupId": "g",
-         "MessageDeduplicationId": f"d{i}"} for i in range(3)])
+    result = sns.publish_batch(
+        TopicArn=topic,
+        PublishBatchRequestEntries=[
+            {"Id": str(i), "Message": str(i), "MessageGroupId": "g", "MessageDeduplicationId": f"d{i}"}
+            for i in range(3)
+        ],
+    )
     sequences = [int(s["SequenceNumber"]) for s in result["Successful"]]
     assert sequences == sorted(sequences)
     assert [m["Body"] for m in drain(sqs, url)] == ["0", "1", "2"]
@@ -558,12 +585,18 @@ def test_calls_and_failure_injection(sns: FakeSNS, sqs: FakeSQS) -> None:
     assert [p.message for p in sns.published] == ["kept"]
     assert sns.calls["Publish"] == 3
     sns.fail_next("PublishBatch", entries={"b"})
-    result = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
-        {"Id": "a", "Message": "1"}, {"Id": "b", "Message": "2"}])
+    result = sns.publish_batch(
+        TopicArn=topic, PublishBatchRequestEntries=[{"Id": "a", "Message": "1"}, {"Id": "b", "Message": "2"}]
+    )
     assert [s["Id"] for s in result["Successful"]] == ["a"]
-    assert result["Failed"] == [{"Id": "b", "Code": "InternalError",
-                                 "Message": "Injected failure (InternalError)",
-                                 "SenderFault": False}]
+    assert result["Failed"] == [
+        {
+            "Id": "b",
+            "Code": "InternalError",
+            "Message": "Injected failure (InternalError)",
+            "SenderFault": False,
+        }
+    ]
     assert sorted(m["Body"] for m in drain(sqs, url)) == ["1", "kept"]
     with pytest.raises(ValueError, match="unknown operation"):
         sns.fail_next("SendMessage")
@@ -583,8 +616,7 @@ def _wire(sns: Any, sqs: Any, unique: str, **sub_attrs: str) -> tuple[str, str]:
 def test_parity_raw_delivery(sns_sqs_clients: tuple[Any, Any], unique: str) -> None:
     sns, sqs = sns_sqs_clients
     topic, url = _wire(sns, sqs, unique, RawMessageDelivery="true")
-    attrs = {"s": {"DataType": "String", "StringValue": "v"},
-             "n": {"DataType": "Number", "StringValue": "7"}}
+    attrs = {"s": {"DataType": "String", "StringValue": "v"}, "n": {"DataType": "Number", "StringValue": "7"}}
     sns.publish(TopicArn=topic, Message="payload", MessageAttributes=attrs)
     (msg,) = drain(sqs, url, MessageAttributeNames=["All"])
     assert msg["Body"] == "payload"
@@ -594,8 +626,12 @@ def test_parity_raw_delivery(sns_sqs_clients: tuple[Any, Any], unique: str) -> N
 def test_parity_envelope(sns_sqs_clients: tuple[Any, Any], unique: str) -> None:
     sns, sqs = sns_sqs_clients
     topic, url = _wire(sns, sqs, unique)
-    result = sns.publish(TopicArn=topic, Message="payload", Subject="subj", MessageAttributes={
-        "s": {"DataType": "String", "StringValue": "v"}})
+    result = sns.publish(
+        TopicArn=topic,
+        Message="payload",
+        Subject="subj",
+        MessageAttributes={"s": {"DataType": "String", "StringValue": "v"}},
+    )
     (msg,) = drain(sqs, url)
     envelope = json.loads(msg["Body"])
     assert envelope["Type"] == "Notification"
@@ -611,29 +647,31 @@ def test_parity_envelope(sns_sqs_clients: tuple[Any, Any], unique: str) -> None:
 def test_parity_filter_policy(sns_sqs_clients: tuple[Any, Any], unique: str) -> None:
     sns, sqs = sns_sqs_clients
     policy = {"status": ["done", {"prefix": "fail"}], "size": [{"numeric": [">", 10]}]}
-    topic, url = _wire(sns, sqs, unique, RawMessageDelivery="true",
-                       FilterPolicy=json.dumps(policy))
+    topic, url = _wire(sns, sqs, unique, RawMessageDelivery="true", FilterPolicy=json.dumps(policy))
     cases = [("done", 11), ("failed", 50), ("done", 10), ("running", 99)]
     for status, size in cases:
-        sns.publish(TopicArn=topic, Message=f"{status}-{size}", MessageAttributes={
-            "status": {"DataType": "String", "StringValue": status},
-            "size": {"DataType": "Number", "StringValue": str(size)}})
+        sns.publish(
+            TopicArn=topic,
+            Message=f"{status}-{size}",
+            MessageAttributes={
+                "status": {"DataType": "String", "StringValue": status},
+                "size": {"DataType": "Number", "StringValue": str(size)},
+            },
+        )
     sns.publish(TopicArn=topic, Message="bare")
     assert sorted(m["Body"] for m in drain(sqs, url)) == ["done-11", "failed-50"]
 
 
-def test_parity_fifo_topic_to_fifo_queue(sns_sqs_clients: tuple[Any, Any], unique: str,
-                                         backend: str) -> None:
+def test_parity_fifo_topic_to_fifo_queue(sns_sqs_clients: tuple[Any, Any], unique: str, backend: str) -> None:
     sns, sqs = sns_sqs_clients
     # Explicit dedup ids: moto does not forward content-based ids to the queue.
-    topic = sns.create_topic(Name=f"t-{unique}.fifo", Attributes={"FifoTopic": "true"})[
-        "TopicArn"]
+    topic = sns.create_topic(Name=f"t-{unique}.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
     url, arn = queue(sqs, f"q-{unique}.fifo", FifoQueue="true")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
     for i in range(3):
-        result = sns.publish(TopicArn=topic, Message=f"m{i}", MessageGroupId="g",
-                             MessageDeduplicationId=f"d{i}")
+        result = sns.publish(
+            TopicArn=topic, Message=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"d{i}"
+        )
         # Real SNS returns SequenceNumber for FIFO topics (service model); moto omits it.
         assert "SequenceNumber" in result or backend == "moto"
     msgs = drain(sqs, url, MessageSystemAttributeNames=["MessageGroupId"])
@@ -651,20 +689,20 @@ def test_parity_fifo_topic_to_fifo_queue(sns_sqs_clients: tuple[Any, Any], uniqu
         ("batch_not_distinct", "BatchEntryIdsNotDistinct"),
     ],
 )
-def test_parity_error_codes(sns_sqs_clients: tuple[Any, Any], unique: str, scenario: str,
-                            code: str) -> None:
+def test_parity_error_codes(sns_sqs_clients: tuple[Any, Any], unique: str, scenario: str, code: str) -> None:
     sns, _ = sns_sqs_clients
     topic = sns.create_topic(Name=f"e-{unique}")["TopicArn"]
     calls: dict[str, Callable[[], Any]] = {
         "missing_topic": lambda: sns.get_topic_attributes(TopicArn=f"{topic}-missing"),
         "too_long": lambda: sns.publish(TopicArn=topic, Message="x" * 262_145),
-        "dedup_on_standard": lambda: sns.publish(TopicArn=topic, Message="m",
-                                                 MessageDeduplicationId="d"),
-        "batch_too_many": lambda: sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
-            {"Id": str(i), "Message": "m"} for i in range(11)]),
+        "dedup_on_standard": lambda: sns.publish(TopicArn=topic, Message="m", MessageDeduplicationId="d"),
+        "batch_too_many": lambda: sns.publish_batch(
+            TopicArn=topic, PublishBatchRequestEntries=[{"Id": str(i), "Message": "m"} for i in range(11)]
+        ),
         "batch_not_distinct": lambda: sns.publish_batch(
-            TopicArn=topic, PublishBatchRequestEntries=[{"Id": "a", "Message": "m"},
-                                                        {"Id": "a", "Message": "n"}]),
+            TopicArn=topic,
+            PublishBatchRequestEntries=[{"Id": "a", "Message": "m"}, {"Id": "a", "Message": "n"}],
+        ),
     }
     error = error_of(calls[scenario])
     assert error["Code"] == code

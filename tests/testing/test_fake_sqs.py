@@ -135,12 +135,8 @@ def test_create_queue_is_idempotent_but_rejects_different_attributes(sqs: FakeSQ
         ("q", {"QueueArn": "x"}, "InvalidAttributeName"),
     ],
 )
-def test_create_queue_validation(
-    sqs: FakeSQS, name: str, attributes: dict[str, str], code: str
-) -> None:
-    assert error_of(lambda: sqs.create_queue(QueueName=name, Attributes=attributes))[
-        "Code"
-    ] == code
+def test_create_queue_validation(sqs: FakeSQS, name: str, attributes: dict[str, str], code: str) -> None:
+    assert error_of(lambda: sqs.create_queue(QueueName=name, Attributes=attributes))["Code"] == code
 
 
 def test_get_queue_attributes_all_and_none(sqs: FakeSQS, clock: ManualClock) -> None:
@@ -191,9 +187,7 @@ def test_set_queue_attributes_updates_and_validates(sqs: FakeSQS, clock: ManualC
 def test_delete_queue_blocks_the_name_for_60_seconds(sqs: FakeSQS, clock: ManualClock) -> None:
     url = make_queue(sqs)
     sqs.delete_queue(QueueUrl=url)
-    assert error_of(lambda: sqs.get_queue_url(QueueName="q"))["QueryErrorCode"] == (
-        "QueueDoesNotExist"
-    )
+    assert error_of(lambda: sqs.get_queue_url(QueueName="q"))["QueryErrorCode"] == ("QueueDoesNotExist")
     error = error_of(lambda: make_queue(sqs))
     assert error["Code"] == "AWS.SimpleQueueService.QueueDeletedRecently"
     clock.advance(60)
@@ -249,8 +243,7 @@ def test_send_message_response_shape_and_md5s(sqs: FakeSQS) -> None:
 
 
 def test_md5_of_message_attributes_is_order_independent() -> None:
-    one = {"b": {"DataType": "String", "StringValue": "2"},
-           "a": {"DataType": "String", "StringValue": "1"}}
+    one = {"b": {"DataType": "String", "StringValue": "2"}, "a": {"DataType": "String", "StringValue": "1"}}
     two = dict(reversed(list(one.items())))
     assert md5_of_message_attributes(one) == md5_of_message_attributes(two)
 
@@ -258,13 +251,15 @@ def test_md5_of_message_attributes_is_order_independent() -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     body=st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), min_codepoint=0x20), min_size=1,
+        alphabet=st.characters(blacklist_categories=("Cs",), min_codepoint=0x20),
+        min_size=1,
         max_size=50,
     ),
     values=st.dictionaries(
         st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
-        st.text(alphabet=st.characters(blacklist_categories=("Cs",), min_codepoint=0x20),
-                min_size=1, max_size=20),
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), min_codepoint=0x20), min_size=1, max_size=20
+        ),
         max_size=5,
     ),
 )
@@ -285,10 +280,12 @@ def test_size_limit_counts_body_and_attribute_names_types_values(sqs: FakeSQS) -
     attrs = {"k": {"DataType": "String", "StringValue": "vv"}}
     overhead = message_size("", attrs)
     assert overhead == len("k") + len("String") + len("vv")
-    sqs.send_message(QueueUrl=url, MessageBody="x" * (262_144 - overhead),
-                     MessageAttributes=attrs)
-    error = error_of(lambda: sqs.send_message(
-        QueueUrl=url, MessageBody="x" * (262_145 - overhead), MessageAttributes=attrs))
+    sqs.send_message(QueueUrl=url, MessageBody="x" * (262_144 - overhead), MessageAttributes=attrs)
+    error = error_of(
+        lambda: sqs.send_message(
+            QueueUrl=url, MessageBody="x" * (262_145 - overhead), MessageAttributes=attrs
+        )
+    )
     assert error["Code"] == "InvalidParameterValue"
     assert "Message must be shorter than 262144 bytes" in error["Message"]
     assert message_size("é", {}) == 2  # UTF-8 bytes, not characters
@@ -307,23 +304,36 @@ def test_queue_maximum_message_size_is_honoured(sqs: FakeSQS) -> None:
         ({"MessageBody": "a\x01b"}, "InvalidMessageContents"),
         ({"MessageBody": "x", "DelaySeconds": 901}, "InvalidParameterValue"),
         ({"MessageBody": "x", "MessageDeduplicationId": "d"}, "InvalidParameterValue"),
-        ({"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Foo",
-                                                          "StringValue": "1"}}},
-         "InvalidParameterValue"),
-        ({"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Number",
-                                                          "StringValue": "abc"}}},
-         "InvalidParameterValue"),
-        ({"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "String",
-                                                          "StringValue": ""}}},
-         "InvalidParameterValue"),
-        ({"MessageBody": "x", "MessageAttributes": {"AWS.x": {"DataType": "String",
-                                                              "StringValue": "1"}}},
-         "InvalidParameterValue"),
-        ({"MessageBody": "x", "MessageAttributes": {
-            f"a{i}": {"DataType": "String", "StringValue": "v"} for i in range(11)}},
-         "InvalidParameterValue"),
-        ({"MessageBody": "x", "MessageSystemAttributes": {
-            "Other": {"DataType": "String", "StringValue": "v"}}}, "InvalidParameterValue"),
+        (
+            {"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Foo", "StringValue": "1"}}},
+            "InvalidParameterValue",
+        ),
+        (
+            {"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Number", "StringValue": "abc"}}},
+            "InvalidParameterValue",
+        ),
+        (
+            {"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "String", "StringValue": ""}}},
+            "InvalidParameterValue",
+        ),
+        (
+            {"MessageBody": "x", "MessageAttributes": {"AWS.x": {"DataType": "String", "StringValue": "1"}}},
+            "InvalidParameterValue",
+        ),
+        (
+            {
+                "MessageBody": "x",
+                "MessageAttributes": {f"a{i}": {"DataType": "String", "StringValue": "v"} for i in range(11)},
+            },
+            "InvalidParameterValue",
+        ),
+        (
+            {
+                "MessageBody": "x",
+                "MessageSystemAttributes": {"Other": {"DataType": "String", "StringValue": "v"}},
+            },
+            "InvalidParameterValue",
+        ),
     ],
 )
 def test_send_message_validation(sqs: FakeSQS, kwargs: dict[str, Any], code: str) -> None:
@@ -334,8 +344,11 @@ def test_send_message_validation(sqs: FakeSQS, kwargs: dict[str, Any], code: str
 
 def test_trace_header_is_stored_and_hashed(sqs: FakeSQS) -> None:
     url = make_queue(sqs)
-    sent = sqs.send_message(QueueUrl=url, MessageBody="x", MessageSystemAttributes={
-        "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}})
+    sent = sqs.send_message(
+        QueueUrl=url,
+        MessageBody="x",
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}},
+    )
     assert "MD5OfMessageSystemAttributes" in sent
     (msg,) = receive(sqs, url, MessageSystemAttributeNames=["AWSTraceHeader"])
     assert msg["Attributes"] == {"AWSTraceHeader": "Root=1-abc"}
@@ -343,12 +356,18 @@ def test_trace_header_is_stored_and_hashed(sqs: FakeSQS) -> None:
 
 def test_send_message_batch_reports_each_entry(sqs: FakeSQS) -> None:
     url = make_queue(sqs)
-    result = sqs.send_message_batch(QueueUrl=url, Entries=[
-        {"Id": "ok", "MessageBody": "a"},
-        {"Id": "bad", "MessageBody": "b", "DelaySeconds": 5000},
-        {"Id": "ok2", "MessageBody": "c", "MessageAttributes": {
-            "k": {"DataType": "String", "StringValue": "v"}}},
-    ])
+    result = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "ok", "MessageBody": "a"},
+            {"Id": "bad", "MessageBody": "b", "DelaySeconds": 5000},
+            {
+                "Id": "ok2",
+                "MessageBody": "c",
+                "MessageAttributes": {"k": {"DataType": "String", "StringValue": "v"}},
+            },
+        ],
+    )
     assert [e["Id"] for e in result["Successful"]] == ["ok", "ok2"]
     assert set(result["Successful"][0]) == {"Id", "MessageId", "MD5OfMessageBody"}
     assert "MD5OfMessageAttributes" in result["Successful"][1]
@@ -363,22 +382,24 @@ def test_send_message_batch_reports_each_entry(sqs: FakeSQS) -> None:
     ("entries", "code"),
     [
         ([], "AWS.SimpleQueueService.EmptyBatchRequest"),
-        ([{"Id": str(i), "MessageBody": "x"} for i in range(11)],
-         "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"),
-        ([{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}],
-         "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"),
+        (
+            [{"Id": str(i), "MessageBody": "x"} for i in range(11)],
+            "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+        ),
+        (
+            [{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}],
+            "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+        ),
         ([{"Id": "a b", "MessageBody": "x"}], "AWS.SimpleQueueService.InvalidBatchEntryId"),
-        ([{"Id": str(i), "MessageBody": "x" * 30_000} for i in range(9)],
-         "AWS.SimpleQueueService.BatchRequestTooLong"),
+        (
+            [{"Id": str(i), "MessageBody": "x" * 30_000} for i in range(9)],
+            "AWS.SimpleQueueService.BatchRequestTooLong",
+        ),
     ],
 )
-def test_send_message_batch_request_errors(
-    sqs: FakeSQS, entries: list[dict[str, Any]], code: str
-) -> None:
+def test_send_message_batch_request_errors(sqs: FakeSQS, entries: list[dict[str, Any]], code: str) -> None:
     url = make_queue(sqs)
-    assert error_of(lambda: sqs.send_message_batch(QueueUrl=url, Entries=entries))[
-        "Code"
-    ] == code
+    assert error_of(lambda: sqs.send_message_batch(QueueUrl=url, Entries=entries))["Code"] == code
     assert counts(sqs, url) == (0, 0, 0)
 
 
@@ -392,9 +413,7 @@ def test_receive_empty_queue_has_no_messages_key(sqs: FakeSQS) -> None:
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def test_visibility_timeout_hides_then_redelivers_with_new_handle(
-    sqs: FakeSQS, clock: ManualClock
-) -> None:
+def test_visibility_timeout_hides_then_redelivers_with_new_handle(sqs: FakeSQS, clock: ManualClock) -> None:
     url = make_queue(sqs, VisibilityTimeout="30")
     sqs.send_message(QueueUrl=url, MessageBody="job")
     (first,) = receive(sqs, url, AttributeNames=["ApproximateReceiveCount"])
@@ -431,8 +450,7 @@ def test_system_attributes_values(sqs: FakeSQS, clock: ManualClock) -> None:
         "ApproximateFirstReceiveTimestamp": str(int((sent_at + 2) * 1000)),
     }
     clock.advance(3)
-    (again,) = receive(sqs, url, AttributeNames=["ApproximateFirstReceiveTimestamp",
-                                                   "SentTimestamp"])
+    (again,) = receive(sqs, url, AttributeNames=["ApproximateFirstReceiveTimestamp", "SentTimestamp"])
     assert again["Attributes"] == {
         "SentTimestamp": str(int(sent_at * 1000)),
         "ApproximateFirstReceiveTimestamp": str(int((sent_at + 2) * 1000)),
@@ -451,8 +469,7 @@ def test_message_attribute_selection(sqs: FakeSQS) -> None:
     def selected(names: list[str]) -> dict[str, Any]:
         (msg,) = receive(sqs, url, MessageAttributeNames=names, VisibilityTimeout=0)
         if "MessageAttributes" in msg:
-            assert msg["MD5OfMessageAttributes"] == md5_of_message_attributes(
-                msg["MessageAttributes"])
+            assert msg["MD5OfMessageAttributes"] == md5_of_message_attributes(msg["MessageAttributes"])
         else:
             assert "MD5OfMessageAttributes" not in msg
         return dict(msg.get("MessageAttributes", {}))
@@ -466,14 +483,17 @@ def test_message_attribute_selection(sqs: FakeSQS) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"MaxNumberOfMessages": 0}, {"MaxNumberOfMessages": 11}, {"WaitTimeSeconds": 21},
-     {"VisibilityTimeout": 43201}, {"VisibilityTimeout": -1}],
+    [
+        {"MaxNumberOfMessages": 0},
+        {"MaxNumberOfMessages": 11},
+        {"WaitTimeSeconds": 21},
+        {"VisibilityTimeout": 43201},
+        {"VisibilityTimeout": -1},
+    ],
 )
 def test_receive_parameter_ranges(sqs: FakeSQS, kwargs: dict[str, int]) -> None:
     url = make_queue(sqs)
-    assert error_of(lambda: sqs.receive_message(QueueUrl=url, **kwargs))["Code"] == (
-        "InvalidParameterValue"
-    )
+    assert error_of(lambda: sqs.receive_message(QueueUrl=url, **kwargs))["Code"] == ("InvalidParameterValue")
 
 
 def test_max_number_of_messages(sqs: FakeSQS) -> None:
@@ -510,9 +530,7 @@ def test_retention_period_expires_messages(sqs: FakeSQS, clock: ManualClock) -> 
 # ----------------------------------------------------------------- long polling
 
 
-def test_long_poll_with_manual_clock_advances_virtual_time(
-    sqs: FakeSQS, clock: ManualClock
-) -> None:
+def test_long_poll_with_manual_clock_advances_virtual_time(sqs: FakeSQS, clock: ManualClock) -> None:
     url = make_queue(sqs)
     start, real = clock(), time.monotonic()
     assert receive(sqs, url, WaitTimeSeconds=20) == []
@@ -601,8 +619,9 @@ def test_garbage_or_foreign_receipt_handles_are_invalid(sqs: FakeSQS) -> None:
     for handle in ("garbage", "", msg["ReceiptHandle"]):
         error = error_of(lambda h=handle: sqs.delete_message(QueueUrl=url, ReceiptHandle=h))
         assert error["Code"] == "ReceiptHandleIsInvalid"
-        error = error_of(lambda h=handle: sqs.change_message_visibility(
-            QueueUrl=url, ReceiptHandle=h, VisibilityTimeout=1))
+        error = error_of(
+            lambda h=handle: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=h, VisibilityTimeout=1)
+        )
         assert error["Code"] == "ReceiptHandleIsInvalid"
 
 
@@ -611,38 +630,34 @@ def test_change_visibility_extends_and_releases(sqs: FakeSQS, clock: ManualClock
     sqs.send_message(QueueUrl=url, MessageBody="x")
     (msg,) = receive(sqs, url)
     clock.advance(8)
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
-                                  VisibilityTimeout=10)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=10)
     clock.advance(9)
     assert receive(sqs, url) == []  # the new 10 s count from the change, not the receive
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
-                                  VisibilityTimeout=0)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0)
     assert len(receive(sqs, url)) == 1
 
 
-def test_change_visibility_with_stale_handle_is_rejected(
-    sqs: FakeSQS, clock: ManualClock
-) -> None:
+def test_change_visibility_with_stale_handle_is_rejected(sqs: FakeSQS, clock: ManualClock) -> None:
     url = make_queue(sqs, VisibilityTimeout="10")
     sqs.send_message(QueueUrl=url, MessageBody="x")
     (first,) = receive(sqs, url)
     clock.advance(10)
     receive(sqs, url)
-    error = error_of(lambda: sqs.change_message_visibility(
-        QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=5))
+    error = error_of(
+        lambda: sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=5
+        )
+    )
     assert error["Code"] == "InvalidParameterValue"
     assert "Message does not exist or is not available" in error["Message"]
 
 
-def test_change_visibility_after_timeout_lapsed_is_a_no_op(
-    sqs: FakeSQS, clock: ManualClock
-) -> None:
+def test_change_visibility_after_timeout_lapsed_is_a_no_op(sqs: FakeSQS, clock: ManualClock) -> None:
     url = make_queue(sqs, VisibilityTimeout="5")
     sqs.send_message(QueueUrl=url, MessageBody="x")
     (msg,) = receive(sqs, url)
     clock.advance(5)
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
-                                  VisibilityTimeout=60)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=60)
     assert counts(sqs, url) == (1, 0, 0)  # not hidden again
 
 
@@ -652,15 +667,18 @@ def test_change_visibility_limits(sqs: FakeSQS, clock: ManualClock) -> None:
     (msg,) = receive(sqs, url, VisibilityTimeout=43_200)
     handle = msg["ReceiptHandle"]
     for bad in (-1, 43_201):
-        assert error_of(lambda b=bad: sqs.change_message_visibility(
-            QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=b))
+        assert error_of(
+            lambda b=bad: sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=b
+            )
+        )
     clock.advance(100)
     # 12 hours is the cap on total in-flight time since the receive.
-    error = error_of(lambda: sqs.change_message_visibility(
-        QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=43_200))
+    error = error_of(
+        lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=43_200)
+    )
     assert "beyond the limit" in error["Message"]
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle,
-                                  VisibilityTimeout=43_100)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=43_100)
 
 
 def test_delete_and_change_visibility_batches(sqs: FakeSQS) -> None:
@@ -668,27 +686,40 @@ def test_delete_and_change_visibility_batches(sqs: FakeSQS) -> None:
     for i in range(3):
         sqs.send_message(QueueUrl=url, MessageBody=str(i))
     msgs = receive(sqs, url, MaxNumberOfMessages=3)
-    changed = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-        {"Id": "a", "ReceiptHandle": msgs[0]["ReceiptHandle"], "VisibilityTimeout": 0},
-        {"Id": "b", "ReceiptHandle": "junk", "VisibilityTimeout": 0},
-    ])
+    changed = sqs.change_message_visibility_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "a", "ReceiptHandle": msgs[0]["ReceiptHandle"], "VisibilityTimeout": 0},
+            {"Id": "b", "ReceiptHandle": "junk", "VisibilityTimeout": 0},
+        ],
+    )
     assert changed["Successful"] == [{"Id": "a"}]
     assert changed["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
     assert changed["Failed"][0]["SenderFault"] is True
-    deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
-        {"Id": "x", "ReceiptHandle": msgs[1]["ReceiptHandle"]},
-        {"Id": "y", "ReceiptHandle": msgs[2]["ReceiptHandle"]},
-        {"Id": "z", "ReceiptHandle": "junk"},
-    ])
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "x", "ReceiptHandle": msgs[1]["ReceiptHandle"]},
+            {"Id": "y", "ReceiptHandle": msgs[2]["ReceiptHandle"]},
+            {"Id": "z", "ReceiptHandle": "junk"},
+        ],
+    )
     assert deleted["Successful"] == [{"Id": "x"}, {"Id": "y"}]
     assert [f["Id"] for f in deleted["Failed"]] == ["z"]
     assert counts(sqs, url) == (1, 0, 0)
     for op in (sqs.delete_message_batch, sqs.change_message_visibility_batch):
         assert error_of(lambda o=op: o(QueueUrl=url, Entries=[]))["Code"] == (
-            "AWS.SimpleQueueService.EmptyBatchRequest")
-        assert error_of(lambda o=op: o(QueueUrl=url, Entries=[
-            {"Id": "a", "ReceiptHandle": "h"}, {"Id": "a", "ReceiptHandle": "h"}]))[
-            "Code"] == "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+            "AWS.SimpleQueueService.EmptyBatchRequest"
+        )
+        assert (
+            error_of(
+                lambda o=op: o(
+                    QueueUrl=url,
+                    Entries=[{"Id": "a", "ReceiptHandle": "h"}, {"Id": "a", "ReceiptHandle": "h"}],
+                )
+            )["Code"]
+            == "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+        )
 
 
 # --------------------------------------------------------------------------- redrive
@@ -698,8 +729,7 @@ def _with_dlq(sqs: FakeSQS, max_receive_count: int = 2, fifo: bool = False) -> t
     suffix = ".fifo" if fifo else ""
     extra = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
     dlq = make_queue(sqs, f"dlq{suffix}", **extra)
-    policy = json.dumps({"deadLetterTargetArn": sqs.queue_arn(dlq),
-                         "maxReceiveCount": max_receive_count})
+    policy = json.dumps({"deadLetterTargetArn": sqs.queue_arn(dlq), "maxReceiveCount": max_receive_count})
     src = make_queue(sqs, f"src{suffix}", VisibilityTimeout="10", RedrivePolicy=policy, **extra)
     return src, dlq
 
@@ -721,12 +751,12 @@ def test_redrive_moves_message_after_max_receive_count(sqs: FakeSQS, clock: Manu
 
 def test_redrive_policy_attribute_round_trip(sqs: FakeSQS) -> None:
     src, dlq = _with_dlq(sqs, max_receive_count=5)
-    raw = sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["RedrivePolicy"])[
-        "Attributes"]["RedrivePolicy"]
+    raw = sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["RedrivePolicy"])["Attributes"][
+        "RedrivePolicy"
+    ]
     assert json.loads(raw) == {"deadLetterTargetArn": sqs.queue_arn(dlq), "maxReceiveCount": 5}
     sqs.set_queue_attributes(QueueUrl=src, Attributes={"RedrivePolicy": ""})
-    assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=src,
-                                                        AttributeNames=["RedrivePolicy"])
+    assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["RedrivePolicy"])
 
 
 @pytest.mark.parametrize(
@@ -734,12 +764,11 @@ def test_redrive_policy_attribute_round_trip(sqs: FakeSQS) -> None:
     [
         "not json",
         json.dumps({"maxReceiveCount": 1}),
-        json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:nope",
-                    "maxReceiveCount": 1}),
-        json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq",
-                    "maxReceiveCount": 0}),
-        json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq.fifo",
-                    "maxReceiveCount": 1}),
+        json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:nope", "maxReceiveCount": 1}),
+        json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq", "maxReceiveCount": 0}),
+        json.dumps(
+            {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq.fifo", "maxReceiveCount": 1}
+        ),
     ],
 )
 def test_redrive_policy_validation(sqs: FakeSQS, policy: str) -> None:
@@ -769,27 +798,26 @@ def test_fifo_requires_group_and_dedup(sqs: FakeSQS) -> None:
     error = error_of(lambda: sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g"))
     assert error["Code"] == "InvalidParameterValue"
     assert "ContentBasedDeduplication" in error["Message"]
-    error = error_of(lambda: sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g",
-                                              MessageDeduplicationId="d", DelaySeconds=1))
+    error = error_of(
+        lambda: sqs.send_message(
+            QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d", DelaySeconds=1
+        )
+    )
     assert error["Code"] == "InvalidParameterValue"
 
 
 def test_fifo_dedup_window_and_sequence_numbers(sqs: FakeSQS, clock: ManualClock) -> None:
     url = fifo_queue(sqs)
-    first = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g",
-                             MessageDeduplicationId="d1")
-    dup = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g",
-                           MessageDeduplicationId="d1")
+    first = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g", MessageDeduplicationId="d1")
+    dup = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g", MessageDeduplicationId="d1")
     assert dup["MessageId"] == first["MessageId"]
     assert dup["SequenceNumber"] == first["SequenceNumber"]
-    second = sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g",
-                              MessageDeduplicationId="d2")
+    second = sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g", MessageDeduplicationId="d2")
     assert len(first["SequenceNumber"]) == 20
     assert int(second["SequenceNumber"]) > int(first["SequenceNumber"])
     assert counts(sqs, url) == (2, 0, 0)
     clock.advance(300)
-    sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g",
-                     MessageDeduplicationId="d1")
+    sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g", MessageDeduplicationId="d1")
     assert counts(sqs, url) == (3, 0, 0)
 
 
@@ -862,8 +890,7 @@ def test_calls_counts_every_request_including_failures(sqs: FakeSQS) -> None:
     receive(sqs, url)
     with pytest.raises(ClientError):
         sqs.get_queue_url(QueueName="nope")
-    assert sqs.calls == {"CreateQueue": 1, "SendMessage": 1, "ReceiveMessage": 2,
-                         "GetQueueUrl": 1}
+    assert sqs.calls == {"CreateQueue": 1, "SendMessage": 1, "ReceiveMessage": 2, "GetQueueUrl": 1}
     sqs.queue_arn(url)  # test helper, not a request
     assert "GetQueueAttributes" not in sqs.calls
 
@@ -888,12 +915,17 @@ def test_fail_next_batch_entries(sqs: FakeSQS) -> None:
         sqs.send_message(QueueUrl=url, MessageBody=str(i))
     msgs = receive(sqs, url, MaxNumberOfMessages=3)
     sqs.fail_next("DeleteMessageBatch", entries={"id1"})
-    entries = [{"Id": f"id{i}", "ReceiptHandle": m["ReceiptHandle"]}
-               for i, m in enumerate(msgs)]
+    entries = [{"Id": f"id{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]
     result = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
     assert [s["Id"] for s in result["Successful"]] == ["id0", "id2"]
-    assert result["Failed"] == [{"Id": "id1", "SenderFault": False, "Code": "InternalError",
-                                 "Message": "Injected failure (InternalError)"}]
+    assert result["Failed"] == [
+        {
+            "Id": "id1",
+            "SenderFault": False,
+            "Code": "InternalError",
+            "Message": "Injected failure (InternalError)",
+        }
+    ]
     assert counts(sqs, url) == (0, 1, 0)
     retry = sqs.delete_message_batch(QueueUrl=url, Entries=[entries[1]])
     assert retry["Successful"] == [{"Id": "id1"}]
@@ -928,8 +960,9 @@ def test_concurrent_consumers_receive_each_message_once() -> None:
     url = make_queue(sqs, VisibilityTimeout="600")
     total = 300
     for start in range(0, total, 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "MessageBody": str(i)} for i in range(start, start + 10)])
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(start, start + 10)]
+        )
     seen: list[str] = []
     lock = threading.Lock()
 
@@ -940,8 +973,10 @@ def test_concurrent_consumers_receive_each_message_once() -> None:
                 return
             with lock:
                 seen.extend(m["Body"] for m in msgs)
-            sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)],
+            )
 
     threads = [threading.Thread(target=consume) for _ in range(8)]
     for t in threads:
@@ -984,8 +1019,9 @@ def _create(client: Any, name: str, **attributes: str) -> str:
 
 
 def _arn(client: Any, url: str) -> str:
-    return str(client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"])
+    return str(
+        client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    )
 
 
 def test_parity_send_receive_shapes_and_md5s(sqs_client: Any, unique: str) -> None:
@@ -996,18 +1032,20 @@ def test_parity_send_receive_shapes_and_md5s(sqs_client: Any, unique: str) -> No
         "n": {"DataType": "Number.float", "StringValue": "1.5"},
     }
     sent = sqs_client.send_message(QueueUrl=url, MessageBody="body ✓", MessageAttributes=attrs)
-    assert set(sent) - {"ResponseMetadata"} == {"MD5OfMessageBody", "MD5OfMessageAttributes",
-                                                "MessageId"}
+    assert set(sent) - {"ResponseMetadata"} == {"MD5OfMessageBody", "MD5OfMessageAttributes", "MessageId"}
     assert sent["MD5OfMessageBody"] == hashlib.md5("body ✓".encode()).hexdigest()
     assert sent["MD5OfMessageAttributes"] == md5_of_message_attributes(attrs)
     (bare,) = receive(sqs_client, url, VisibilityTimeout=0)
     assert set(bare) == {"MessageId", "ReceiptHandle", "MD5OfBody", "Body"}
-    (full,) = receive(sqs_client, url, MessageAttributeNames=["All"],
-                      MessageSystemAttributeNames=["All"])
+    (full,) = receive(sqs_client, url, MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"])
     assert full["MessageAttributes"] == attrs
     assert full["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
-    assert set(full["Attributes"]) == {"SenderId", "SentTimestamp", "ApproximateReceiveCount",
-                                       "ApproximateFirstReceiveTimestamp"}
+    assert set(full["Attributes"]) == {
+        "SenderId",
+        "SentTimestamp",
+        "ApproximateReceiveCount",
+        "ApproximateFirstReceiveTimestamp",
+    }
     assert full["Attributes"]["ApproximateReceiveCount"] == "2"
 
 
@@ -1019,8 +1057,9 @@ def test_parity_visibility_counts_and_delete(sqs_client: Any, unique: str) -> No
     (msg,) = receive(sqs_client, url)
     assert counts(sqs_client, url) == (0, 1, 1)
     assert receive(sqs_client, url) == []
-    sqs_client.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"],
-                                         VisibilityTimeout=0)
+    sqs_client.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0
+    )
     (again,) = receive(sqs_client, url, AttributeNames=["ApproximateReceiveCount"])
     assert again["Attributes"]["ApproximateReceiveCount"] == "2"
     sqs_client.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
@@ -1033,8 +1072,9 @@ def test_parity_redrive_to_dlq(sqs_client: Any, unique: str) -> None:
     src = _create(sqs_client, f"s-{unique}", RedrivePolicy=policy)
     sqs_client.send_message(QueueUrl=src, MessageBody="poison")
     (msg,) = receive(sqs_client, src)
-    sqs_client.change_message_visibility(QueueUrl=src, ReceiptHandle=msg["ReceiptHandle"],
-                                         VisibilityTimeout=0)
+    sqs_client.change_message_visibility(
+        QueueUrl=src, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0
+    )
     assert receive(sqs_client, src) == []
     (moved,) = receive(sqs_client, dlq)
     assert moved["MessageId"] == msg["MessageId"]
@@ -1043,15 +1083,14 @@ def test_parity_redrive_to_dlq(sqs_client: Any, unique: str) -> None:
 
 
 def test_parity_fifo_order_group_lock_and_dedup(sqs_client: Any, unique: str) -> None:
-    url = _create(sqs_client, f"f-{unique}.fifo", FifoQueue="true",
-                  ContentBasedDeduplication="true")
+    url = _create(sqs_client, f"f-{unique}.fifo", FifoQueue="true", ContentBasedDeduplication="true")
     for body in ("a1", "a2"):
         sqs_client.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="A")
-    first = sqs_client.send_message(QueueUrl=url, MessageBody="b1", MessageGroupId="B",
-                                    MessageDeduplicationId="dd")
+    first = sqs_client.send_message(
+        QueueUrl=url, MessageBody="b1", MessageGroupId="B", MessageDeduplicationId="dd"
+    )
     assert "SequenceNumber" in first
-    sqs_client.send_message(QueueUrl=url, MessageBody="b1", MessageGroupId="B",
-                            MessageDeduplicationId="dd")
+    sqs_client.send_message(QueueUrl=url, MessageBody="b1", MessageGroupId="B", MessageDeduplicationId="dd")
     assert counts(sqs_client, url) == (3, 0, 0)
     (head,) = receive(sqs_client, url)
     assert head["Body"] == "a1"
@@ -1063,18 +1102,24 @@ def test_parity_fifo_order_group_lock_and_dedup(sqs_client: Any, unique: str) ->
 
 def test_parity_batch_results(sqs_client: Any, unique: str) -> None:
     url = _create(sqs_client, f"b-{unique}")
-    sent = sqs_client.send_message_batch(QueueUrl=url, Entries=[
-        {"Id": "one", "MessageBody": "1"}, {"Id": "two", "MessageBody": "2"}])
+    sent = sqs_client.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": "one", "MessageBody": "1"}, {"Id": "two", "MessageBody": "2"}]
+    )
     assert sorted(e["Id"] for e in sent["Successful"]) == ["one", "two"]
     assert sent.get("Failed", []) == []
     msgs = receive(sqs_client, url, MaxNumberOfMessages=10)
     assert len(msgs) == 2
-    deleted = sqs_client.delete_message_batch(QueueUrl=url, Entries=[
-        {"Id": "x", "ReceiptHandle": msgs[0]["ReceiptHandle"]},
-        {"Id": "y", "ReceiptHandle": "junk"}])
+    deleted = sqs_client.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "x", "ReceiptHandle": msgs[0]["ReceiptHandle"]},
+            {"Id": "y", "ReceiptHandle": "junk"},
+        ],
+    )
     assert deleted["Successful"] == [{"Id": "x"}]
     assert [(f["Id"], f["Code"], f["SenderFault"]) for f in deleted["Failed"]] == [
-        ("y", "ReceiptHandleIsInvalid", True)]
+        ("y", "ReceiptHandleIsInvalid", True)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -1102,27 +1147,28 @@ def test_parity_error_codes(sqs_client: Any, unique: str, scenario: str, code: s
     calls: dict[str, Callable[[], Any]] = {
         "missing_queue": lambda: sqs_client.get_queue_url(QueueName=f"none-{unique}"),
         "empty_batch": lambda: sqs_client.send_message_batch(QueueUrl=url, Entries=[]),
-        "too_many": lambda: sqs_client.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "MessageBody": "x"} for i in range(11)]),
-        "not_distinct": lambda: sqs_client.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": "a", "ReceiptHandle": "h"}, {"Id": "a", "ReceiptHandle": "h"}]),
-        "bad_entry_id": lambda: sqs_client.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": "a.b", "MessageBody": "x"}]),
+        "too_many": lambda: sqs_client.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(11)]
+        ),
+        "not_distinct": lambda: sqs_client.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": "a", "ReceiptHandle": "h"}, {"Id": "a", "ReceiptHandle": "h"}]
+        ),
+        "bad_entry_id": lambda: sqs_client.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": "a.b", "MessageBody": "x"}]
+        ),
         "max_messages": lambda: sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=11),
         "garbage_handle": lambda: sqs_client.delete_message(QueueUrl=url, ReceiptHandle="junk"),
         "fifo_no_group": lambda: sqs_client.send_message(QueueUrl=fifo, MessageBody="x"),
-        "fifo_no_dedup": lambda: sqs_client.send_message(QueueUrl=fifo, MessageBody="x",
-                                                         MessageGroupId="g"),
+        "fifo_no_dedup": lambda: sqs_client.send_message(QueueUrl=fifo, MessageBody="x", MessageGroupId="g"),
         "fifo_delay": lambda: sqs_client.send_message(
-            QueueUrl=fifo, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d",
-            DelaySeconds=2),
+            QueueUrl=fifo, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d", DelaySeconds=2
+        ),
         "purge_twice": lambda: [sqs_client.purge_queue(QueueUrl=url) for _ in range(2)],
-        "unknown_attribute": lambda: sqs_client.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["Bogus"]),
+        "unknown_attribute": lambda: sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["Bogus"]),
         "conflicting_create": lambda: _create(sqs_client, f"e-{unique}", VisibilityTimeout="31"),
         "bad_attribute_type": lambda: sqs_client.send_message(
-            QueueUrl=url, MessageBody="x",
-            MessageAttributes={"a": {"DataType": "Text", "StringValue": "1"}}),
+            QueueUrl=url, MessageBody="x", MessageAttributes={"a": {"DataType": "Text", "StringValue": "1"}}
+        ),
     }
     error = error_of(calls[scenario])
     assert error["Code"] == code
