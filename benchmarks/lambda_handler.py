@@ -1,0 +1,68 @@
+"""Lambda handler cost per message: taskworker against powertools and a hand-written loop.
+
+All three handle the same pre-built 10-record SQS events in interleaved rounds; the
+result is the median time per message. Target: taskworker at most 1.3x powertools' batch
+utility, since taskworker is built on it and should add little of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import baselines
+from benchmarks.apps import build_app
+from benchmarks.events import RECORDS_PER_EVENT, build_events
+from benchmarks.rows import Row, compared
+from benchmarks.timing import Budget, interleaved_medians
+from taskworker.testing import lambda_context
+
+NAME = "lambda_handler"
+EVENTS_PER_SAMPLE = 20
+MAX_RATIO_TO_POWERTOOLS = 1.3
+UNIT = "us/msg"
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def run(budget: Budget) -> list[Row]:
+    events = build_events(EVENTS_PER_SAMPLE)
+    context = lambda_context(timeout_ms=900_000)  # far from the deadline guard's margin
+    handlers: dict[str, Handler] = {
+        "taskworker": build_app().lambda_handler,
+        "powertools": baselines.powertools,
+        "hand-written": baselines.hand_written,
+    }
+    _check_same_answers(handlers, events, context)
+    contestants = {name: _over_events(handler, events, context) for name, handler in handlers.items()}
+    medians = interleaved_medians(contestants, rounds=budget.rounds, warmup_rounds=budget.warmup_rounds)
+    per_message = {name: ns / 1000 / (len(events) * RECORDS_PER_EVENT) for name, ns in medians.items()}
+    return [
+        _row("taskworker", "powertools", per_message, MAX_RATIO_TO_POWERTOOLS),
+        _row("taskworker", "hand-written", per_message),
+        _row("powertools", "hand-written", per_message),
+    ]
+
+
+def _over_events(handler: Handler, events: list[dict[str, Any]], context: Any) -> Callable[[], None]:
+    """One timed sample: the handler called once per event, as Lambda would."""
+
+    def sample() -> None:
+        for event in events:
+            handler(event, context)
+
+    return sample
+
+
+def _check_same_answers(handlers: dict[str, Handler], events: list[dict[str, Any]], context: Any) -> None:
+    """A contestant that silently fails records would look fast: refuse to time it."""
+    for name, handler in handlers.items():
+        answer = handler(events[0], context)
+        if answer != {"batchItemFailures": []}:
+            raise RuntimeError(f"{name} reported failures on a valid event: {answer}")
+
+
+def _row(name: str, baseline: str, per_message: dict[str, float], max_ratio: float | None = None) -> Row:
+    return compared(
+        NAME, f"{name} per message", per_message[name], UNIT, baseline, per_message[baseline], max_ratio
+    )
