@@ -7,20 +7,19 @@ the batch utility to the first invocation, so the import alone flatters it; the
 whole cold start (import, then one 10-record event), which is what a user waits for.
 
 Each figure is the median over fresh interpreters, started alternately, after one
-unmeasured start of each that compiles bytecode. Time is taken around the import inside
-the child, so interpreter start-up is left out of both sides.
+unmeasured start of each that compiles bytecode; ratios pair the starts of one cycle.
+Time is taken around the import inside the child, so interpreter start-up is left out.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Callable
 
 from benchmarks.events import build_events
 from benchmarks.fresh import run_snippet
 from benchmarks.rows import Row, compared
-from benchmarks.timing import Budget
+from benchmarks.timing import Budget, Samples
 
 NAME = "import_cost"
 MAX_RATIO_TO_BASELINE = 1.2
@@ -63,7 +62,7 @@ POWERTOOLS_COLD = (
 
 def run(budget: Budget) -> list[Row]:
     event = json.dumps(build_events(1)[0])
-    medians = _alternating_medians(
+    samples = _alternating(
         {
             "examples.reports": lambda: _timed_ms(EXAMPLE),
             "pydantic + powertools batch": lambda: _timed_ms(BASELINE),
@@ -73,8 +72,8 @@ def run(budget: Budget) -> list[Row]:
         budget.processes,
     )
     return [
-        _row("import examples.reports", medians, "examples.reports", "pydantic + powertools batch", True),
-        _row("import + first event, bench app", medians, "bench app", "powertools handler", False),
+        _row("import examples.reports", samples, "examples.reports", "pydantic + powertools batch", True),
+        _row("import + first event, bench app", samples, "bench app", "powertools handler", False),
     ]
 
 
@@ -84,7 +83,7 @@ def _timed_ms(body: str, event: str | None = None) -> float:
     return float(result["ms"])
 
 
-def _alternating_medians(runs: dict[str, Callable[[], float]], processes: int) -> dict[str, float]:
+def _alternating(runs: dict[str, Callable[[], float]], processes: int) -> Samples:
     """One unmeasured start each (bytecode compilation), then ``processes`` alternating."""
     for measure in runs.values():
         measure()
@@ -92,9 +91,18 @@ def _alternating_medians(runs: dict[str, Callable[[], float]], processes: int) -
     for _ in range(processes):
         for name, measure in runs.items():
             samples[name].append(measure())
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return Samples(samples)
 
 
-def _row(label: str, medians: dict[str, float], name: str, baseline: str, targeted: bool) -> Row:
+def _row(label: str, samples: Samples, name: str, baseline: str, targeted: bool) -> Row:
     max_ratio = MAX_RATIO_TO_BASELINE if targeted else None
-    return compared(NAME, label, medians[name], UNIT, baseline, medians[baseline], max_ratio)
+    return compared(
+        NAME,
+        label,
+        samples.median(name),
+        UNIT,
+        baseline,
+        samples.median(baseline),
+        max_ratio,
+        ratio=samples.ratio(name, baseline),
+    )

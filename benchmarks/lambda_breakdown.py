@@ -18,7 +18,7 @@ from benchmarks import baselines
 from benchmarks.apps import build_app
 from benchmarks.events import RECORDS_PER_EVENT, build_events
 from benchmarks.rows import Row, compared
-from benchmarks.timing import Budget, interleaved_medians
+from benchmarks.timing import Budget, interleaved
 from benchmarks.workload import Touch
 from taskworker.context import Deadline
 from taskworker.messages import TaskMessage
@@ -29,17 +29,28 @@ EVENTS_PER_SAMPLE = 20
 UNIT = "us/msg"
 WHOLE = "taskworker handler"
 GLUE = "runtime glue (remainder)"
+PARTS = ("powertools batch, empty handler", "TaskMessage.from_lambda_record", "Dispatcher.dispatch")
 
 
 def run(budget: Budget) -> list[Row]:
     events = build_events(EVENTS_PER_SAMPLE)
     messages = len(events) * RECORDS_PER_EVENT
-    medians = interleaved_medians(_stages(events), rounds=budget.rounds, warmup_rounds=budget.warmup_rounds)
-    per_message = {name: ns / 1000 / messages for name, ns in medians.items()}
-    parts = ("powertools batch, empty handler", "TaskMessage.from_lambda_record", "Dispatcher.dispatch")
-    per_message[GLUE] = per_message[WHOLE] - sum(per_message[part] for part in parts)
-    order = [*parts, GLUE, WHOLE, "pydantic model_validate_json", "powertools handler"]
-    return [compared(NAME, name, per_message[name], UNIT, WHOLE, per_message[WHOLE]) for name in order]
+    samples = interleaved(_stages(events), rounds=budget.rounds, warmup_rounds=budget.warmup_rounds)
+    samples = samples.derived(GLUE, lambda t: t[WHOLE] - sum(t[part] for part in PARTS))
+    order = [*PARTS, GLUE, WHOLE, "pydantic model_validate_json", "powertools handler"]
+    whole = samples.median(WHOLE) / 1000 / messages
+    return [
+        compared(
+            NAME,
+            name,
+            samples.median(name) / 1000 / messages,
+            UNIT,
+            WHOLE,
+            whole,
+            ratio=samples.ratio(name, WHOLE),
+        )
+        for name in order
+    ]
 
 
 def _stages(events: list[dict[str, Any]]) -> dict[str, Callable[[], object]]:

@@ -14,7 +14,7 @@ from benchmarks import baselines
 from benchmarks.apps import build_app
 from benchmarks.events import RECORDS_PER_EVENT, build_events
 from benchmarks.rows import Row, compared
-from benchmarks.timing import Budget, interleaved_medians
+from benchmarks.timing import Budget, Samples, interleaved
 from taskworker.testing import lambda_context
 
 NAME = "lambda_handler"
@@ -35,12 +35,12 @@ def run(budget: Budget) -> list[Row]:
     }
     _check_same_answers(handlers, events, context)
     contestants = {name: _over_events(handler, events, context) for name, handler in handlers.items()}
-    medians = interleaved_medians(contestants, rounds=budget.rounds, warmup_rounds=budget.warmup_rounds)
-    per_message = {name: ns / 1000 / (len(events) * RECORDS_PER_EVENT) for name, ns in medians.items()}
+    samples = interleaved(contestants, rounds=budget.rounds, warmup_rounds=budget.warmup_rounds)
+    messages = len(events) * RECORDS_PER_EVENT
     return [
-        _row("taskworker", "powertools", per_message, MAX_RATIO_TO_POWERTOOLS),
-        _row("taskworker", "hand-written", per_message),
-        _row("powertools", "hand-written", per_message),
+        _row(samples, messages, "taskworker", "powertools", MAX_RATIO_TO_POWERTOOLS),
+        _row(samples, messages, "taskworker", "hand-written"),
+        _row(samples, messages, "powertools", "hand-written"),
     ]
 
 
@@ -62,7 +62,12 @@ def _check_same_answers(handlers: dict[str, Handler], events: list[dict[str, Any
             raise RuntimeError(f"{name} reported failures on a valid event: {answer}")
 
 
-def _row(name: str, baseline: str, per_message: dict[str, float], max_ratio: float | None = None) -> Row:
+def _row(samples: Samples, messages: int, name: str, baseline: str, max_ratio: float | None = None) -> Row:
+    def per_message(contestant: str) -> float:
+        return samples.median(contestant) / 1000 / messages
+
+    label = f"{name} per message"
+    ratio = samples.ratio(name, baseline)
     return compared(
-        NAME, f"{name} per message", per_message[name], UNIT, baseline, per_message[baseline], max_ratio
+        NAME, label, per_message(name), UNIT, baseline, per_message(baseline), max_ratio, ratio=ratio
     )

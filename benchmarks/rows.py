@@ -44,9 +44,16 @@ def compared(
     baseline: str,
     baseline_value: float,
     max_ratio: float | None = None,
+    *,
+    ratio: float | None = None,
 ) -> Row:
-    """A timed row: its ratio to the baseline and, with a target, whether it passed."""
-    ratio = value / baseline_value if baseline_value > 0 else math.inf
+    """A timed row: its ratio to the baseline and, with a target, whether it passed.
+
+    ``ratio`` defaults to ``value / baseline_value``; pass the paired ratio from
+    :meth:`benchmarks.timing.Samples.ratio` when there is one, it is steadier.
+    """
+    if ratio is None:
+        ratio = value / baseline_value if baseline_value > 0 else math.inf
     passed = None if max_ratio is None else ratio <= max_ratio
     target = "" if max_ratio is None else f"<= {max_ratio:g}x"
     return Row(benchmark, name, value, unit, baseline, baseline_value, ratio, max_ratio, passed, target)
