@@ -2,7 +2,10 @@
 
 Contestants run one after another inside each round (in a rotating order), so a burst of
 load from elsewhere hits all of them alike; figures are medians over rounds and ratios are
-medians of per-round ratios (see :class:`Samples`). The
+medians of per-round ratios (see :class:`Samples`). Keep one sample short (one Lambda
+invocation, not twenty): with other processes sharing the CPUs, a long sample is more
+often preempted than a short one, which biases the ratio against the slower contestant.
+The
 garbage collector is paused inside a timed sample, as ``timeit`` does, so a collection
 triggered by one contestant's garbage is not charged to whichever runs next.
 """
@@ -29,11 +32,11 @@ class Budget:
 
     @classmethod
     def full(cls) -> Budget:
-        return cls(rounds=300, warmup_rounds=20, processes=15)
+        return cls(rounds=3000, warmup_rounds=100, processes=15)
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(rounds=25, warmup_rounds=3, processes=3)
+        return cls(rounds=300, warmup_rounds=20, processes=3)
 
 
 class Samples:
