@@ -1,0 +1,67 @@
+"""The list of benchmarks: adding one is one new module and one line here.
+
+A benchmark is a module of this package with a ``run(budget: Budget) -> list[Row]``
+function; it is imported only when selected, so ``--only`` pays for nothing else.
+``PLANNED`` names the measurements later issues will add, with the baseline each one
+needs, so the table's shape is agreed before the code exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from benchmarks.rows import Row
+from benchmarks.timing import Budget
+
+RunFunction = Callable[[Budget], list[Row]]
+
+
+@dataclass(frozen=True, slots=True)
+class Benchmark:
+    name: str
+    summary: str
+
+    def run(self, budget: Budget) -> list[Row]:
+        module = importlib.import_module(f"benchmarks.{self.name}")
+        function: RunFunction = module.run
+        return function(budget)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A measurement agreed on but not written yet: what it counts and against what."""
+
+    name: str
+    summary: str
+
+
+BENCHMARKS: tuple[Benchmark, ...] = (
+    Benchmark("lambda_handler", "Lambda handler cost per message vs powertools and a hand loop"),
+    Benchmark("lambda_breakdown", "where taskworker's per-message Lambda time goes, stage by stage"),
+    Benchmark("import_cost", "fresh-interpreter import and cold-start cost vs pydantic + powertools"),
+    Benchmark("boto3_free", "boto3 is not imported without AWS features"),
+)
+
+PLANNED: tuple[Planned, ...] = (
+    Planned("sns_calls", "SNS calls per task with result events on (target 1, or 0.1 with PublishBatch)"),
+    Planned("dynamodb_calls", "DynamoDB calls per task with status + idempotency vs powertools idempotency"),
+    Planned("worker_sqs_requests", "container worker SQS requests per 1,000 tasks (peers: 200 to 2,000)"),
+    Planned("worker_throughput", "container worker tasks/s vs a hand-written boto3 receive/delete loop"),
+    Planned("dev_latency", "dev-mode enqueue-to-result latency vs calling the handler directly"),
+)
+
+
+def select(names: Sequence[str]) -> list[Benchmark]:
+    """The benchmarks named (all of them when none is), in registry order."""
+    if not names:
+        return list(BENCHMARKS)
+    known = {benchmark.name for benchmark in BENCHMARKS}
+    planned = {item.name for item in PLANNED}
+    for name in names:
+        if name in planned:
+            raise ValueError(f"benchmark {name!r} is planned but not written yet")
+        if name not in known:
+            raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(sorted(known))}")
+    return [benchmark for benchmark in BENCHMARKS if benchmark.name in names]

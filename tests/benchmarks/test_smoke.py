@@ -1,0 +1,83 @@
+"""The benchmark suite runs end to end and yields a well-formed table.
+
+Behaviour only: no assertion here depends on how fast anything is, so a slow or busy CI
+machine cannot make it fail; the figures themselves are for ``python -m benchmarks``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import registry
+from benchmarks.rows import Row, check, compared
+from benchmarks.timing import Budget
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def quick_rows() -> list[Row]:
+    rows: list[Row] = []
+    for benchmark in registry.select([]):
+        rows.extend(benchmark.run(Budget.quick()))
+    return rows
+
+
+def test_every_benchmark_yields_rows(quick_rows: list[Row]) -> None:
+    produced = {row.benchmark for row in quick_rows}
+    assert produced == {benchmark.name for benchmark in registry.BENCHMARKS}
+
+
+def test_timed_rows_have_finite_positive_ratios(quick_rows: list[Row]) -> None:
+    timed = [row for row in quick_rows if not row.is_check]
+    assert timed
+    for row in timed:
+        assert row.ratio is not None
+        assert math.isfinite(row.ratio), row
+        assert row.ratio > 0, row
+
+
+def test_targeted_rows_have_a_verdict(quick_rows: list[Row]) -> None:
+    for row in quick_rows:
+        if row.max_ratio is not None or row.is_check:
+            assert row.passed is not None, row
+
+
+def test_command_prints_the_table() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "boto3_free"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    header, rule, *body = completed.stdout.strip().splitlines()
+    assert "ratio" in header
+    assert set(rule) <= {"|", "-"}
+    assert len(body) == 2
+
+
+def test_unknown_and_planned_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        registry.select(["no_such_benchmark"])
+    with pytest.raises(ValueError, match="planned"):
+        registry.select([registry.PLANNED[0].name])
+
+
+def test_row_ratio_and_verdict() -> None:
+    row = compared("b", "x", 2.6, "us/msg", "base", 2.0, max_ratio=1.3)
+    assert row.ratio == pytest.approx(1.3)
+    assert row.passed is True
+    assert compared("b", "x", 3.0, "us/msg", "base", 2.0, max_ratio=1.3).passed is False
+    assert compared("b", "x", 3.0, "us/msg", "base", 2.0).passed is None
+    assert check("b", "fact", False, "must hold").passed is False
