@@ -5,31 +5,32 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from taskworker.log import TaskLogger
+from taskworker.log import SupportsLogging, TaskLogger
 
-
-class LambdaContextLike(Protocol):
-    def get_remaining_time_in_millis(self) -> int: ...
+if TYPE_CHECKING:
+    from taskworker.messages import TaskMessage
 
 
 class Deadline:
     """When the current invocation (or the worker's lease) must be done by.
 
     The dispatcher refuses to start a task that cannot finish before it, and idempotency
-    registers it so an attempt that dies mid-task leaves no lock behind for long.
+    registers it so an attempt that dies mid-task leaves no lock behind for long. It asks
+    its source every time (a Lambda context's own countdown is the authority), so it is
+    checked once per message and must stay cheap.
     """
 
-    __slots__ = ("_remaining",)
+    __slots__ = ("_remaining", "_scale")
 
-    def __init__(self, remaining: Callable[[], float]) -> None:
+    def __init__(self, remaining: Callable[[], float], *, scale: float = 1.0) -> None:
         self._remaining = remaining
+        self._scale = scale
 
     @classmethod
     def never(cls) -> Deadline:
-        return cls(lambda: math.inf)
+        return NEVER
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
@@ -41,28 +42,63 @@ class Deadline:
         """Use ``get_remaining_time_in_millis``; a context without it imposes no deadline."""
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         if not callable(remaining_ms):
-            return cls.never()
-        return cls(lambda: remaining_ms() / 1000.0)
+            return NEVER
+        return cls(remaining_ms, scale=0.001)
 
     def remaining(self) -> float:
         """Seconds left; ``math.inf`` when there is no deadline."""
-        return max(0.0, float(self._remaining()))
+        left = float(self._remaining()) * self._scale
+        return left if left > 0 else 0.0
 
 
-@dataclass(frozen=True, slots=True)
+NEVER = Deadline(lambda: math.inf)
+
+
 class TaskContext:
     """Passed to handlers that declare a ``ctx: TaskContext`` parameter.
 
     ``attempt`` counts receives of this message (ApproximateReceiveCount), starting at 1.
+    Everything is derived on access from the message, so building a context per message
+    costs almost nothing and handlers that never ask for the logger never build one.
     """
 
-    task_id: str
-    task_type: str
-    attempt: int
-    logger: TaskLogger
-    deadline: Deadline
-    idempotency_key: str | None = None
-    correlation_id: str | None = None
+    __slots__ = ("_base_logger", "_logger", "_message", "deadline", "task_type")
+
+    def __init__(
+        self, message: TaskMessage, task_type: str, deadline: Deadline, base_logger: SupportsLogging
+    ) -> None:
+        self._message = message
+        self.task_type = task_type
+        self.deadline = deadline
+        self._base_logger = base_logger
+        self._logger: TaskLogger | None = None
+
+    def __repr__(self) -> str:
+        return f"TaskContext(task_id={self.task_id!r}, task_type={self.task_type!r}, attempt={self.attempt})"
+
+    @property
+    def task_id(self) -> str:
+        return self._message.task_id
+
+    @property
+    def attempt(self) -> int:
+        return self._message.receive_count
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self._message.idempotency_key
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self._message.correlation_id
+
+    @property
+    def logger(self) -> TaskLogger:
+        """A logger whose lines carry ``task_id``, ``task_type`` and ``attempt``."""
+        if self._logger is None:
+            keys = {"task_id": self.task_id, "task_type": self.task_type, "attempt": self.attempt}
+            self._logger = TaskLogger(self._base_logger, keys)
+        return self._logger
 
     def remaining_seconds(self) -> float:
         """Seconds until the runtime's deadline (``math.inf`` without one)."""

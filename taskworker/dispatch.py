@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from taskworker.context import Deadline, TaskContext
+from taskworker.context import NEVER, Deadline
 from taskworker.errors import PermanentError, RetryableError
-from taskworker.log import SupportsLogging, TaskLogger
+from taskworker.log import SupportsLogging
 from taskworker.messages import TaskMessage
 from taskworker.middleware import Middleware, TaskCall, TaskResult, compose
 from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded
@@ -35,9 +36,27 @@ INVALID_PAYLOAD = "InvalidPayload"
 INVALID_RESULT = "InvalidResult"
 DEADLINE_TOO_CLOSE = "DeadlineTooClose"
 
+SUCCEEDED_EMPTY = Succeeded(None)
+"""Shared by every task that returns nothing (outcomes are immutable)."""
+
 MaxReceives = int | Callable[[TaskMessage], int | None] | None
 """The queue's maxReceiveCount, or a callable that looks it up for a message's queue
 (asked only when a task fails, so a healthy batch makes no extra call)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What runs around one task, worked out once per task instead of once per message."""
+
+    before: tuple[Middleware, ...]
+    wrappers: tuple[Middleware, ...]
+    after: tuple[Middleware, ...]
+    margin: float
+    """Seconds that must be left before the task may start: its timeout plus the margin."""
+
+    @property
+    def bare(self) -> bool:
+        return not (self.before or self.wrappers or self.after)
 
 
 class Dispatcher:
@@ -54,10 +73,8 @@ class Dispatcher:
         self.settings = settings
         self.logger = logger
         self.middleware = list(middleware)
-        self._before = _overriding(self.middleware, "before_task")
-        self._wrappers = _overriding(self.middleware, "wrap_handler")
-        self._after = _overriding(self.middleware, "after_task")
         self._batch_hooks = _overriding(self.middleware, "after_batch")
+        self._plans: dict[str, _Plan] = {}
         self._loops = threading.local()
 
     def dispatch(
@@ -69,10 +86,10 @@ class Dispatcher:
     ) -> TaskResult:
         """Decide what becomes of ``message``; never raises for anything the message holds."""
         started = time.perf_counter()
-        task = self.registry.get(message.task_type or "")
-        outcome = self._run(message, task, deadline or Deadline.never(), max_receives)
+        task = self.registry.lookup(message.task_type)
+        outcome = self._run(message, task, deadline or NEVER, max_receives)
         result = TaskResult(message, outcome, task, (time.perf_counter() - started) * 1000)
-        if not isinstance(outcome, Succeeded):
+        if type(outcome) is not Succeeded:
             self._log_failure(result)
         return result
 
@@ -90,25 +107,44 @@ class Dispatcher:
     ) -> Outcome:
         if task is None:
             return _reject_route(message)
-        payload = _validate(task, message.body)
-        if not isinstance(payload, BaseModel):
-            return payload
-        margin = (task.timeout or 0.0) + self.settings.deadline_margin_seconds
-        if deadline.remaining() < margin:
-            error = ErrorInfo(DEADLINE_TOO_CLOSE, f"not started: needs {margin:g}s, invocation has less")
-            return RetryLater(error, delay=0.0)
-        call = TaskCall(message, task, payload, self._context(message, task, deadline))
-        return self._call(call, max_receives)
-
-    def _call(self, call: TaskCall, max_receives: MaxReceives) -> Outcome:
         try:
-            for item in self._before:
+            payload = task.input_model.model_validate_json(message.body)
+        except ValidationError as exc:
+            return _invalid(task, exc)
+        plan = self._plans.get(task.name) or self._plan(task)
+        if deadline is not NEVER and deadline.remaining() < plan.margin:
+            error = ErrorInfo(
+                DEADLINE_TOO_CLOSE, f"not started: needs {plan.margin:g}s, the invocation has less"
+            )
+            return RetryLater(error, delay=0.0)
+        call = TaskCall(message, task, payload, deadline, self.logger)
+        if plan.bare:
+            try:
+                return self._succeeded(call, self._invoke(call))
+            except Exception as exc:
+                return self._classify(call, exc, max_receives)
+        return self._call(call, plan, max_receives)
+
+    def _plan(self, task: TaskDefinition) -> _Plan:
+        relevant = [item for item in self.middleware if item.applies_to(task)]
+        plan = _Plan(
+            before=tuple(_overriding(relevant, "before_task")),
+            wrappers=tuple(_overriding(relevant, "wrap_handler")),
+            after=tuple(_overriding(relevant, "after_task")),
+            margin=(task.timeout or 0.0) + self.settings.deadline_margin_seconds,
+        )
+        self._plans[task.name] = plan
+        return plan
+
+    def _call(self, call: TaskCall, plan: _Plan, max_receives: MaxReceives) -> Outcome:
+        try:
+            for item in plan.before:
                 item.before_task(call)
-            handler = compose(self._wrappers, call, lambda: self._invoke(call))
+            handler = compose(plan.wrappers, call, lambda: self._invoke(call))
             outcome = self._succeeded(call, handler())
         except Exception as exc:
             outcome = self._classify(call, exc, max_receives)
-        for item in self._after:
+        for item in plan.after:
             item.after_task(call, outcome)
         return outcome
 
@@ -121,8 +157,10 @@ class Dispatcher:
 
     def _succeeded(self, call: TaskCall, value: Any) -> Outcome:
         model = call.task.output_model
-        if model is None or isinstance(value, model):
-            return Succeeded(value if model is not None else None, duplicate=call.duplicate)
+        if model is None:
+            return Succeeded(None, duplicate=True) if call.duplicate else SUCCEEDED_EMPTY
+        if isinstance(value, model):
+            return Succeeded(value, duplicate=call.duplicate)
         try:
             return Succeeded(model.model_validate(value), duplicate=call.duplicate)
         except ValidationError as exc:
@@ -144,18 +182,6 @@ class Dispatcher:
             self.settings.backoff_max_seconds,
         )
         return RetryLater(error, delay=delay)
-
-    def _context(self, message: TaskMessage, task: TaskDefinition, deadline: Deadline) -> TaskContext:
-        keys = {"task_id": message.task_id, "task_type": task.name, "attempt": message.receive_count}
-        return TaskContext(
-            task_id=message.task_id,
-            task_type=task.name,
-            attempt=message.receive_count,
-            logger=TaskLogger(self.logger, keys),
-            deadline=deadline,
-            idempotency_key=message.idempotency_key,
-            correlation_id=message.correlation_id,
-        )
 
     def _event_loop(self) -> asyncio.Runner:
         """One event loop per thread, reused: a new loop per message costs more than a task."""
@@ -190,13 +216,10 @@ def _reject_route(message: TaskMessage) -> Failed:
     return Failed(ErrorInfo(UNKNOWN_TASK_TYPE, f"no task registered as {message.task_type!r}"))
 
 
-def _validate(task: TaskDefinition, body: str) -> BaseModel | Failed:
-    try:
-        return task.input_model.model_validate_json(body)
-    except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
-            return Failed(ErrorInfo(MALFORMED_JSON, "message body is not valid JSON"))
-        return Failed(ErrorInfo(INVALID_PAYLOAD, f"{task.input_model.__name__}: {_summary(exc)}"))
+def _invalid(task: TaskDefinition, exc: ValidationError) -> Failed:
+    if any(error["type"] == "json_invalid" for error in exc.errors()):
+        return Failed(ErrorInfo(MALFORMED_JSON, "message body is not valid JSON"))
+    return Failed(ErrorInfo(INVALID_PAYLOAD, f"{task.input_model.__name__}: {_summary(exc)}"))
 
 
 def _summary(exc: ValidationError) -> str:

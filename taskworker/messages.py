@@ -43,7 +43,6 @@ class TaskMessage:
     receive_count: int = 1
     receipt_handle: str | None = None
     group_id: str | None = None
-    sent_timestamp_ms: int | None = None
     queue_arn: str | None = None
 
     @property
@@ -63,8 +62,37 @@ class TaskMessage:
         """Build from one record of Lambda's SQS event (camelCase spelling).
 
         Tolerates missing or mistyped fields: a broken record must still become a message
-        the dispatcher can reject with a reason, never an exception here.
+        the dispatcher can reject with a reason, never an exception here. Well-formed
+        records take a fast path (this runs once per message on the hot path).
         """
+        try:
+            return cls._from_well_formed_lambda_record(record)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return cls._from_any_lambda_record(record)
+
+    @classmethod
+    def _from_well_formed_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
+        """Direct indexing; raises on anything unusual so the tolerant path decides."""
+        system = record["attributes"]
+        attributes = {}
+        for name, attribute in record["messageAttributes"].items():
+            value = attribute["stringValue"]
+            if type(value) is not str or type(name) is not str:
+                raise TypeError(name)
+            attributes[name] = value
+        message_id, body = record["messageId"], record["body"]
+        handle, arn = record["receiptHandle"], record["eventSourceARN"]
+        group_id = system.get("MessageGroupId")
+        if not (type(message_id) is type(body) is type(handle) is type(arn) is str):
+            raise TypeError("unusual record")
+        if not (message_id and body and handle and arn) or not (group_id is None or type(group_id) is str):
+            raise TypeError("unusual record")
+        receive_count = int(system["ApproximateReceiveCount"])
+        return cls(message_id, body, attributes, receive_count, handle, group_id or None, arn)
+
+    @classmethod
+    def _from_any_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
+        record = _mapping(record)
         system = _mapping(record.get("attributes"))
         return cls(
             task_id=str(record.get("messageId") or ""),
@@ -73,7 +101,6 @@ class TaskMessage:
             receive_count=_int(system.get("ApproximateReceiveCount"), default=1),
             receipt_handle=_optional_text(record.get("receiptHandle")),
             group_id=_optional_text(system.get("MessageGroupId")),
-            sent_timestamp_ms=_int(system.get("SentTimestamp"), default=None),
             queue_arn=_optional_text(record.get("eventSourceARN")),
         )
 
@@ -88,7 +115,6 @@ class TaskMessage:
             receive_count=_int(system.get("ApproximateReceiveCount"), default=1),
             receipt_handle=_optional_text(message.get("ReceiptHandle")),
             group_id=_optional_text(system.get("MessageGroupId")),
-            sent_timestamp_ms=_int(system.get("SentTimestamp"), default=None),
             queue_arn=queue_arn,
         )
 

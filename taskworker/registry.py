@@ -62,6 +62,10 @@ class Registry(Mapping[str, TaskDefinition]):
     def __len__(self) -> int:
         return len(self._tasks)
 
+    def lookup(self, name: str | None) -> TaskDefinition | None:
+        """The task registered as ``name``, or ``None`` (a plain dict lookup: hot path)."""
+        return self._tasks.get(name) if name else None
+
     def register(
         self,
         name: str,

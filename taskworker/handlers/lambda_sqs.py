@@ -15,7 +15,8 @@ what powertools does not do and a consumer needs:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -49,19 +50,21 @@ class LambdaSqsRuntime:
     def __init__(self, app: TaskApp) -> None:
         self.app = app
         self.visibility = QueueVisibility(app)
+        self._processors = threading.local()
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         records = self._records(event)
         if not records:
             return {"batchItemFailures": []}
-        unidentified = [r for r in records if not _message_id(r)]
         identified = [r for r in records if _message_id(r)]
-        results = self._process(identified, context)
+        results = self._process(identified, context) if identified else []
         self.app.finish_batch(results)
         self.visibility.apply(results)
-        failed_ids = self._failures(identified, results)
-        failures = [{"itemIdentifier": i} for i in failed_ids]
-        failures += [{"itemIdentifier": self._report_unidentified(r)} for r in unidentified]
+        done = {result.message.task_id for result in results if result.done}
+        failures = [{"itemIdentifier": r["messageId"]} for r in identified if r["messageId"] not in done]
+        if len(identified) < len(records):
+            unidentified = [r for r in records if not _message_id(r)]
+            failures += [{"itemIdentifier": self._report_unidentified(r)} for r in unidentified]
         return {"batchItemFailures": failures}
 
     def _records(self, event: Any) -> list[Mapping[str, Any]]:
@@ -73,7 +76,7 @@ class LambdaSqsRuntime:
                 extra={"event_type": type(event).__name__},
             )
             return []
-        return [r if isinstance(r, Mapping) else {"body": repr(r)} for r in raw]
+        return [r if type(r) is dict or isinstance(r, Mapping) else {"body": repr(r)} for r in raw]
 
     def _process(self, records: list[Mapping[str, Any]], context: Any) -> list[TaskResult]:
         deadline = Deadline.from_lambda_context(context)
@@ -93,16 +96,23 @@ class LambdaSqsRuntime:
         process_partial_response(
             event={"Records": records},
             record_handler=record_handler,
-            processor=_processor(records),
+            processor=self._processor(records),
             context=context,
         )
         return results
 
-    @staticmethod
-    def _failures(records: Sequence[Mapping[str, Any]], results: Iterable[TaskResult]) -> list[str]:
-        """Every record not done, in event order: outcomes, and records never started."""
-        done = {result.message.task_id for result in results if result.done}
-        return [_message_id(r) for r in records if _message_id(r) not in done]
+    def _processor(self, records: Sequence[Mapping[str, Any]]) -> BatchProcessor:
+        """One processor per kind and thread, reused: powertools resets it on each call."""
+        fifo = str(records[0].get("eventSourceARN", "")).endswith(".fifo")
+        processor: BatchProcessor | None = getattr(self._processors, "fifo" if fifo else "standard", None)
+        if processor is None:
+            if fifo:
+                processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+            else:
+                processor = BatchProcessor(event_type=EventType.SQS)
+            processor.raise_on_entire_batch_failure = False  # failures are reported, never raised
+            setattr(self._processors, "fifo" if fifo else "standard", processor)
+        return processor
 
     def _report_unidentified(self, record: Mapping[str, Any]) -> str:
         """A record without messageId cannot be reported precisely; Lambda then retries the
@@ -114,15 +124,6 @@ class LambdaSqsRuntime:
             extra={"item_identifier": identifier},
         )
         return identifier
-
-
-def _processor(records: Sequence[Mapping[str, Any]]) -> BatchProcessor:
-    if str(records[0].get("eventSourceARN", "")).endswith(".fifo"):
-        processor: BatchProcessor = SqsFifoPartialProcessor(skip_group_on_error=True)
-    else:
-        processor = BatchProcessor(event_type=EventType.SQS)
-    processor.raise_on_entire_batch_failure = False  # failures are reported, never raised
-    return processor
 
 
 def _message_id(record: Mapping[str, Any]) -> str:

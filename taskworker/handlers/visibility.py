@@ -74,7 +74,9 @@ class QueueVisibility:
     def apply(self, results: Sequence[TaskResult]) -> None:
         by_queue: dict[str, list[tuple[str, float]]] = {}
         for result in results:
-            delay = None if result.done else result.visibility_delay()
+            if result.done:
+                continue
+            delay = result.visibility_delay()
             arn, handle = result.message.queue_arn, result.message.receipt_handle
             if delay is not None and arn and handle:
                 by_queue.setdefault(arn, []).append((handle, delay))

@@ -19,24 +19,48 @@ from pydantic import BaseModel
 from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded
 
 if TYPE_CHECKING:
-    from taskworker.context import TaskContext
+    from taskworker.context import Deadline, TaskContext
+    from taskworker.log import SupportsLogging
     from taskworker.messages import TaskMessage
     from taskworker.registry import TaskDefinition
 
 HandlerCall = Callable[[], BaseModel | None]
 
 
-@dataclass(slots=True)
 class TaskCall:
-    """One validated message on its way through the handler."""
+    """One validated message on its way through the handler.
 
-    message: TaskMessage
-    task: TaskDefinition
-    payload: BaseModel
-    context: TaskContext
-    duplicate: bool = False
-    """Set by idempotency when the result came from its store, not from the handler."""
-    started_at: float = 0.0
+    ``context`` is built on first access: most handlers and middleware never need it, and
+    this object is created once per message on the hot path.
+    """
+
+    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "started_at", "task")
+
+    def __init__(
+        self,
+        message: TaskMessage,
+        task: TaskDefinition,
+        payload: BaseModel,
+        deadline: Deadline,
+        logger: SupportsLogging,
+    ) -> None:
+        self.message = message
+        self.task = task
+        self.payload = payload
+        self.deadline = deadline
+        self.logger = logger
+        self.duplicate = False
+        """Set by idempotency when the result came from its store, not from the handler."""
+        self.started_at = 0.0
+        self._context: TaskContext | None = None
+
+    @property
+    def context(self) -> TaskContext:
+        if self._context is None:
+            from taskworker.context import TaskContext
+
+            self._context = TaskContext(self.message, self.task.name, self.deadline, self.logger)
+        return self._context
 
 
 @dataclass(slots=True)
@@ -57,7 +81,7 @@ class TaskResult:
     @property
     def done(self) -> bool:
         """True when the message may be deleted from its source queue."""
-        return isinstance(self.outcome, Succeeded) or self.dead_lettered
+        return type(self.outcome) is Succeeded or self.dead_lettered
 
     @property
     def finished(self) -> bool:
@@ -80,6 +104,14 @@ class TaskResult:
 
 class Middleware:
     """Base class with no-op hooks; override the ones a concern needs."""
+
+    def applies_to(self, task: TaskDefinition) -> bool:
+        """Whether the task-level hooks run for ``task`` (asked once per task, then cached).
+
+        Lets a concern stay off the hot path of tasks it has nothing to do with, such as
+        in-process retries for a task whose policy allows a single attempt.
+        """
+        return True
 
     def before_task(self, call: TaskCall) -> None:
         """The payload is valid and the handler is about to run."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from taskworker.middleware.base import HandlerCall, Middleware, TaskCall
+from taskworker.registry import TaskDefinition
 
 
 class InProcessRetries(Middleware):
@@ -13,6 +14,9 @@ class InProcessRetries(Middleware):
     It sits innermost, inside idempotency, so the whole series of tries holds one
     idempotency lock and a success stores its result once.
     """
+
+    def applies_to(self, task: TaskDefinition) -> bool:
+        return task.retry.attempts > 1
 
     def wrap_handler(self, call: TaskCall, proceed: HandlerCall) -> BaseModel | None:
         return call.task.retry.call(proceed)

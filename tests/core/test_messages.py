@@ -1,0 +1,74 @@
+"""The wire format: both spellings of a message become the same TaskMessage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from taskworker.messages import TaskMessage, message_size, queue_url_from_arn
+from taskworker.testing import sqs_record
+
+scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+attribute_values = (
+    scalars
+    | st.fixed_dictionaries({"stringValue": scalars})
+    | st.dictionaries(st.text(max_size=5), scalars, max_size=2)
+)
+
+
+@st.composite
+def mutated_records(draw: st.DrawFn) -> dict[str, Any]:
+    record: dict[str, Any] = sqs_record(
+        {"n": 1}, task_type=draw(st.sampled_from(["a.b", "c"])), group_id=draw(st.none() | st.just("g"))
+    )
+    for key in draw(st.sets(st.sampled_from(sorted(record)), max_size=3)):
+        if draw(st.booleans()):
+            del record[key]
+        else:
+            record[key] = draw(scalars | st.dictionaries(st.text(max_size=5), attribute_values, max_size=2))
+    return record
+
+
+@given(mutated_records())
+def test_fast_and_tolerant_parsing_agree_on_any_record(record: dict[str, Any]) -> None:
+    """The hot path's fast parser must never disagree with the tolerant one."""
+    assert TaskMessage.from_lambda_record(record) == TaskMessage._from_any_lambda_record(record)
+
+
+def test_lambda_and_sqs_api_spellings_give_the_same_message() -> None:
+    record = sqs_record({"n": 1}, task_type="a.b", idempotency_key="k", receive_count=3, group_id="g")
+    api_message = {
+        "MessageId": record["messageId"],
+        "ReceiptHandle": record["receiptHandle"],
+        "Body": record["body"],
+        "Attributes": record["attributes"],
+        "MessageAttributes": {
+            name: {"DataType": "String", "StringValue": value["stringValue"]}
+            for name, value in record["messageAttributes"].items()
+        },
+    }
+    from_lambda = TaskMessage.from_lambda_record(record)
+    assert TaskMessage.from_sqs_message(api_message, queue_arn=record["eventSourceARN"]) == from_lambda
+    assert (from_lambda.task_type, from_lambda.idempotency_key, from_lambda.receive_count) == ("a.b", "k", 3)
+    assert from_lambda.group_id == "g"
+
+
+def test_binary_attributes_are_ignored_not_fatal() -> None:
+    record = sqs_record({"n": 1}, task_type="a.b")
+    record["messageAttributes"]["blob"] = {"binaryValue": "AAE=", "dataType": "Binary"}
+    assert TaskMessage.from_lambda_record(record).attributes == {"task_type": "a.b"}
+
+
+def test_message_size_counts_body_and_attributes_like_sqs() -> None:
+    assert (
+        message_size("héllo", {"task_type": "a"})
+        == len("héllo".encode()) + len("task_type") + len("String") + 1
+    )
+
+
+def test_queue_url_from_arn() -> None:
+    assert queue_url_from_arn("arn:aws:sqs:eu-west-1:111122223333:jobs") == (
+        "https://sqs.eu-west-1.amazonaws.com/111122223333/jobs"
+    )
