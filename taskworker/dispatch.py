@@ -66,10 +66,12 @@ class Dispatcher:
         max_receives: MaxReceives = None,
     ) -> TaskResult:
         """Decide what becomes of ``message``; never raises for anything the message holds."""
-        started = time.perf_counter()
+        started, wall_clock = time.perf_counter(), time.time()
         task = self.registry.get(message.task_type or "")
         outcome = self._run(message, task, deadline or Deadline.never(), max_receives)
-        result = TaskResult(message, outcome, task, (time.perf_counter() - started) * 1000)
+        result = TaskResult(
+            message, outcome, task, (time.perf_counter() - started) * 1000, started_at=wall_clock
+        )
         if not isinstance(outcome, Succeeded):
             self._log_failure(result)
         return result

@@ -91,6 +91,47 @@ def sqs_event(records: Iterable[Mapping[str, Any]] | None = None, **record_field
     return {"Records": [dict(item) for item in items]}
 
 
+def record_from_sqs_message(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+    """Turn one ReceiveMessage result into the record Lambda would deliver for it.
+
+    Receive with ``MessageSystemAttributeNames=["All"]`` and ``MessageAttributeNames=["All"]``
+    to get what Lambda gets. Lets tests drive ``app.lambda_handler`` with real messages from
+    any SQS endpoint (moto's server, LocalStack) and then delete them as the event source
+    mapping would.
+    """
+    region = queue_arn.split(":")[3] if queue_arn.count(":") >= 5 else DEFAULT_REGION
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message.get("Body", ""),
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _lambda_attribute_from_api(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def _lambda_attribute_from_api(value: Mapping[str, Any]) -> dict[str, Any]:
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value.get("DataType", "String"),
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = value["BinaryValue"]
+    return attribute
+
+
 def md5_of_message_attributes(attributes: Mapping[str, str]) -> str:
     """SQS's digest of String message attributes (name, type, transport byte, value)."""
     digest = hashlib.md5()
