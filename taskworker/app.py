@@ -118,7 +118,14 @@ class TaskApp:
         if settings.result_topic_arn:
             from taskworker.middleware.results import ResultEvents
 
-            items.append(ResultEvents(settings.result_topic_arn, lambda: clients.sns, logger=self.logger))
+            items.append(
+                ResultEvents(
+                    settings.result_topic_arn,
+                    lambda: clients.sns,
+                    logger=self.logger,
+                    requeue_delay=settings.backoff_base_seconds,
+                )
+            )
         if settings.status_table:
             from taskworker.middleware.status import TaskStatusMiddleware
 
