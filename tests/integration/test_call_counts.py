@@ -113,3 +113,21 @@ def test_everything_on(stack: Stack) -> None:
     )
     assert per_task(counter, "sns") <= 0.1
     assert per_task(counter, "dynamodb") == 3.1
+
+
+def test_a_duplicate_costs_one_dynamodb_call(stack: Stack) -> None:
+    counter: Counter[str] = Counter()
+    clients = Clients(sqs=stack.sqs, sns=stack.sns, dynamodb=counted(stack, "dynamodb", counter))
+    settings = stack.settings(result_topic_arn=None, status_table=None, dlq_url=None)
+    app = TaskApp("dupes", settings=settings, clients=clients)
+
+    @app.task("count.me")
+    def me(req: In) -> Out:
+        return Out(n=req.n)
+
+    for _ in range(2):
+        for i in range(BATCH):
+            stack.send("count.me", {"n": i}, idempotency_key=f"key-{i}")
+        stack.deliver(app, expect=BATCH)
+    print(f"\nduplicates: {dict(counter)} for {BATCH} new keys then {BATCH} duplicates")
+    assert counter == Counter({"dynamodb.PutItem": 2 * BATCH, "dynamodb.UpdateItem": BATCH})

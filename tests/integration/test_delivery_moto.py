@@ -405,3 +405,28 @@ def test_stale_status_writes_lose(stack: Stack) -> None:
     assert found is not None
     assert found.status == "succeeded"
     assert table.put_if_newer(status("running", 3))  # a redelivery after success may run again
+
+
+def test_a_broken_status_table_never_fails_the_task(stack: Stack) -> None:
+    calls: list[int] = []
+    app = add_app(stack, calls, status_table="no-such-table")
+    stack.send("math.add", {"a": 1, "b": 1})
+
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+
+    assert calls == [2]
+    assert [e["status"] for e in stack.events()] == ["succeeded"]
+
+
+def test_an_unreachable_idempotency_table_retries_without_running(stack: Stack) -> None:
+    calls: list[int] = []
+    app = add_app(stack, calls, idempotency_table="no-such-table")
+    task_id = stack.send("math.add", {"a": 1, "b": 1})
+
+    response = stack.deliver(app, expect=1)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": task_id}]}
+    assert calls == []  # never run unguarded
+    status = app.get_status(task_id)
+    assert status is not None
+    assert (status.status, status.error_type) == ("retrying", "IdempotencyPersistenceLayerError")
