@@ -39,6 +39,9 @@ MAX_EVENT_ERROR_TEXT = 4_000
 MAX_MESSAGE_BYTES = 262_144
 """SQS's limit for body plus message attributes (names, types and values)."""
 
+MAX_MESSAGE_ATTRIBUTES = 10
+"""SQS's limit on message attributes per message."""
+
 MAX_ATTRIBUTE_TEXT = 1_000
 """How much of an error message travels in a DLQ attribute; the rest is cut."""
 
@@ -135,12 +138,23 @@ def send_attributes(
 
 
 def dead_letter_attributes(message: TaskMessage, error_type: str, error_message: str) -> dict[str, str]:
-    """The original attributes plus the reason a message was dead-lettered."""
-    attributes = dict(message.attributes)
-    attributes[ERROR_TYPE] = error_type
-    attributes[ERROR_MESSAGE] = _clip(error_message) or error_type
-    attributes[TASK_TYPE] = message.task_type or NO_TASK_TYPE
-    attributes[FAILED_AT] = utc_now_iso()
+    """The reason a message was dead-lettered plus as many original attributes as fit.
+
+    SQS refuses a message with more than :data:`MAX_MESSAGE_ATTRIBUTES` attributes (moto
+    does not check), so the reason and the known attributes come first and any other
+    original attributes fill the remaining slots.
+    """
+    attributes = {
+        ERROR_TYPE: error_type,
+        ERROR_MESSAGE: _clip(error_message) or error_type,
+        TASK_TYPE: message.task_type or NO_TASK_TYPE,
+        FAILED_AT: utc_now_iso(),
+    }
+    known = [(k, message.attributes[k]) for k in (IDEMPOTENCY_KEY, CORRELATION_ID) if k in message.attributes]
+    for name, value in [*known, *message.attributes.items()]:
+        if len(attributes) >= MAX_MESSAGE_ATTRIBUTES:
+            break
+        attributes.setdefault(name, value)
     return attributes
 
 

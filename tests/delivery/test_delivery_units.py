@@ -233,3 +233,20 @@ def test_the_example_imports_no_boto3_even_with_every_feature_configured() -> No
     }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_dead_letter_attributes_keep_the_reason_within_sqs_attribute_limit() -> None:
+    from taskworker.messages import MAX_MESSAGE_ATTRIBUTES, dead_letter_attributes
+
+    attributes = {f"custom{i}": "v" for i in range(9)}
+    attributes.update(task_type="t.a", correlation_id="c", idempotency_key="k")
+    message = TaskMessage(task_id="m", body="{}", attributes=attributes)
+
+    dead = dead_letter_attributes(message, "Boom", "it broke")
+
+    assert len(dead) == MAX_MESSAGE_ATTRIBUTES
+    assert dead["error_type"] == "Boom"
+    assert dead["error_message"] == "it broke"
+    assert dead["task_type"] == "t.a"
+    assert (dead["correlation_id"], dead["idempotency_key"]) == ("c", "k")
+    assert "failed_at" in dead
