@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from conftest import REGION, Stack
+from moto_stack import REGION, Stack
 from pydantic import BaseModel
 
 from taskworker import TaskApp

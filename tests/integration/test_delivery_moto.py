@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from conftest import Stack, make_stack
+from moto_stack import Stack, make_stack
 from pydantic import BaseModel
 
 from taskworker import PermanentError, Retry, TaskApp, TaskContext
