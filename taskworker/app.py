@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from taskworker.aws import Clients
 from taskworker.dispatch import Dispatcher
-from taskworker.errors import AppLoadError
+from taskworker.errors import AppLoadError, TaskworkerError
 from taskworker.log import LazyLogger, SupportsLogging
 from taskworker.middleware import InProcessRetries, Middleware, TaskResult
 from taskworker.outcomes import ErrorInfo, Failed
@@ -18,6 +18,7 @@ from taskworker.settings import Settings
 
 if TYPE_CHECKING:
     from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
+    from taskworker.status import StatusTable, TaskStatus
     from taskworker.testing.tester import TaskTester
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,8 +116,64 @@ class TaskApp:
         return list(self._middleware)
 
     def middleware(self) -> list[Middleware]:
-        """The middleware stack, outermost first: the user's, then the built-in ones."""
-        return [*self._middleware, InProcessRetries()]
+        """The middleware stack, outermost first: the user's, then the built-in ones.
+
+        Each feature is on when its setting is: result events, task status, metrics (in
+        that order, so ``after_batch`` publishes first and status and metrics report what
+        publishing decided), then idempotency around in-process retries (innermost).
+        """
+        return [*self._middleware, *self.feature_middleware(), InProcessRetries()]
+
+    def feature_middleware(self) -> list[Middleware]:
+        """The settings-driven middleware; creating it creates no AWS client."""
+        settings, clients = self.settings, self.clients
+        items: list[Middleware] = []
+        if settings.result_topic_arn:
+            from taskworker.middleware.results import ResultEvents
+
+            items.append(
+                ResultEvents(
+                    settings.result_topic_arn,
+                    lambda: clients.sns,
+                    logger=self.logger,
+                    requeue_delay=settings.backoff_base_seconds,
+                )
+            )
+        if settings.status_table:
+            from taskworker.middleware.status import TaskStatusMiddleware
+
+            items.append(
+                TaskStatusMiddleware(
+                    self._status_table, ttl_seconds=settings.status_ttl_seconds, logger=self.logger
+                )
+            )
+        if settings.metrics_namespace:
+            from taskworker.middleware.metrics import TaskMetrics
+
+            items.append(TaskMetrics(settings.metrics_namespace))
+        if settings.idempotency_table:
+            from taskworker.middleware.idempotency import Idempotency
+
+            items.append(
+                Idempotency.dynamodb(
+                    settings.idempotency_table,
+                    lambda: clients.dynamodb,
+                    expires_after_seconds=settings.idempotency_expires_seconds,
+                )
+            )
+        return items
+
+    def get_status(self, task_id: str) -> TaskStatus | None:
+        """The status of ``task_id`` from the status table, or ``None`` if it has none."""
+        return self._status_table().get(task_id)
+
+    def _status_table(self) -> StatusTable:
+        from taskworker.status import StatusTable
+
+        table = self.settings.status_table
+        if not table:
+            raise TaskworkerError("no status table configured: set TASKWORKER_STATUS_TABLE")
+        return StatusTable(table, self.clients.dynamodb)
 
     def finish_batch(self, results: Sequence[TaskResult]) -> None:
         """Dead-letter permanent failures, then run the ``after_batch`` hooks.

@@ -85,10 +85,11 @@ class Dispatcher:
         max_receives: MaxReceives = None,
     ) -> TaskResult:
         """Decide what becomes of ``message``; never raises for anything the message holds."""
-        started = time.perf_counter()
+        started, wall_clock = time.perf_counter(), time.time()
         task = self.registry.lookup(message.task_type)
         outcome = self._run(message, task, deadline or NEVER, max_receives)
-        result = TaskResult(message, outcome, task, (time.perf_counter() - started) * 1000)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        result = TaskResult(message, outcome, task, elapsed_ms, started_at=wall_clock)
         if type(outcome) is not Succeeded:
             self._log_failure(result)
         return result

@@ -9,10 +9,11 @@ so nothing downstream cares where a message came from.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 TASK_TYPE = "task_type"
 IDEMPOTENCY_KEY = "idempotency_key"
@@ -21,9 +22,25 @@ ERROR_TYPE = "error_type"
 ERROR_MESSAGE = "error_message"
 FAILED_AT = "failed_at"
 STATUS = "status"
+NO_TASK_TYPE = "(none)"
+"""Reported as the task type of a message that carries none."""
+
+SUCCEEDED: Literal["succeeded"] = "succeeded"
+FAILED: Literal["failed"] = "failed"
+RESULT_OMITTED = "result_omitted"
+TOO_LARGE = "too_large"
+
+MAX_EVENT_BYTES = 262_144
+"""SNS's limit for one message (body plus attributes), and for a whole PublishBatch."""
+
+MAX_EVENT_ERROR_TEXT = 4_000
+"""How much of an error message travels in a result event; the rest is cut."""
 
 MAX_MESSAGE_BYTES = 262_144
 """SQS's limit for body plus message attributes (names, types and values)."""
+
+MAX_MESSAGE_ATTRIBUTES = 10
+"""SQS's limit on message attributes per message."""
 
 MAX_ATTRIBUTE_TEXT = 1_000
 """How much of an error message travels in a DLQ attribute; the rest is cut."""
@@ -147,13 +164,86 @@ def send_attributes(
 
 
 def dead_letter_attributes(message: TaskMessage, error_type: str, error_message: str) -> dict[str, str]:
-    """The original attributes plus the reason a message was dead-lettered."""
-    attributes = dict(message.attributes)
-    attributes[ERROR_TYPE] = error_type
-    attributes[ERROR_MESSAGE] = _clip(error_message) or error_type
-    attributes[TASK_TYPE] = message.task_type or "(none)"
-    attributes[FAILED_AT] = utc_now_iso()
+    """The reason a message was dead-lettered plus as many original attributes as fit.
+
+    SQS refuses a message with more than :data:`MAX_MESSAGE_ATTRIBUTES` attributes (moto
+    does not check), so the reason and the known attributes come first and any other
+    original attributes fill the remaining slots.
+    """
+    attributes = {
+        ERROR_TYPE: error_type,
+        ERROR_MESSAGE: _clip(error_message) or error_type,
+        TASK_TYPE: message.task_type or NO_TASK_TYPE,
+        FAILED_AT: utc_now_iso(),
+    }
+    known = [(k, message.attributes[k]) for k in (IDEMPOTENCY_KEY, CORRELATION_ID) if k in message.attributes]
+    for name, value in [*known, *message.attributes.items()]:
+        if len(attributes) >= MAX_MESSAGE_ATTRIBUTES:
+            break
+        attributes.setdefault(name, value)
     return attributes
+
+
+@dataclass(frozen=True, slots=True)
+class ResultEvent:
+    """One finished task as published to the result topic.
+
+    The body is JSON with ``task_id``, ``task_type``, ``status``, ``attempt``, the
+    timestamps, ``duration_ms``, and either ``result`` or ``error`` {``type``, ``message``};
+    ``task_type`` and ``status`` also travel as String message attributes so that
+    subscribers can filter without parsing bodies.
+    """
+
+    task_id: str
+    task_type: str
+    status: Literal["succeeded", "failed"]
+    attempt: int
+    started_at: str
+    finished_at: str
+    duration_ms: float
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+    duplicate: bool = False
+    correlation_id: str | None = None
+
+    def body(self, *, omit_result: bool = False) -> str:
+        """The JSON text; ``omit_result`` drops an inline result that is too large to send."""
+        data: dict[str, Any] = {
+            "task_id": self.task_id,
+            "task_type": self.task_type,
+            "status": self.status,
+            "attempt": self.attempt,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+        if self.status == SUCCEEDED:
+            if omit_result:
+                data[RESULT_OMITTED] = TOO_LARGE
+            else:
+                data["result"] = self.result
+            if self.duplicate:
+                data["duplicate"] = True
+        else:
+            text = self.error_message or ""
+            if len(text) > MAX_EVENT_ERROR_TEXT:
+                text = text[: MAX_EVENT_ERROR_TEXT - 1] + "…"
+            data["error"] = {"type": self.error_type or "", "message": text}
+        if self.correlation_id:
+            data[CORRELATION_ID] = self.correlation_id
+        return json.dumps(data, separators=(",", ":"), default=str)
+
+    def attributes(self) -> dict[str, str]:
+        """String message attributes for SNS filter policies."""
+        return {TASK_TYPE: self.task_type, STATUS: self.status}
+
+    def fitting_body(self) -> str:
+        """The body, without the inline result when the whole message would exceed SNS's limit."""
+        body = self.body()
+        if message_size(body, self.attributes()) <= MAX_EVENT_BYTES or self.status != SUCCEEDED:
+            return body
+        return self.body(omit_result=True)
 
 
 def queue_url_from_arn(arn: str) -> str:
@@ -168,6 +258,11 @@ def queue_url_from_arn(arn: str) -> str:
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_from_epoch(seconds: float) -> str:
+    """Epoch seconds as the ISO-8601 UTC text used in events and status records."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _clip(text: str) -> str:

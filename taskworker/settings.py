@@ -27,6 +27,8 @@ class Settings:
     max_receive_count: int | None = None
     """Receives allowed before SQS redrives to the DLQ; read from the queue when unset."""
     status_ttl_seconds: int = 7 * 24 * 3600
+    idempotency_expires_seconds: int = 3600
+    """How long a completed task's result answers duplicates (powertools' ``expires_after_seconds``)."""
     deadline_margin_seconds: float = 2.0
     """Kept free at the end of a Lambda invocation so a started task can finish cleanly."""
     backoff_base_seconds: float = 5.0

@@ -76,6 +76,8 @@ class TaskResult:
     task: TaskDefinition | None = None
     duration_ms: float = 0.0
     dead_lettered: bool = False
+    started_at: float = 0.0
+    """Wall-clock time (epoch seconds) dispatch began; status and result events report it."""
     notes: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -5,19 +5,24 @@ unit-test handlers (``app.testing.run``) and Lambda entry points (``sqs_event`` 
 ``lambda_context``). The pytest plugin offers the factories as fixtures.
 """
 
+from typing import Any
+
 from taskworker.testing.events import (
     md5_of_message_attributes,
     record_from_sqs_message,
     sqs_event,
     sqs_record,
 )
+from taskworker.testing.fake_sns import FakeSNS
 from taskworker.testing.fake_sqs import FakeSQS, ManualClock
 from taskworker.testing.lambda_context import FakeLambdaContext, lambda_context
 from taskworker.testing.tester import TaskTester
 
 __all__ = [
     "FakeLambdaContext",
+    "FakeSNS",
     "FakeSQS",
+    "InMemoryPersistenceLayer",
     "ManualClock",
     "TaskTester",
     "lambda_context",
@@ -26,3 +31,12 @@ __all__ = [
     "sqs_event",
     "sqs_record",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``InMemoryPersistenceLayer`` on first use: powertools' idempotency imports boto3."""
+    if name == "InMemoryPersistenceLayer":
+        from taskworker.testing.idempotency import InMemoryPersistenceLayer
+
+        return InMemoryPersistenceLayer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import itertools
 import json
-import struct
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from taskworker.messages import send_attributes
+from taskworker.testing.fake_sqs import md5_of_message_attributes as md5_of_typed_attributes
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -112,7 +112,7 @@ def record_from_sqs_message(message: Mapping[str, Any], queue_arn: str) -> dict[
         "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
-        "awsRegion": queue_arn.split(":")[3],
+        "awsRegion": queue_arn.split(":")[3] if queue_arn.count(":") >= 5 else DEFAULT_REGION,
     }
     if message.get("MD5OfMessageAttributes"):
         record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
@@ -120,14 +120,10 @@ def record_from_sqs_message(message: Mapping[str, Any], queue_arn: str) -> dict[
 
 
 def md5_of_message_attributes(attributes: Mapping[str, str]) -> str:
-    """SQS's digest of String message attributes (name, type, transport byte, value)."""
-    digest = hashlib.md5()
-    for name in sorted(attributes):
-        for part in (name.encode(), b"String"):
-            digest.update(struct.pack(">I", len(part)) + part)
-        value = attributes[name].encode()
-        digest.update(b"\x01" + struct.pack(">I", len(value)) + value)
-    return digest.hexdigest()
+    """SQS's digest of String message attributes, as Lambda reports it."""
+    return md5_of_typed_attributes(
+        {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
+    )
 
 
 def _lambda_attribute(value: str) -> dict[str, Any]:

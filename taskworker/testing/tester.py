@@ -13,19 +13,38 @@ from taskworker.settings import Settings
 from taskworker.testing.events import sqs_record
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
     from taskworker.app import TaskApp
 
 
 class TaskTester:
     """Runs tasks of ``app`` in-process: routing, validation, middleware and outcome
-    classification are the production ones; AWS-backed features stay off."""
+    classification are the production ones; AWS-backed features stay off.
 
-    def __init__(self, app: TaskApp, *, settings: Settings | None = None) -> None:
+    Pass ``idempotency=InMemoryPersistenceLayer()`` (from :mod:`taskworker.testing`) to
+    run idempotency exactly as in production, against records kept in memory: a second
+    run with the same ``idempotency_key`` (or ``message_id``) returns the stored result as
+    ``Succeeded(..., duplicate=True)`` without calling the handler.
+    """
+
+    def __init__(
+        self,
+        app: TaskApp,
+        *,
+        settings: Settings | None = None,
+        idempotency: BasePersistenceLayer | None = None,
+    ) -> None:
         self.app = app
+        middleware = [*app.user_middleware]
+        if idempotency is not None:
+            from taskworker.middleware.idempotency import Idempotency
+
+            middleware.append(Idempotency(idempotency))
         self.dispatcher = Dispatcher(
             app.registry,
             settings or Settings(),
-            [*app.user_middleware, InProcessRetries()],
+            [*middleware, InProcessRetries()],
             app.logger,
         )
 
@@ -37,6 +56,7 @@ class TaskTester:
         body: str | None = None,
         attempt: int = 1,
         idempotency_key: str | None = None,
+        message_id: str | None = None,
         max_receives: int | None = None,
         deadline: Deadline | None = None,
     ) -> Outcome:
@@ -47,6 +67,7 @@ class TaskTester:
             body=body,
             receive_count=attempt,
             idempotency_key=idempotency_key,
+            message_id=message_id,
         )
         message = TaskMessage.from_lambda_record(record)
         return self.dispatcher.dispatch(message, deadline, max_receives=max_receives).outcome

@@ -1,0 +1,207 @@
+"""The task status table: one DynamoDB item per task id, read by ``GET /tasks/{task_id}``.
+
+The deployed API reads items straight from DynamoDB through an API Gateway mapping, so the
+item schema below is a public contract; keep it exactly:
+
+=================  ====  ====================================================
+``task_id``        S     partition key (the SQS MessageId)
+``task_type``      S
+``status``         S     ``running`` | ``retrying`` | ``succeeded`` | ``failed``
+``attempt``        N     ApproximateReceiveCount of the attempt that wrote it
+``started_at``     S     ISO-8601, when that attempt started
+``updated_at``     S     ISO-8601
+``finished_at``    S     optional, on ``succeeded`` and ``failed``
+``result``         S     optional, the result as JSON text
+``error_type``     S     optional
+``error_message``  S     optional
+``expires_at``     N     epoch seconds; the table's TTL attribute
+=================  ====  ====================================================
+
+Only the low-level client is used (no ``boto3.resource``): it is what an app already has,
+and the attribute-value shapes are written out here once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+StatusName = Literal["running", "retrying", "succeeded", "failed"]
+FINAL: frozenset[str] = frozenset({"succeeded", "failed"})
+
+BATCH_SIZE = 25
+"""BatchWriteItem's limit."""
+
+MAX_RESULT_BYTES = 350_000
+"""Results above this are not stored inline: DynamoDB refuses items above 400 KB."""
+
+MAX_ERROR_TEXT = 4_000
+
+_STRING_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at", "result")
+_ERROR_FIELDS = ("error_type", "error_message")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatus:
+    """One task's status as stored; :meth:`as_api_json` is what both status APIs return."""
+
+    task_id: str
+    task_type: str
+    status: StatusName
+    attempt: int
+    started_at: str
+    updated_at: str
+    expires_at: int
+    finished_at: str | None = None
+    result: str | None = None
+    """The result as JSON text, exactly as stored."""
+    error_type: str | None = None
+    error_message: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    def as_api_json(self) -> dict[str, Any]:
+        """The public JSON shape: the result parsed, the error as ``{"type", "message"}``."""
+        data: dict[str, Any] = {
+            "task_id": self.task_id,
+            "task_type": self.task_type,
+            "status": self.status,
+            "attempt": self.attempt,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+        }
+        if self.finished_at is not None:
+            data["finished_at"] = self.finished_at
+        if self.result is not None:
+            data["result"] = json.loads(self.result)
+        if self.error_type is not None:
+            data["error"] = {"type": self.error_type, "message": self.error_message or ""}
+        return data
+
+    def to_item(self) -> dict[str, dict[str, str]]:
+        """The item in DynamoDB's attribute-value shape."""
+        item = {
+            "task_id": {"S": self.task_id},
+            "attempt": {"N": str(self.attempt)},
+            "expires_at": {"N": str(self.expires_at)},
+        }
+        for name in (*_STRING_FIELDS, *_ERROR_FIELDS):
+            value = getattr(self, name)
+            if value is not None:
+                item[name] = {"S": value}
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Mapping[str, str]]) -> TaskStatus:
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return None if value is None else value.get("S")
+
+        return cls(
+            task_id=text("task_id") or "",
+            task_type=text("task_type") or "",
+            status=text("status") or "running",  # type: ignore[arg-type]
+            attempt=int(item.get("attempt", {}).get("N", "0")),
+            started_at=text("started_at") or "",
+            updated_at=text("updated_at") or "",
+            expires_at=int(item.get("expires_at", {}).get("N", "0")),
+            finished_at=text("finished_at"),
+            result=text("result"),
+            error_type=text("error_type"),
+            error_message=text("error_message"),
+        )
+
+
+def result_text(result: Any) -> str | None:
+    """JSON text of a result for the ``result`` attribute, or ``None`` when too large."""
+    text = json.dumps(result, separators=(",", ":"), default=str)
+    return text if len(text.encode()) <= MAX_RESULT_BYTES else None
+
+
+def clip_error(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_TEXT else message[: MAX_ERROR_TEXT - 1] + "…"
+
+
+class StatusTable:
+    """Reads and writes status items through a low-level DynamoDB client.
+
+    Writes never raise for a lost race: :meth:`put_if_newer` reports ``False`` when a
+    newer attempt (or a final status) is already stored, which is the expected outcome
+    of a stale write, not an error. Other errors propagate to the caller, which retries.
+    """
+
+    def __init__(self, table: str, client: Any) -> None:
+        self.table = table
+        self.client = client
+
+    def get(self, task_id: str) -> TaskStatus | None:
+        response = self.client.get_item(
+            TableName=self.table, Key={"task_id": {"S": task_id}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return None if item is None else TaskStatus.from_item(item)
+
+    def put_if_newer(self, status: TaskStatus) -> bool:
+        """Write a ``running`` or ``retrying`` status unless it would hide newer news.
+
+        It loses to an item of a later attempt, and to a final status of the same or a
+        later attempt (a late ``retrying`` must not undo ``succeeded``).
+        """
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=status.to_item(),
+                ConditionExpression=(
+                    "attribute_not_exists(task_id) OR #attempt < :attempt "
+                    "OR (#attempt = :attempt AND NOT #status IN (:succeeded, :failed))"
+                ),
+                ExpressionAttributeNames={"#attempt": "attempt", "#status": "status"},
+                ExpressionAttributeValues={
+                    ":attempt": {"N": str(status.attempt)},
+                    ":succeeded": {"S": "succeeded"},
+                    ":failed": {"S": "failed"},
+                },
+            )
+        except Exception as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def put_batch(self, statuses: Iterable[TaskStatus]) -> list[TaskStatus]:
+        """BatchWriteItem in chunks of 25; returns the statuses that were not written.
+
+        Final statuses are written unconditionally (BatchWriteItem has no conditions): a
+        final answer is never stale, whichever attempt found it.
+        """
+        latest: dict[str, TaskStatus] = {}
+        for status in statuses:  # one key twice in a request is refused by DynamoDB
+            if status.task_id not in latest or latest[status.task_id].attempt <= status.attempt:
+                latest[status.task_id] = status
+        pending = list(latest.values())
+        failed: list[TaskStatus] = []
+        for start in range(0, len(pending), BATCH_SIZE):
+            failed += self._write_chunk(pending[start : start + BATCH_SIZE])
+        return failed
+
+    def _write_chunk(self, chunk: Sequence[TaskStatus]) -> list[TaskStatus]:
+        requests = [{"PutRequest": {"Item": status.to_item()}} for status in chunk]
+        try:
+            response = self.client.batch_write_item(RequestItems={self.table: requests})
+        except Exception:
+            return list(chunk)
+        unprocessed = response.get("UnprocessedItems", {}).get(self.table, [])
+        left = {request["PutRequest"]["Item"]["task_id"]["S"] for request in unprocessed}
+        return [status for status in chunk if status.task_id in left]
+
+
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        code = response.get("Error", {}).get("Code")
+        return code if isinstance(code, str) else None
+    return None
