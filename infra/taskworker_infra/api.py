@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -25,7 +25,7 @@ from . import templates
 from .access import ApiAccess, ApiKeyAccess, AuthorizerAccess, IamAccess, method_options
 from .nag import acknowledge
 from .registry import TaskSpec
-from .schema import to_draft4
+from .schema import to_draft4, without_null_defaults
 
 __all__ = ["ApiOptions", "TaskApi", "model_name"]
 
@@ -90,6 +90,8 @@ class TaskApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._access = access
+        self._stage_name = options.stage_name
+        self._task_names = [spec.name for spec in tasks]
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=options.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -117,16 +119,29 @@ class TaskApi(Construct):
         return self.rest_api.url
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` call both routes (IAM access): enqueue any task and read statuses."""
-        stage = self.rest_api.deployment_stage.stage_name
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["execute-api:Invoke"],
-            resource_arns=[
-                self.rest_api.arn_for_execute_api("POST", "/tasks/*", stage),
-                self.rest_api.arn_for_execute_api("GET", "/tasks/*", stage),
-            ],
+        """Let ``grantee`` enqueue every registered task and read any task's status (IAM access).
+
+        POST is granted per task resource; GET needs ``/tasks/*`` because task ids are only
+        known at run time, which is acknowledged for cdk-nag on the grantee.
+        """
+        stage = self._stage_name
+        arns = [self.rest_api.arn_for_execute_api("POST", f"/tasks/{name}", stage)
+                for name in self._task_names]  # fmt: skip
+        status_arn = self.rest_api.arn_for_execute_api("GET", "/tasks/*", stage)
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[*arns, status_arn]
         )
+        principal = grantee.grant_principal
+        if isinstance(principal, Construct):
+            api_id = Stack.of(self).get_logical_id(self.rest_api.node.default_child)  # type: ignore[arg-type]
+            acknowledge(
+                principal,
+                "IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
+                f"<AWS::AccountId>:<{api_id}>/{stage}/GET/tasks/*]",
+                "Reading a status is GET /tasks/{task_id}; task ids are SQS message ids known "
+                "only at run time, so the path parameter is a wildcard.",
+            )
+        return grant
 
     def _rest_api(self, options: ApiOptions) -> apigw.RestApi:
         api = apigw.RestApi(
@@ -188,7 +203,7 @@ class TaskApi(Construct):
     def _request_model(self, spec: TaskSpec) -> apigw.IModel:
         """A draft-4 model of the task's input; also folded into the deployment's identity
         so a schema change redeploys the stage."""
-        schema = to_draft4(spec.input_schema)
+        schema = without_null_defaults(to_draft4(spec.input_schema))
         name = model_name(spec.name)
         cfn = apigw.CfnModel(
             self,

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
-__all__ = ["DRAFT4_URI", "SchemaConversionError", "to_draft4"]
+__all__ = ["DRAFT4_URI", "SchemaConversionError", "to_draft4", "without_null_defaults"]
 
 DRAFT4_URI = "http://json-schema.org/draft-04/schema#"
 
@@ -261,3 +261,21 @@ def _unescape(segment: str) -> str:
 
 def _escape(segment: str) -> str:
     return quote(segment.replace("~", "~0").replace("/", "~1"), safe="~$!'()*+,;=:@")
+
+
+def without_null_defaults(schema: Any) -> Any:
+    """Drop ``"default": null`` annotations everywhere.
+
+    CDK (jsii) silently removes ``null`` values from objects on their way into the template, so
+    the deployed model would differ from the converted one; removing them here makes the
+    difference explicit. ``default`` is an annotation, so validation is unchanged.
+    """
+    if isinstance(schema, dict):
+        return {
+            key: without_null_defaults(value)
+            for key, value in schema.items()
+            if not (key == "default" and value is None)
+        }
+    if isinstance(schema, list):
+        return [without_null_defaults(item) for item in schema]
+    return schema

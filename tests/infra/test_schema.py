@@ -9,7 +9,12 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
-from taskworker_infra.schema import DRAFT4_URI, SchemaConversionError, to_draft4  # noqa: E402
+from taskworker_infra.schema import (  # noqa: E402
+    DRAFT4_URI,
+    SchemaConversionError,
+    to_draft4,
+    without_null_defaults,
+)
 
 from tests.infra.sample_app import Mail, ReportRequest  # noqa: E402
 
@@ -195,3 +200,10 @@ def test_draft4_validation_agrees_with_the_original_schema(payload: dict[str, An
         jsonschema.Draft4Validator.check_schema(converted)
         expected = jsonschema.Draft202012Validator(original).is_valid(payload)
         assert jsonschema.Draft4Validator(converted).is_valid(payload) == expected, model
+
+
+def test_null_defaults_are_removed_for_cloudformation() -> None:
+    schema = {"properties": {"a": {"default": None, "enum": [None, 1]}, "default": {"default": 2}}}
+    assert without_null_defaults(schema) == {
+        "properties": {"a": {"enum": [None, 1]}, "default": {"default": 2}}
+    }
