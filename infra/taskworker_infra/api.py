@@ -23,7 +23,7 @@ from constructs import Construct
 
 from . import templates
 from .access import ApiAccess, ApiKeyAccess, AuthorizerAccess, IamAccess, method_options
-from .nag import acknowledge
+from .nag import acknowledge, arn_prefix
 from .registry import TaskSpec
 from .schema import to_draft4, without_null_defaults
 
@@ -136,8 +136,7 @@ class TaskApi(Construct):
             api_id = Stack.of(self).get_logical_id(self.rest_api.node.default_child)  # type: ignore[arg-type]
             acknowledge(
                 principal,
-                "IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
-                f"<AWS::AccountId>:<{api_id}>/{stage}/GET/tasks/*]",
+                f"IAM5[Resource::{arn_prefix(principal, 'execute-api')}:<{api_id}>/{stage}/GET/tasks/*]",
                 "Reading a status is GET /tasks/{task_id}; task ids are SQS message ids known "
                 "only at run time, so the path parameter is a wildcard.",
             )

@@ -16,7 +16,7 @@ from .alarms import TaskAlarms
 from .api import ApiOptions, TaskApi
 from .consumer import ConsumerOptions, LambdaConsumer
 from .grants import WORKER_QUEUE_ACTIONS, grant_consumer
-from .nag import acknowledge
+from .nag import acknowledge, arn_prefix
 from .packaging import LambdaPackage, project_requirements
 from .queues import MAX_RECEIVE_COUNT, TaskQueues
 from .registry import TaskSpec, app_module, load_task_specs
@@ -201,7 +201,7 @@ class AsyncTaskService(Construct):
         if not customer_key:
             acknowledge(
                 role,
-                "IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
+                f"IAM5[Resource::{arn_prefix(role, 'kms')}:key/*]",
                 "The topic uses the AWS-managed key alias/aws/sns whose key id is unknown at "
                 "synth time; the statement is limited by the kms:ResourceAliases condition.",
             )

@@ -61,9 +61,7 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     from taskworker_infra.nag import add_aws_solutions_checks
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(
-        context={**cdk_context(), "aws:cdk:bundling-stacks": []}, outdir=str(outdir)
-    )
+    app = cdk.App(context={**cdk_context(), "aws:cdk:bundling-stacks": []}, outdir=str(outdir))
     add_aws_solutions_checks(app)
     services: dict[str, Any] = {}
 
@@ -104,7 +102,5 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
         app.synth()
     except Exception as exc:  # cdk-nag findings; templates are written before validation
         error = exc
-    templates = {
-        name: json.loads((outdir / f"{name}.template.json").read_text()) for name in services
-    }
+    templates = {name: json.loads((outdir / f"{name}.template.json").read_text()) for name in services}
     return Synthesis(templates=templates, services=services, error=error, outdir=outdir)

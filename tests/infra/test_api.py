@@ -8,12 +8,12 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
-from taskworker_infra import templates  # noqa: E402
-from taskworker_infra.api import model_name  # noqa: E402
-from taskworker_infra.schema import to_draft4, without_null_defaults  # noqa: E402
+from taskworker_infra import templates
+from taskworker_infra.api import model_name
+from taskworker_infra.schema import to_draft4, without_null_defaults
 
-from tests.infra.helpers import arn, logical_id, only, resources, statements  # noqa: E402
-from tests.infra.sample_app import app as sample_app  # noqa: E402
+from tests.infra.helpers import arn, logical_id, only, resources, statements
+from tests.infra.sample_app import app as sample_app
 
 TASKS = sorted(sample_app.tasks)
 
@@ -77,13 +77,12 @@ def test_enqueue_integration_sends_to_sqs(synthesis, task: str) -> None:
     assert integration["PassthroughBehavior"] == "NEVER"
     assert integration["Credentials"] == arn(logical_id(tpl, "AWS::IAM::Role", "EnqueueRole"))
     uri = json.dumps(integration["Uri"])
-    assert ":sqs:path/" in uri and logical_id(tpl, "AWS::SQS::Queue", "QueuesQueue") in uri
+    assert ":sqs:path/" in uri
+    assert logical_id(tpl, "AWS::SQS::Queue", "QueuesQueue") in uri
     assert integration["RequestParameters"] == {
         "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
     }
-    assert integration["RequestTemplates"] == {
-        "application/json": templates.enqueue_request(task)
-    }
+    assert integration["RequestTemplates"] == {"application/json": templates.enqueue_request(task)}
 
 
 def test_enqueue_responses_map_202_and_errors(synthesis) -> None:
@@ -92,9 +91,7 @@ def test_enqueue_responses_map_202_and_errors(synthesis) -> None:
     responses = {r["StatusCode"]: r for r in method["Integration"]["IntegrationResponses"]}
     assert set(responses) == {"202", "400", "500", "503"}
     assert "SelectionPattern" not in responses["202"]
-    assert responses["202"]["ResponseTemplates"] == {
-        "application/json": templates.enqueue_response()
-    }
+    assert responses["202"]["ResponseTemplates"] == {"application/json": templates.enqueue_response()}
     assert responses["400"]["SelectionPattern"] == "400"
     assert responses["500"]["SelectionPattern"] == r"4(0[1-9]|[1-9]\d)"
     assert responses["503"]["SelectionPattern"] == r"5\d{2}"
@@ -115,13 +112,19 @@ def test_status_route_is_a_dynamodb_get_item(synthesis) -> None:
     assert ":dynamodb:action/GetItem" in json.dumps(integration["Uri"])
     request = integration["RequestTemplates"]["application/json"]
     table = logical_id(tpl, "AWS::DynamoDB::Table", "Status")
-    assert request == {"Fn::Join": ["", ['{"TableName": "', {"Ref": table},
-                                         '", "ConsistentRead": true, "Key": {"task_id": {"S": "'
-                                         + templates.status_request("X").split('"S": "')[1]]]}
-    responses = {r["StatusCode"]: r for r in integration["IntegrationResponses"]}
-    assert responses["200"]["ResponseTemplates"] == {
-        "application/json": templates.status_response()
+    assert request == {
+        "Fn::Join": [
+            "",
+            [
+                '{"TableName": "',
+                {"Ref": table},
+                '", "ConsistentRead": true, "Key": {"task_id": {"S": "'
+                + templates.status_request("X").split('"S": "')[1],
+            ],
+        ]
     }
+    responses = {r["StatusCode"]: r for r in integration["IntegrationResponses"]}
+    assert responses["200"]["ResponseTemplates"] == {"application/json": templates.status_response()}
     assert responses["500"]["SelectionPattern"] == r"4\d{2}"
     assert responses["503"]["SelectionPattern"] == r"5\d{2}"
     assert sorted(r["StatusCode"] for r in method["MethodResponses"]) == ["200", "404", "500", "503"]
@@ -129,8 +132,10 @@ def test_status_route_is_a_dynamodb_get_item(synthesis) -> None:
 
 @pytest.mark.parametrize(
     ("role", "action", "target"),
-    [("EnqueueRole", "sqs:SendMessage", ("AWS::SQS::Queue", "QueuesQueue")),
-     ("StatusRole", "dynamodb:GetItem", ("AWS::DynamoDB::Table", "Status"))],  # fmt: skip
+    [
+        ("EnqueueRole", "sqs:SendMessage", ("AWS::SQS::Queue", "QueuesQueue")),
+        ("StatusRole", "dynamodb:GetItem", ("AWS::DynamoDB::Table", "Status")),
+    ],
 )
 def test_integration_roles_allow_exactly_one_action(synthesis, role, action, target) -> None:
     tpl = synthesis.templates["Default"]
@@ -162,7 +167,8 @@ def test_stage_throttles_and_writes_json_access_logs(synthesis) -> None:
     assert log_fields["integrationStatus"] == "$context.integration.status"
     group = logical_id(tpl, "AWS::Logs::LogGroup", "AccessLogs")
     destination = json.dumps(stage["AccessLogSetting"]["DestinationArn"])
-    assert ":log-group:" in destination and group in destination
+    assert ":log-group:" in destination
+    assert group in destination
     assert resources(tpl, "AWS::Logs::LogGroup")[group]["RetentionInDays"] == 30
 
 

@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
-from taskworker_infra.runtime import latest_python_runtime  # noqa: E402
+from taskworker_infra.runtime import latest_python_runtime
 
-from tests.infra.conftest import SAMPLE_APP  # noqa: E402
-from tests.infra.helpers import arn, logical_id, only, resources, statements  # noqa: E402
+from tests.infra.conftest import SAMPLE_APP
+from tests.infra.helpers import arn, logical_id, only, resources, statements
 
 
 def _function(tpl: dict) -> dict:
@@ -51,9 +51,7 @@ def test_environment_carries_every_setting(synthesis) -> None:
         "TASKWORKER_DLQ_URL": {"Ref": dlq},
         "TASKWORKER_RESULT_TOPIC_ARN": {"Ref": only(tpl, "AWS::SNS::Topic")[0]},
         "TASKWORKER_STATUS_TABLE": {"Ref": logical_id(tpl, "AWS::DynamoDB::Table", "Status")},
-        "TASKWORKER_IDEMPOTENCY_TABLE": {
-            "Ref": logical_id(tpl, "AWS::DynamoDB::Table", "Idempotency")
-        },
+        "TASKWORKER_IDEMPOTENCY_TABLE": {"Ref": logical_id(tpl, "AWS::DynamoDB::Table", "Idempotency")},
         "TASKWORKER_METRICS_NAMESPACE": "taskworker",
         "TASKWORKER_MAX_RECEIVE_COUNT": "5",
     }
@@ -72,7 +70,8 @@ def test_event_source_defaults_to_batches_of_one_with_partial_failures(synthesis
     assert esm["BatchSize"] == 1
     assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert esm["EventSourceArn"] == arn(logical_id(tpl, "AWS::SQS::Queue", "QueuesQueue"))
-    assert "ScalingConfig" not in esm and "MaximumBatchingWindowInSeconds" not in esm
+    assert "ScalingConfig" not in esm
+    assert "MaximumBatchingWindowInSeconds" not in esm
 
 
 def test_event_source_tuning_is_applied(synthesis) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
-from tests.infra.helpers import arn, logical_id, only, resources  # noqa: E402
+from tests.infra.helpers import arn, logical_id, only, resources
 
 
 def test_queue_redrives_to_dlq_after_five_receives(synthesis) -> None:
@@ -55,8 +55,8 @@ def test_result_topic_is_encrypted_and_tls_only(synthesis) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fragment", "key", "ttl"), [("StatusTable", "task_id", "expires_at"),
-                                  ("IdempotencyTable", "id", "expiration")]  # fmt: skip
+    ("fragment", "key", "ttl"),
+    [("StatusTable", "task_id", "expires_at"), ("IdempotencyTable", "id", "expiration")],
 )
 def test_tables_are_on_demand_with_ttl_and_pitr(synthesis, fragment: str, key: str, ttl: str) -> None:
     tpl = synthesis.templates["Default"]
@@ -66,6 +66,4 @@ def test_tables_are_on_demand_with_ttl_and_pitr(synthesis, fragment: str, key: s
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert tpl["Resources"][logical_id(tpl, "AWS::DynamoDB::Table", fragment)][
-        "DeletionPolicy"
-    ] == "Retain"
+    assert tpl["Resources"][logical_id(tpl, "AWS::DynamoDB::Table", fragment)]["DeletionPolicy"] == "Retain"

@@ -9,14 +9,14 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
-from taskworker_infra.schema import (  # noqa: E402
+from taskworker_infra.schema import (
     DRAFT4_URI,
     SchemaConversionError,
     to_draft4,
     without_null_defaults,
 )
 
-from tests.infra.sample_app import Mail, ReportRequest  # noqa: E402
+from tests.infra.sample_app import Mail, ReportRequest
 
 # Keywords that exist only after draft 4 and must never reach API Gateway.
 POST_DRAFT4 = {
@@ -83,9 +83,7 @@ def test_const_becomes_single_enum() -> None:
         ({"minimum": 1, "exclusiveMinimum": True}, {"minimum": 1, "exclusiveMinimum": True}),
     ],
 )
-def test_exclusive_bounds_take_draft4_boolean_form(
-    schema: dict[str, Any], expected: dict[str, Any]
-) -> None:
+def test_exclusive_bounds_take_draft4_boolean_form(schema: dict[str, Any], expected: dict[str, Any]) -> None:
     out = to_draft4(schema)
     out.pop("$schema")
     assert out == expected

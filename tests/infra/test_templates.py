@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
-from taskworker_infra import templates  # noqa: E402
+from taskworker_infra import templates
 
 
 def test_enqueue_request_is_one_line_form_with_attributes() -> None:
@@ -61,7 +61,8 @@ def test_status_response_maps_item_and_404() -> None:
         assert f'"{field}": ' in vtl
     assert '"attempt": #if("$!item.attempt.N" != "")$item.attempt.N#{else}0#end' in vtl
     assert '"result": $item.result.S' in vtl  # embedded raw: it is JSON text
-    assert '"error": {"type": ' in vtl and "error_message" in vtl
+    assert '"error": {"type": ' in vtl
+    assert "error_message" in vtl
 
 
 def test_error_body_is_json_with_request_id() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
-from taskworker_infra.timeouts import (  # noqa: E402
+from taskworker_infra.timeouts import (
     LAMBDA_MAX_TIMEOUT,
     lambda_timeout,
     required_consumer_timeout,
