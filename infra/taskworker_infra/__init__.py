@@ -1,0 +1,18 @@
+"""AWS CDK constructs that deploy a taskworker TaskApp: API Gateway -> SQS -> consumer."""
+
+from .access import ApiAccess, ApiKeyAccess, AuthorizerAccess, IamAccess
+from .api import ApiOptions
+from .consumer import ConsumerOptions
+from .service import AsyncTaskService
+from .worker import WorkerOptions
+
+__all__ = [
+    "ApiAccess",
+    "ApiKeyAccess",
+    "ApiOptions",
+    "AsyncTaskService",
+    "AuthorizerAccess",
+    "ConsumerOptions",
+    "IamAccess",
+    "WorkerOptions",
+]

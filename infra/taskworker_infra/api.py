@@ -1,0 +1,378 @@
+"""The REST API: ``POST /tasks/{task_type}`` enqueues, ``GET /tasks/{task_id}`` reads status.
+
+Both routes are direct service integrations (API Gateway -> SQS, API Gateway -> DynamoDB):
+no Lambda sits in the request path, so accepting a task costs one SendMessage and answers in
+milliseconds even when the consumer is cold or saturated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from . import templates
+from .access import ApiAccess, ApiKeyAccess, AuthorizerAccess, IamAccess, method_options
+from .nag import acknowledge, arn_prefix
+from .registry import TaskSpec
+from .schema import to_draft4, without_null_defaults
+
+__all__ = ["ApiOptions", "TaskApi", "model_name"]
+
+_JSON = "application/json"
+
+# Access log record: one JSON object per request, with the integration's answer, so a
+# rejected enqueue can be traced from the request id a client quotes.
+_ACCESS_LOG = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "user": "$context.identity.user",
+    "userArn": "$context.identity.userArn",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatency": "$context.integration.latency",
+    "errorMessage": "$context.error.message",
+    "validationError": "$context.error.validationErrorString",
+}
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    """Stage settings. Throttling applies to every method of the stage."""
+
+    stage_name: str = "v1"
+    throttling_rate_limit: float = 50
+    throttling_burst_limit: int = 100
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    web_acl_arn: str | None = None
+
+
+def model_name(task_name: str) -> str:
+    """An API Gateway model name (alphanumeric) for a task: ``report.generate`` ->
+    ``ReportGenerateInput``."""
+    words = re.split(r"[^A-Za-z0-9]+", task_name)
+    return "".join(word[:1].upper() + word[1:] for word in words if word) + "Input"
+
+
+class TaskApi(Construct):
+    """A regional REST API in front of the task queue and the status table."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tasks: Sequence[TaskSpec],
+        queue: sqs.IQueue,
+        status_table: dynamodb.ITable,
+        access: ApiAccess,
+        options: ApiOptions,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._access = access
+        self._stage_name = options.stage_name
+        self._task_names = [spec.name for spec in tasks]
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=options.log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.rest_api = self._rest_api(options)
+        self.validator = self.rest_api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        tasks_resource = self.rest_api.root.add_resource("tasks")
+        self.enqueue_role = _service_role(
+            self, "EnqueueRole", "sqs:SendMessage", queue.queue_arn, "enqueues tasks"
+        )
+        self.status_role = _service_role(
+            self, "StatusRole", "dynamodb:GetItem", status_table.table_arn, "reads task status"
+        )
+        _ensure_unique_models(tasks)
+        for spec in tasks:
+            self._add_enqueue_route(tasks_resource, spec, queue)
+        self._add_status_route(tasks_resource.add_resource("{task_id}"), status_table)
+        self._add_gateway_responses()
+        self._apply_access(access)
+        self._apply_waf(options.web_acl_arn)
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` enqueue every registered task and read any task's status (IAM access).
+
+        POST is granted per task resource; GET needs ``/tasks/*`` because task ids are only
+        known at run time, which is acknowledged for cdk-nag on the grantee.
+        """
+        stage = self._stage_name
+        arns = [self.rest_api.arn_for_execute_api("POST", f"/tasks/{name}", stage)
+                for name in self._task_names]  # fmt: skip
+        status_arn = self.rest_api.arn_for_execute_api("GET", "/tasks/*", stage)
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[*arns, status_arn]
+        )
+        principal = grantee.grant_principal
+        if isinstance(principal, Construct):
+            api_id = Stack.of(self).get_logical_id(self.rest_api.node.default_child)  # type: ignore[arg-type]
+            acknowledge(
+                principal,
+                f"IAM5[Resource::{arn_prefix(principal, 'execute-api')}:<{api_id}>/{stage}/GET/tasks/*]",
+                "Reading a status is GET /tasks/{task_id}; task ids are SQS message ids known "
+                "only at run time, so the path parameter is a wildcard.",
+            )
+        return grant
+
+    def _rest_api(self, options: ApiOptions) -> apigw.RestApi:
+        api = apigw.RestApi(
+            self,
+            "Api",
+            description="taskworker: accept tasks into SQS and report their status",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=options.stage_name,
+                throttling_rate_limit=options.throttling_rate_limit,
+                throttling_burst_limit=options.throttling_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG)),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+            ),
+        )
+        acknowledge(
+            api,
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level role API Gateway needs for execution logging (required by "
+            "APIG6); AWS's managed policy is the documented, minimal policy for it.",
+        )
+        return api
+
+    def _add_enqueue_route(self, parent: apigw.Resource, spec: TaskSpec, queue: sqs.IQueue) -> None:
+        model = self._request_model(spec)
+        integration = apigw.AwsIntegration(
+            service="sqs",
+            path=f"{Aws.ACCOUNT_ID}/{queue.queue_name}",
+            integration_http_method="POST",
+            options=apigw.IntegrationOptions(
+                credentials_role=self.enqueue_role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_parameters={
+                    "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+                },
+                request_templates={_JSON: templates.enqueue_request(spec.name)},
+                integration_responses=_enqueue_responses(),
+            ),
+        )
+        parent.add_resource(spec.name).add_method(
+            "POST",
+            integration,
+            request_models={_JSON: model},
+            request_validator=self.validator,
+            request_parameters={
+                f"method.request.header.{templates.IDEMPOTENCY_HEADER}": False,
+                f"method.request.header.{templates.CORRELATION_HEADER}": False,
+            },
+            method_responses=_method_responses("202", "400", "500", "503"),
+            **method_options(self._access),
+        )
+
+    def _request_model(self, spec: TaskSpec) -> apigw.IModel:
+        """A draft-4 model of the task's input; also folded into the deployment's identity
+        so a schema change redeploys the stage."""
+        schema = without_null_defaults(to_draft4(spec.input_schema))
+        name = model_name(spec.name)
+        cfn = apigw.CfnModel(
+            self,
+            f"{name}Model",
+            rest_api_id=self.rest_api.rest_api_id,
+            content_type=_JSON,
+            name=name,
+            description=f"Input of task {spec.name}",
+            schema=schema,
+        )
+        self.rest_api.latest_deployment.add_to_logical_id({"model": name, "schema": schema})
+        return apigw.Model.from_model_name(self, f"{name}Ref", cfn.ref)
+
+    def _add_status_route(self, resource: apigw.Resource, table: dynamodb.ITable) -> None:
+        integration = apigw.AwsIntegration(
+            service="dynamodb",
+            action="GetItem",
+            integration_http_method="POST",
+            options=apigw.IntegrationOptions(
+                credentials_role=self.status_role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_templates={_JSON: templates.status_request(table.table_name)},
+                integration_responses=_status_responses(),
+            ),
+        )
+        resource.add_method(
+            "GET",
+            integration,
+            request_validator=self.validator,
+            request_parameters={"method.request.path.task_id": True},
+            method_responses=_method_responses("200", "404", "500", "503"),
+            **method_options(self._access),
+        )
+
+    def _add_gateway_responses(self) -> None:
+        """Errors raised by API Gateway itself, as JSON a client can act on."""
+        self.rest_api.add_gateway_response(
+            "BadRequestBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            status_code="400",
+            templates={
+                _JSON: '{"message": "the request body does not match the task input schema", '
+                '"errors": "$context.error.validationErrorString", '
+                '"request_id": "$context.requestId"}'
+            },
+        )
+        self.rest_api.add_gateway_response(
+            "UnsupportedMediaType",
+            type=apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+            status_code="415",
+            templates={_JSON: templates.error_body("send the task payload as application/json")},
+        )
+
+    def _apply_access(self, access: ApiAccess) -> None:
+        if isinstance(access, ApiKeyAccess):
+            self._add_usage_plan(access)
+            acknowledge(
+                self,
+                "APIG4",
+                "The deployer chose API-key access (ApiKeyAccess): callers are identified and "
+                "throttled by a usage plan instead of being authorized.",
+            )
+        if not (
+            isinstance(access, AuthorizerAccess)
+            and access.authorizer.authorization_type == apigw.AuthorizationType.COGNITO
+        ):
+            acknowledge(
+                self,
+                "COG4",
+                "Callers are services, not end users: methods use "
+                + ("IAM SigV4" if isinstance(access, IamAccess) else "the chosen")
+                + " authorization instead of a Cognito user pool authorizer.",
+            )
+
+    def _add_usage_plan(self, access: ApiKeyAccess) -> None:
+        plan = self.rest_api.add_usage_plan(
+            "UsagePlan",
+            throttle=apigw.ThrottleSettings(rate_limit=access.rate_limit, burst_limit=access.burst_limit),
+            quota=(
+                apigw.QuotaSettings(limit=access.quota_per_day, period=apigw.Period.DAY)
+                if access.quota_per_day
+                else None
+            ),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        )
+        self.api_key = self.rest_api.add_api_key("ApiKey")
+        plan.add_api_key(self.api_key)
+
+    def _apply_waf(self, web_acl_arn: str | None) -> None:
+        if web_acl_arn:
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAcl",
+                resource_arn=self.rest_api.deployment_stage.stage_arn,
+                web_acl_arn=web_acl_arn,
+            )
+            return
+        acknowledge(
+            self.rest_api,
+            "APIG3",
+            "No WAF web ACL was given (ApiOptions.web_acl_arn): requests are authenticated, "
+            "schema-validated and stage-throttled; attach an account WAF ACL where required.",
+        )
+
+
+def _service_role(
+    scope: Construct, construct_id: str, action: str, resource_arn: str, purpose: str
+) -> iam.Role:
+    """A role API Gateway assumes for one integration, allowed exactly one action on one ARN."""
+    return iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+        description=f"API Gateway integration role that {purpose}",
+        inline_policies={
+            "Integration": iam.PolicyDocument(
+                statements=[iam.PolicyStatement(actions=[action], resources=[resource_arn])]
+            )
+        },
+    )
+
+
+def _ensure_unique_models(tasks: Sequence[TaskSpec]) -> None:
+    seen: dict[str, str] = {}
+    for spec in tasks:
+        name = model_name(spec.name)
+        if name in seen:
+            raise ValueError(f"tasks {seen[name]!r} and {spec.name!r} map to one model {name}")
+        seen[name] = spec.name
+
+
+def _method_responses(*codes: str) -> list[apigw.MethodResponse]:
+    return [apigw.MethodResponse(status_code=code) for code in codes]
+
+
+def _json_response(status: str, body: str, pattern: str | None = None) -> apigw.IntegrationResponse:
+    return apigw.IntegrationResponse(
+        status_code=status, selection_pattern=pattern, response_templates={_JSON: body}
+    )
+
+
+def _enqueue_responses() -> list[apigw.IntegrationResponse]:
+    """SQS answers -> HTTP: 2xx is 202 with the task id; 400 means SQS refused the message
+    itself (too large, forbidden characters); any other 4xx is our own misconfiguration
+    (access, missing queue) and 5xx is SQS being unavailable."""
+    return [
+        _json_response("202", templates.enqueue_response()),
+        _json_response(
+            "400",
+            templates.error_body(
+                "the queue refused the task payload (too large or with characters SQS rejects)"
+            ),
+            pattern="400",
+        ),
+        _json_response(
+            "500",
+            templates.error_body("the task could not be enqueued (service misconfiguration)"),
+            pattern=r"4(0[1-9]|[1-9]\d)",
+        ),
+        _json_response("503", templates.error_body("the task queue is unavailable, retry later"), r"5\d{2}"),
+    ]
+
+
+def _status_responses() -> list[apigw.IntegrationResponse]:
+    """DynamoDB answers -> HTTP: 2xx is the status (or 404 from the template); DynamoDB
+    reports access and validation problems alike as 4xx, all our fault, hence 500."""
+    return [
+        _json_response("200", templates.status_response()),
+        _json_response("500", templates.error_body("the task status could not be read"), r"4\d{2}"),
+        _json_response(
+            "503", templates.error_body("the status store is unavailable, retry later"), r"5\d{2}"
+        ),
+    ]

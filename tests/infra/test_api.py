@@ -1,0 +1,215 @@
+"""The REST API: routes per task, models, validators, integrations, templates, access, stage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("aws_cdk")
+
+from taskworker_infra import templates
+from taskworker_infra.api import model_name
+from taskworker_infra.schema import to_draft4, without_null_defaults
+
+from tests.infra.helpers import arn, logical_id, only, resources, statements
+from tests.infra.sample_app import app as sample_app
+
+TASKS = sorted(sample_app.tasks)
+
+
+def _methods(tpl: dict, http_method: str) -> list[dict]:
+    return [m for m in resources(tpl, "AWS::ApiGateway::Method").values()
+            if m["HttpMethod"] == http_method]  # fmt: skip
+
+
+def _path_parts(tpl: dict) -> dict[str, str]:
+    return {lid: r["PathPart"] for lid, r in resources(tpl, "AWS::ApiGateway::Resource").items()}
+
+
+def _post_for(tpl: dict, task: str) -> dict:
+    parts = _path_parts(tpl)
+    (method,) = [m for m in _methods(tpl, "POST") if parts[m["ResourceId"]["Ref"]] == task]
+    return method
+
+
+def test_regional_api(synthesis) -> None:
+    _, api = only(synthesis.templates["Default"], "AWS::ApiGateway::RestApi")
+    assert api["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+
+
+def test_one_post_resource_per_task_and_a_status_resource(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    assert sorted(_path_parts(tpl).values()) == sorted([*TASKS, "tasks", "{task_id}"])
+    assert len(_methods(tpl, "POST")) == len(TASKS)
+    assert len(_methods(tpl, "GET")) == 1
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_request_model_is_the_converted_input_schema(synthesis, task: str) -> None:
+    tpl = synthesis.templates["Default"]
+    models = {m["Name"]: (lid, m) for lid, m in resources(tpl, "AWS::ApiGateway::Model").items()}
+    assert len(models) == len(TASKS)
+    lid, model = models[model_name(task)]
+    assert model["ContentType"] == "application/json"
+    expected = without_null_defaults(to_draft4(sample_app.tasks[task].input_schema()))
+    assert model["Schema"] == expected
+    assert _post_for(tpl, task)["RequestModels"] == {"application/json": {"Ref": lid}}
+
+
+def test_posts_validate_bodies_and_use_iam(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    validator_id, validator = only(tpl, "AWS::ApiGateway::RequestValidator")
+    assert validator["ValidateRequestBody"] is True
+    assert validator["ValidateRequestParameters"] is True
+    for method in _methods(tpl, "POST") + _methods(tpl, "GET"):
+        assert method["RequestValidatorId"] == {"Ref": validator_id}
+        assert method["AuthorizationType"] == "AWS_IAM"
+        assert "ApiKeyRequired" not in method
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_enqueue_integration_sends_to_sqs(synthesis, task: str) -> None:
+    tpl = synthesis.templates["Default"]
+    integration = _post_for(tpl, task)["Integration"]
+    assert integration["Type"] == "AWS"
+    assert integration["IntegrationHttpMethod"] == "POST"
+    assert integration["PassthroughBehavior"] == "NEVER"
+    assert integration["Credentials"] == arn(logical_id(tpl, "AWS::IAM::Role", "EnqueueRole"))
+    uri = json.dumps(integration["Uri"])
+    assert ":sqs:path/" in uri
+    assert logical_id(tpl, "AWS::SQS::Queue", "QueuesQueue") in uri
+    assert integration["RequestParameters"] == {
+        "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+    }
+    assert integration["RequestTemplates"] == {"application/json": templates.enqueue_request(task)}
+
+
+def test_enqueue_responses_map_202_and_errors(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    method = _post_for(tpl, "report.generate")
+    responses = {r["StatusCode"]: r for r in method["Integration"]["IntegrationResponses"]}
+    assert set(responses) == {"202", "400", "500", "503"}
+    assert "SelectionPattern" not in responses["202"]
+    assert responses["202"]["ResponseTemplates"] == {"application/json": templates.enqueue_response()}
+    assert responses["400"]["SelectionPattern"] == "400"
+    assert responses["500"]["SelectionPattern"] == r"4(0[1-9]|[1-9]\d)"
+    assert responses["503"]["SelectionPattern"] == r"5\d{2}"
+    assert sorted(r["StatusCode"] for r in method["MethodResponses"]) == ["202", "400", "500", "503"]
+    assert method["RequestParameters"] == {
+        "method.request.header.Idempotency-Key": False,
+        "method.request.header.X-Correlation-Id": False,
+    }
+
+
+def test_status_route_is_a_dynamodb_get_item(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    (method,) = _methods(tpl, "GET")
+    assert _path_parts(tpl)[method["ResourceId"]["Ref"]] == "{task_id}"
+    assert method["RequestParameters"] == {"method.request.path.task_id": True}
+    integration = method["Integration"]
+    assert integration["Credentials"] == arn(logical_id(tpl, "AWS::IAM::Role", "StatusRole"))
+    assert ":dynamodb:action/GetItem" in json.dumps(integration["Uri"])
+    request = integration["RequestTemplates"]["application/json"]
+    table = logical_id(tpl, "AWS::DynamoDB::Table", "Status")
+    assert request == {
+        "Fn::Join": [
+            "",
+            [
+                '{"TableName": "',
+                {"Ref": table},
+                '", "ConsistentRead": true, "Key": {"task_id": {"S": "'
+                + templates.status_request("X").split('"S": "')[1],
+            ],
+        ]
+    }
+    responses = {r["StatusCode"]: r for r in integration["IntegrationResponses"]}
+    assert responses["200"]["ResponseTemplates"] == {"application/json": templates.status_response()}
+    assert responses["500"]["SelectionPattern"] == r"4\d{2}"
+    assert responses["503"]["SelectionPattern"] == r"5\d{2}"
+    assert sorted(r["StatusCode"] for r in method["MethodResponses"]) == ["200", "404", "500", "503"]
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "target"),
+    [
+        ("EnqueueRole", "sqs:SendMessage", ("AWS::SQS::Queue", "QueuesQueue")),
+        ("StatusRole", "dynamodb:GetItem", ("AWS::DynamoDB::Table", "Status")),
+    ],
+)
+def test_integration_roles_allow_exactly_one_action(synthesis, role, action, target) -> None:
+    tpl = synthesis.templates["Default"]
+    role_id = logical_id(tpl, "AWS::IAM::Role", role)
+    props = resources(tpl, "AWS::IAM::Role")[role_id]
+    assert props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    (policy,) = props["Policies"]
+    assert statements(policy["PolicyDocument"]) == [
+        {"Action": [action], "Effect": "Allow", "Resource": arn(logical_id(tpl, *target))}
+    ]
+    assert "ManagedPolicyArns" not in props
+    assert not [p for p in resources(tpl, "AWS::IAM::Policy").values()
+                if {"Ref": role_id} in p["Roles"]]  # fmt: skip
+
+
+def test_stage_throttles_and_writes_json_access_logs(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    _, stage = only(tpl, "AWS::ApiGateway::Stage")
+    assert stage["StageName"] == "v1"
+    assert stage["MethodSettings"] == [
+        {"DataTraceEnabled": False, "HttpMethod": "*", "LoggingLevel": "ERROR",
+         "MetricsEnabled": True, "ResourcePath": "/*", "ThrottlingBurstLimit": 100,
+         "ThrottlingRateLimit": 50}
+    ]  # fmt: skip
+    log_fields = json.loads(stage["AccessLogSetting"]["Format"])
+    assert log_fields["requestId"] == "$context.requestId"
+    assert log_fields["integrationStatus"] == "$context.integration.status"
+    group = logical_id(tpl, "AWS::Logs::LogGroup", "AccessLogs")
+    destination = json.dumps(stage["AccessLogSetting"]["DestinationArn"])
+    assert ":log-group:" in destination
+    assert group in destination
+    assert resources(tpl, "AWS::Logs::LogGroup")[group]["RetentionInDays"] == 30
+
+
+def test_validation_errors_are_reported_as_json(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    responses = {r["ResponseType"]: r for r in resources(tpl, "AWS::ApiGateway::GatewayResponse").values()}
+    body = responses["BAD_REQUEST_BODY"]["ResponseTemplates"]["application/json"]
+    assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
+    assert "$context.error.validationErrorString" in body
+    assert responses["UNSUPPORTED_MEDIA_TYPE"]["StatusCode"] == "415"
+
+
+def test_grant_invoke_is_per_task_for_post_and_wildcard_only_for_status(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    caller = logical_id(tpl, "AWS::IAM::Role", "Caller")
+    (policy,) = [p for p in resources(tpl, "AWS::IAM::Policy").values()
+                 if p["Roles"] == [{"Ref": caller}]]  # fmt: skip
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    suffixes = sorted(part["Fn::Join"][1][-1] for part in statement["Resource"])
+    assert suffixes == sorted([*(f"/v1/POST/tasks/{t}" for t in TASKS), "/v1/GET/tasks/*"])
+
+
+def test_api_key_variant_uses_usage_plan(synthesis) -> None:
+    tpl = synthesis.templates["Tuned"]
+    for method in _methods(tpl, "POST") + _methods(tpl, "GET"):
+        assert method["AuthorizationType"] == "NONE"
+        assert method["ApiKeyRequired"] is True
+    _, plan = only(tpl, "AWS::ApiGateway::UsagePlan")
+    assert plan["Throttle"] == {"BurstLimit": 10, "RateLimit": 5}
+    assert plan["Quota"] == {"Limit": 1000, "Period": "DAY"}
+    only(tpl, "AWS::ApiGateway::ApiKey")
+    _, link = only(tpl, "AWS::ApiGateway::UsagePlanKey")
+    assert link["KeyType"] == "API_KEY"
+
+
+def test_tuned_stage_and_waf(synthesis) -> None:
+    tpl = synthesis.templates["Tuned"]
+    _, stage = only(tpl, "AWS::ApiGateway::Stage")
+    assert stage["StageName"] == "prod"
+    assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == 7
+    _, waf = only(tpl, "AWS::WAFv2::WebACLAssociation")
+    assert waf["WebACLArn"] == "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/acl/abc"
+    assert not resources(synthesis.templates["Default"], "AWS::WAFv2::WebACLAssociation")
