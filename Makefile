@@ -1,6 +1,6 @@
 # Two entry points, each installing what it needs into .venv first:
 #   make demo   the local demo of the whole pipeline
-#   make test   the test suite (what CI runs, after `make check`)
+#   make test   the test suite (what CI runs, after `make check`); needs npm for the CDK CLI
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -16,15 +16,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml infra/package-lock.json | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,infra]'
+	npm ci --prefix infra --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: $(VENV)/.installed-dev
 	$(BIN)/python -m examples.offline_demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true \
+		AWS_EC2_METADATA_DISABLED=true $(BIN)/python -m pytest
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff check $(LINTED)
