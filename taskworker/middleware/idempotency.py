@@ -37,6 +37,8 @@ from taskworker.middleware.base import HandlerCall, Middleware, TaskCall
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
 
+    from taskworker.registry import TaskDefinition
+
 KEY_PREFIX = "taskworker"
 """Fixed on purpose: keys must survive refactors of the handler's module or name."""
 
@@ -100,6 +102,9 @@ class Idempotency(Middleware):
             return DynamoDBPersistenceLayer(table_name=table, boto3_client=client())
 
         return cls(build, **options)
+
+    def applies_to(self, task: TaskDefinition) -> bool:
+        return task.idempotent
 
     def wrap_handler(self, call: TaskCall, proceed: HandlerCall) -> BaseModel | None:
         if not call.task.idempotent:
