@@ -109,7 +109,9 @@ class TaskApi(Construct):
         _ensure_unique_models(tasks)
         for spec in tasks:
             self._add_enqueue_route(tasks_resource, spec, queue)
-        self._add_status_route(tasks_resource.add_resource("{task_id}"), status_table)
+        by_id = tasks_resource.add_resource("{task_id}")
+        self._add_status_route(by_id, status_table)
+        self._add_unknown_task_route(by_id)
         self._add_gateway_responses()
         self._apply_access(access)
         self._apply_waf(options.web_acl_arn)
@@ -234,6 +236,36 @@ class TaskApi(Construct):
             request_validator=self.validator,
             request_parameters={"method.request.path.task_id": True},
             method_responses=_method_responses("200", "404", "500", "503"),
+            **method_options(self._access),
+        )
+
+    def _add_unknown_task_route(self, resource: apigw.Resource) -> None:
+        """POST to a path that is not a registered task: 404, as the local dev API answers.
+
+        Registered tasks are static resources, which API Gateway matches before this path
+        variable; without it an unknown task type would get a 403 "Missing Authentication
+        Token" that sends callers looking for a credentials problem.
+        """
+        integration = apigw.MockIntegration(
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            request_templates={_JSON: '{"statusCode": 404}'},
+            integration_responses=[
+                apigw.IntegrationResponse(
+                    status_code="404",
+                    response_templates={
+                        _JSON: templates.error_body(
+                            "unknown task type '$util.escapeJavaScript($input.params('task_id'))'"
+                        )
+                    },
+                )
+            ],
+        )
+        resource.add_method(
+            "POST",
+            integration,
+            request_validator=self.validator,
+            request_parameters={"method.request.path.task_id": True},
+            method_responses=_method_responses("404"),
             **method_options(self._access),
         )
 

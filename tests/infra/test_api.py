@@ -41,8 +41,22 @@ def test_regional_api(synthesis) -> None:
 def test_one_post_resource_per_task_and_a_status_resource(synthesis) -> None:
     tpl = synthesis.templates["Default"]
     assert sorted(_path_parts(tpl).values()) == sorted([*TASKS, "tasks", "{task_id}"])
-    assert len(_methods(tpl, "POST")) == len(TASKS)
+    posts = _methods(tpl, "POST")
+    assert len([m for m in posts if m["Integration"]["Type"] == "AWS"]) == len(TASKS)
     assert len(_methods(tpl, "GET")) == 1
+
+
+def test_unknown_task_types_get_404_not_a_misleading_403(synthesis) -> None:
+    """API Gateway answers paths without a method with 403 Missing Authentication Token."""
+    tpl = synthesis.templates["Default"]
+    mocks = [m for m in _methods(tpl, "POST") if m["Integration"]["Type"] == "MOCK"]
+    assert len(mocks) == 1
+    mock = mocks[0]
+    assert mock["AuthorizationType"] == "AWS_IAM"
+    assert mock["Integration"]["RequestTemplates"] == {"application/json": '{"statusCode": 404}'}
+    (response,) = mock["Integration"]["IntegrationResponses"]
+    assert response["StatusCode"] == "404"
+    assert "unknown task type" in response["ResponseTemplates"]["application/json"]
 
 
 @pytest.mark.parametrize("task", TASKS)
