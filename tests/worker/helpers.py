@@ -18,12 +18,16 @@ from taskworker.messages import send_attributes
 QUICK = {"wait_time_seconds": 1, "visibility_timeout": 5, "grace_seconds": 10.0, "linger_seconds": 0.02}
 
 
-def make_queues(sqs: Any, name: str, *, fifo: bool = False, max_receives: int = 3, visibility: int = 5) -> tuple[str, str]:
+def make_queues(
+    sqs: Any, name: str, *, fifo: bool = False, max_receives: int = 3, visibility: int = 5
+) -> tuple[str, str]:
     """A task queue with a redrive policy to its own DLQ; returns (queue_url, dlq_url)."""
     suffix = ".fifo" if fifo else ""
     fifo_attrs = {"FifoQueue": "true"} if fifo else {}
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq{suffix}", Attributes=fifo_attrs)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)})
     attributes = {"RedrivePolicy": redrive, "VisibilityTimeout": str(visibility), **fifo_attrs}
     queue_url = sqs.create_queue(QueueName=f"{name}{suffix}", Attributes=attributes)["QueueUrl"]
@@ -40,7 +44,9 @@ def make_app(name: str, sqs: Any, queue_url: str, dlq_url: str | None = None, **
     )
 
 
-def send(sqs: Any, queue_url: str, task_type: str, payloads: list[dict[str, Any]], *, group: str | None = None) -> list[str]:
+def send(
+    sqs: Any, queue_url: str, task_type: str, payloads: list[dict[str, Any]], *, group: str | None = None
+) -> list[str]:
     """Send payloads in batches of ten; returns message ids in order."""
     ids: list[str] = []
     for start in range(0, len(payloads), 10):
@@ -69,7 +75,9 @@ def queue_depth(sqs: Any, queue_url: str) -> tuple[int, int]:
         QueueUrl=queue_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return int(attributes["ApproximateNumberOfMessages"]), int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.02) -> None:

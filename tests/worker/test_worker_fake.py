@@ -10,8 +10,15 @@ from pydantic import BaseModel
 
 from taskworker import PermanentError, TaskApp
 from taskworker.testing.fake_sqs import FakeSQS
-
-from tests.worker.helpers import Recorder, make_app, make_queues, queue_depth, running_worker, send, wait_until
+from tests.worker.helpers import (
+    Recorder,
+    make_app,
+    make_queues,
+    queue_depth,
+    running_worker,
+    send,
+    wait_until,
+)
 
 
 class Item(BaseModel):
