@@ -35,7 +35,9 @@ def fifo_app(
             if active.get(item.group, 0):
                 active["overlap"] = 1  # two messages of one group ran at once
             active[item.group] = 1
-            running = sum(1 for key, value in active.items() if key not in ("max_groups", "overlap") and value)
+            running = sum(
+                1 for key, value in active.items() if key not in ("max_groups", "overlap") and value
+            )
             active["max_groups"] = max(active["max_groups"], running)
         time.sleep(0.05)
         with lock:
