@@ -258,7 +258,9 @@ def dlq_list(
     letters = dead_letters(dlq_url)
     with user_errors():
         items = letters.peek(limit)
-    table = Table("task id", "task type", "error", "message", "failed at", "receives")
+    table = Table()
+    for name in ("task id", "task type", "error", "message", "failed at", "receives"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("error", "receives"))
     for item in items:
         table.add_row(
             item.message_id,
