@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 MAX_RECEIVE = 10
 """ReceiveMessage's limit per call."""
 
+QUIET_SECONDS = 0.002
+"""Slots freed this close together belong to one wave of finishing tasks."""
+
 DEFAULT_MAX_TASK_SECONDS = 12 * 3600.0
 """How long a task without a ``timeout`` may hold its message: SQS's own 12-hour cap."""
 
@@ -73,6 +76,8 @@ class WorkerOptions:
     """How long running tasks may finish after SIGTERM."""
     linger_seconds: float = 0.05
     """How long a finished task waits for others to share its delete request."""
+    receive_linger_seconds: float = 0.02
+    """At most this long, free slots wait to fill up to a full receive of ten."""
     exit_when_empty: bool = False
     """Stop (gracefully) once a receive finds the queue empty and nothing is held."""
     app_path: str | None = None
@@ -112,6 +117,7 @@ class Worker:
         self._groups = GroupOrder()
         self._cond = threading.Condition()
         self._held = 0
+        self._last_freed = 0.0
         self._running: dict[str, tuple[TaskMessage, Future[Any]]] = {}
         self._stopping = threading.Event()
         self._started = threading.Event()
@@ -128,6 +134,11 @@ class Worker:
     def abandoned(self) -> list[TaskMessage]:
         """Messages whose tasks were still running when the grace period ended."""
         return list(self._abandoned)
+
+    @property
+    def settled(self) -> int:
+        """Finished tasks whose messages were deleted or given back (progress, benchmarks)."""
+        return self._settler.settled if self._settler is not None else 0
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Block until the worker polls (for tests and embedding)."""
@@ -267,11 +278,15 @@ class Worker:
     def _wait_for_slots(self) -> int:
         """Free slots to receive for: a full batch when possible, else what frees up soon.
 
-        Waiting briefly for ten free slots keeps receives full (one request per ten
-        tasks); the linger bounds how long a free slot may stay idle for it.
+        Waiting for ten free slots keeps receives full (one request per ten tasks), but
+        with fewer than twenty slots it would leave slots idle while a batch runs. So the
+        receiver takes what is free once at least half a batch is free and slots stop
+        freeing up (tasks that finish together free their slots within ``QUIET_SECONDS``
+        of each other), and never waits longer than ``receive_linger_seconds`` in all.
         """
         full = min(MAX_RECEIVE, self.concurrency)
-        linger_end: float | None = None
+        give_up: float | None = None
+        waiting_since = time.monotonic()
         with self._cond:
             while not self._stopping.is_set():
                 free = self.concurrency - self._held
@@ -279,10 +294,13 @@ class Worker:
                     return min(free, MAX_RECEIVE)
                 if free > 0:
                     now = time.monotonic()
-                    linger_end = linger_end or now + self.options.linger_seconds
-                    if now >= linger_end:
+                    give_up = give_up or now + self.options.receive_linger_seconds
+                    last_change = max(self._last_freed, waiting_since)
+                    quiet = last_change + QUIET_SECONDS if free * 2 >= full else give_up
+                    wake = min(give_up, quiet)
+                    if now >= wake:
                         return free
-                    self._cond.wait(linger_end - now)
+                    self._cond.wait(wake - now)
                 else:
                     self._cond.wait(0.5)
         return 0
@@ -355,6 +373,7 @@ class Worker:
         with self._cond:
             self._running.pop(message.receipt_handle or message.task_id, None)
             self._held -= 1 + len(give_back)
+            self._last_freed = time.monotonic()
             self._cond.notify_all()
         for successor in following:
             if self._stopping.is_set():
@@ -367,6 +386,7 @@ class Worker:
         self._settler.put(message)
         with self._cond:
             self._held -= 1
+            self._last_freed = time.monotonic()
             self._cond.notify_all()
 
     # ------------------------------------------------------------------ signals
