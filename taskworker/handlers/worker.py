@@ -369,8 +369,8 @@ class Worker:
         self._settler.put(result)
         for waiting in give_back:
             self._settler.put(waiting)
-        self.stats["finished"] += 1
         with self._cond:
+            self.stats["finished"] += 1
             self._running.pop(message.receipt_handle or message.task_id, None)
             self._held -= 1 + len(give_back)
             self._last_freed = time.monotonic()
