@@ -8,7 +8,12 @@
     the same hand-written loop, on the same endpoint. Target: >= 10x. Measured on
     FakeSQS behind a simulated 10 ms network round trip (the field notes: moto's cost per
     call grows with queue depth, which would measure moto rather than the worker) and,
-    for information, on moto's server running in its own process.
+    for information, on moto's server running in its own process: there each call costs
+    about 50 ms at a depth of 200 and the server saturates at roughly 15 calls a second,
+    so the worker is bound by moto, not by its own concurrency.
+    Also for information: the request cost with those 20 ms tasks. Below 20 slots, full
+    receives and full slots exclude each other; the worker keeps its slots busy and pays
+    for it with some receives of six (about 225 requests per 1,000 tasks at 16 slots).
 
 ``run(quick)`` returns rows: name, value, unit, baseline, ratio, target (+ passed).
 Run it alone with ``python benchmarks/worker_throughput.py [--quick]``.
@@ -179,17 +184,23 @@ def per_thousand(counts: Counter[str], tasks: int) -> float:
     return sum(n for op, n in counts.items() if op not in ("SendMessageBatch", "CreateQueue")) * 1000 / tasks
 
 
-def requests_fake(tasks: int) -> dict[str, Any]:
+def requests_fake(tasks: int, sleep: float = 0.0) -> dict[str, Any]:
     fake = FakeSQS()
     worker_url, loop_url = fake_queue(fake, "busy-worker"), fake_queue(fake, "busy-loop")
     fill(fake, worker_url, tasks)
     fill(fake, loop_url, tasks)
     fake.calls.clear()
-    run_worker(fake, worker_url, tasks, sleep=0.0)
+    run_worker(fake, worker_url, tasks, sleep=sleep)
     worker = per_thousand(fake.calls, tasks)
     fake.calls.clear()
-    run_loop(fake, loop_url, tasks, sleep=0.0)
-    return request_row("FakeSQS", worker, per_thousand(fake.calls, tasks), tasks)
+    run_loop(fake, loop_url, tasks, sleep=sleep)
+    if not sleep:
+        return request_row("FakeSQS", worker, per_thousand(fake.calls, tasks), tasks)
+    result = request_row(
+        f"FakeSQS, {sleep * 1000:g} ms tasks", worker, per_thousand(fake.calls, tasks), tasks
+    )
+    # Informational: below 20 slots, full receives and full slots exclude each other.
+    return {**result, "target": "info", "passed": None}
 
 
 def requests_moto(endpoint: str, tasks: int) -> dict[str, Any]:
@@ -227,14 +238,15 @@ def throughput(
         fill(client, url, tasks)
         rates.append(tasks / runner(client, url, tasks, TASK_SLEEP))
     ratio = rates[0] / rates[1]
+    informational = label.startswith("moto")  # bound by moto's own per-call cost, see the docstring
     return row(
         f"worker throughput, 20 ms I/O tasks, concurrency {CONCURRENCY} ({label}, {tasks} tasks)",
         rates[0],
         "tasks/s",
         rates[1],
         "single-threaded boto3 loop: receive 10, handle, delete batch",
-        ">= 10x",
-        ratio >= 10,
+        "info" if informational else ">= 10x",
+        None if informational else ratio >= 10,
         ratio=ratio,
     )
 
@@ -246,7 +258,7 @@ def row(
     baseline: float,
     baseline_name: str,
     target: str,
-    passed: bool,
+    passed: bool | None,
     ratio: float | None = None,
 ) -> dict[str, Any]:
     return {
@@ -263,7 +275,7 @@ def row(
 
 def run(quick: bool) -> list[dict[str, Any]]:
     logging.getLogger("bench").setLevel(logging.ERROR)
-    rows = [requests_fake(300 if quick else 1000)]
+    rows = [requests_fake(300 if quick else 1000), requests_fake(300 if quick else 600, TASK_SLEEP)]
     fake = FakeSQS()
     rows.append(
         throughput(
@@ -287,5 +299,6 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR)
     for result in run(quick="--quick" in sys.argv):
         print(json.dumps(result))

@@ -203,3 +203,24 @@ def test_graceful_stop_finishes_running_and_gives_back_the_rest(fake):
     assert queue_depth(fake, queue_url) == (3, 0)
     body = fake.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"][0]["Body"]
     assert json.loads(body)["n"] == 1
+
+
+def test_configuration_errors_are_clear(fake):
+    from taskworker import Settings
+    from taskworker.handlers.worker import Worker, WorkerConfigError, WorkerOptions
+
+    app = make_app("config", fake, "")
+    app.settings = Settings()
+    with pytest.raises(WorkerConfigError, match="TASKWORKER_QUEUE_URL"):
+        Worker(app)
+    with pytest.raises(WorkerConfigError, match="cannot read queue"):
+        Worker(app, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/missing").run()
+    with pytest.raises(WorkerConfigError, match="concurrency"):
+        Worker(app, WorkerOptions(concurrency=0), queue_url="q")
+
+
+def test_the_process_pool_finds_the_app_by_its_import_path():
+    import examples.reports
+    from taskworker.handlers.worker_pool import find_app_path
+
+    assert find_app_path(examples.reports.app) == "examples.reports:app"
