@@ -118,7 +118,9 @@ class Worker:
         self._cond = threading.Condition()
         self._held = 0
         self._last_freed = 0.0
-        self._running: dict[str, tuple[TaskMessage, Future[Any]]] = {}
+        self._running: dict[str, tuple[TaskMessage, Future[Any] | None]] = {}
+        """Tasks reserved or submitted and not yet handed to the settler (``None``: being
+        submitted right now). Shutdown waits for this to empty before the last settle."""
         self._stopping = threading.Event()
         self._started = threading.Event()
         self._abandoned: list[TaskMessage] = []
@@ -222,10 +224,10 @@ class Worker:
 
     def _give_back_unstarted(self) -> None:
         """FIFO messages waiting for their turn, and submitted tasks not yet started."""
-        unstarted = self._groups.drain()
         with self._cond:
+            unstarted = self._groups.drain()
             for handle, (message, future) in list(self._running.items()):
-                if future.cancel():
+                if future is not None and future.cancel():
                     del self._running[handle]
                     unstarted.append(message)
             self._held -= len(unstarted)
@@ -319,16 +321,29 @@ class Worker:
         return messages
 
     def _accept(self, messages: list[TaskMessage], received_at: float) -> None:
-        with self._cond:
-            self._held += len(messages)
+        """Hold and start received messages, unless a stop began meanwhile (then give back).
+
+        Reserving under the lock that shutdown takes means a stop either sees these
+        messages (and waits for or gives them back) or is seen here.
+        """
         limit = self.options.max_task_seconds + 2 * self.app.settings.deadline_margin_seconds
         self.leases.add(messages, received_at, self.options.visibility_timeout, limit)
-        for message in self._groups.admit(messages):
-            self._start(message)
+        with self._cond:
+            stopping = self._stopping.is_set()
+            ready = [] if stopping else self._groups.admit(messages)
+            if not stopping:
+                self._held += len(messages)
+                for message in ready:
+                    self._running[_key(message)] = (message, None)
+        if stopping:
+            self._release(messages)
+        for message in ready:
+            self._submit(message)
 
     # ------------------------------------------------------------------ running
 
-    def _start(self, message: TaskMessage) -> None:
+    def _submit(self, message: TaskMessage) -> None:
+        """Submit a message already reserved in ``_running`` (so shutdown waits for it)."""
         assert self._pool is not None
         budget = self._budget(message)
         self.leases.start(message, budget)
@@ -337,10 +352,13 @@ class Worker:
         except Exception as exc:  # the pool is shutting down or broken
             self._log(40, "could not start a task; giving it back", error=repr(exc))
             self._give_back(message)
+            with self._cond:
+                self._running.pop(_key(message), None)
+                self._cond.notify_all()
             return
         with self._cond:
-            self._running[message.receipt_handle or message.task_id] = (message, future)
-        future.add_done_callback(partial(self._completed, message))
+            self._running[_key(message)] = (message, future)
+        future.add_done_callback(partial(self._completed, message))  # runs after the line above
 
     def _budget(self, message: TaskMessage) -> float:
         """Seconds the task may hold its message: its timeout plus the dispatcher's margins.
@@ -369,17 +387,20 @@ class Worker:
         self._settler.put(result)
         for waiting in give_back:
             self._settler.put(waiting)
-        with self._cond:
+        with self._cond:  # one step: shutdown never sees a gap between a task and its successor
             self.stats["finished"] += 1
-            self._running.pop(message.receipt_handle or message.task_id, None)
+            self._running.pop(_key(message), None)
             self._held -= 1 + len(give_back)
             self._last_freed = time.monotonic()
+            starting = [] if self._stopping.is_set() else following
+            for successor in starting:
+                self._running[_key(successor)] = (successor, None)
             self._cond.notify_all()
         for successor in following:
-            if self._stopping.is_set():
-                self._give_back(successor)
+            if starting:
+                self._submit(successor)
             else:
-                self._start(successor)
+                self._give_back(successor)
 
     def _give_back(self, message: TaskMessage) -> None:
         assert self._settler is not None
@@ -421,6 +442,10 @@ class Worker:
 
     def _log(self, level: int, message: str, **extra: Any) -> None:
         self.app.logger.log(level, message, extra={"queue_url": self.queue_url, **extra})
+
+
+def _key(message: TaskMessage) -> str:
+    return message.receipt_handle or message.task_id
 
 
 def _group_may_proceed(result: TaskResult) -> bool:

@@ -196,11 +196,11 @@ def test_graceful_stop_finishes_running_and_gives_back_the_rest(fake):
         recorder.leave()
 
     send(fake, queue_url, "step", [{"n": i, "sleep": 0.5} for i in range(4)], group="g")
-    with running_worker(app, concurrency=4, visibility_timeout=30):
+    with running_worker(app, concurrency=4, visibility_timeout=30) as worker:
         wait_until(lambda: recorder.calls == [0])
     # the running task finished and was deleted; the three waiting ones are visible again now
     assert recorder.calls == [0]
-    assert queue_depth(fake, queue_url) == (3, 0)
+    assert queue_depth(fake, queue_url) == (3, 0), str((dict(fake.calls), dict(worker.stats), worker.settled))
     body = fake.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"][0]["Body"]
     assert json.loads(body)["n"] == 1
 
