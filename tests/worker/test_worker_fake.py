@@ -224,3 +224,13 @@ def test_the_process_pool_finds_the_app_by_its_import_path():
     from taskworker.handlers.worker_pool import find_app_path
 
     assert find_app_path(examples.reports.app) == "examples.reports:app"
+
+
+def test_failed_heartbeat_entries_are_retried(fake, setup):
+    app, queue_url, _, recorder = setup
+    send(fake, queue_url, "echo", [{"n": 1, "sleep": 2.5}])
+    fake.fail_next("ChangeMessageVisibilityBatch", entries=["0"])  # the first extension's entry
+    with running_worker(app, visibility_timeout=1) as worker:
+        wait_until(lambda: worker.stats["finished"] == 1, timeout=10)
+        wait_until(lambda: drained(fake, queue_url))
+    assert recorder.calls == [1]  # never delivered twice
