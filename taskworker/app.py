@@ -17,6 +17,7 @@ from taskworker.retry import Retry
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
+    from taskworker.client import TaskClient
     from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
     from taskworker.status import StatusTable, TaskStatus
     from taskworker.testing.tester import TaskTester
@@ -71,6 +72,12 @@ class TaskApp:
         if self._settings is None:
             self._settings = Settings.from_env()
         return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        """Replace the settings (a CLI run's overrides); the dispatcher is rebuilt with them."""
+        self._settings = value
+        self._dispatcher = None
 
     @property
     def tasks(self) -> Registry:
@@ -203,6 +210,18 @@ class TaskApp:
 
             self._lambda_runtime = LambdaSqsRuntime(self)
         return self._lambda_runtime.handle(event, context)
+
+    def run_worker(self, *, queue_url: str | None = None, **options: Any) -> int:
+        """Run the container worker here until SIGTERM; ``options`` are ``WorkerOptions`` fields."""
+        from taskworker.handlers.worker import WorkerOptions, run_worker
+
+        return run_worker(self, WorkerOptions(**options), queue_url=queue_url)
+
+    def client(self, *, queue_url: str | None = None) -> TaskClient:
+        """A producer for this app's queue that validates payloads before sending."""
+        from taskworker.client import TaskClient
+
+        return TaskClient(queue_url, app=self)
 
     @property
     def testing(self) -> TaskTester:

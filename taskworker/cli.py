@@ -1,0 +1,333 @@
+"""The ``taskworker`` command: run a worker, send tasks, read status, tend the DLQ.
+
+Settings come from ``TASKWORKER_*`` environment variables; options override them for one
+run. Endpoints come from boto3's own ``AWS_ENDPOINT_URL``. Mistakes a user can fix (a
+wrong ``module:attribute``, a missing queue URL, bad JSON) end with a one-line message and
+exit code 2, never a traceback. Needs the ``cli`` extra (typer, rich); the library itself
+never imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from taskworker.app import TaskApp, load_app
+from taskworker.errors import AppLoadError, TaskworkerError
+from taskworker.settings import Settings
+
+USAGE_ERROR = 2
+
+app = typer.Typer(
+    name="taskworker",
+    help="Typed heavy-task consumers for AWS SQS: run workers, send tasks, inspect results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dlq_app = typer.Typer(help="Inspect the dead-letter queue and send its messages back.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+out = Console()
+err = Console(stderr=True)
+
+AppPath = Annotated[
+    str, typer.Argument(help="The app as 'package.module:attribute', e.g. examples.reports:app.")
+]
+QueueUrl = Annotated[
+    str | None, typer.Option("--queue-url", help="Task queue URL [default: $TASKWORKER_QUEUE_URL].")
+]
+DlqUrl = Annotated[str | None, typer.Option("--dlq-url", help="DLQ URL [default: $TASKWORKER_DLQ_URL].")]
+
+
+def fail(message: str) -> NoReturn:
+    """A user-fixable problem: one line on stderr, exit code 2."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(USAGE_ERROR)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn taskworker's own errors (and bad settings) into one-line failures (exit 2), and
+    AWS errors into one-line failures (exit 1): the user needs the reason, not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (TaskworkerError, ValueError) as exc:
+        fail(str(exc))
+    except (BotoCoreError, ClientError) as exc:
+        err.print(f"[bold red]AWS error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def settings(**overrides: Any) -> Settings:
+    with user_errors():
+        return Settings.from_env().merged(**overrides)
+
+
+def load(path: str, **overrides: Any) -> TaskApp:
+    try:
+        task_app = load_app(path)
+    except AppLoadError as exc:
+        fail(str(exc))
+    with user_errors():
+        task_app.settings = task_app.settings.merged(**overrides)
+    return task_app
+
+
+def require(value: str | None, what: str, variable: str, option: str) -> str:
+    if not value:
+        fail(f"no {what}: set {variable} or pass {option}")
+    return value
+
+
+def sqs() -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+# --------------------------------------------------------------------- worker
+
+
+@app.command()
+def worker(
+    app_path: AppPath,
+    pool: Annotated[
+        str, typer.Option(help="'thread' for I/O-bound tasks, 'process' for CPU-bound.")
+    ] = "thread",
+    concurrency: Annotated[
+        int | None, typer.Option(help="Tasks at once [default: 16 threads or one process per CPU].")
+    ] = None,
+    queue_url: QueueUrl = None,
+    dlq_url: DlqUrl = None,
+    wait_time: Annotated[int, typer.Option(help="Long-poll seconds per receive (0-20).")] = 20,
+    visibility_timeout: Annotated[int, typer.Option(help="Seconds a held message stays invisible.")] = 30,
+    max_task_seconds: Annotated[float, typer.Option(help="Time limit of tasks without a timeout.")] = 12
+    * 3600.0,
+    grace: Annotated[float, typer.Option(help="Seconds running tasks get to finish after SIGTERM.")] = 30.0,
+    exit_when_empty: Annotated[bool, typer.Option(help="Stop once the queue is empty.")] = False,
+) -> None:
+    """Consume the task queue until SIGTERM/SIGINT (a second signal exits at once)."""
+    from taskworker.handlers.worker import WorkerOptions, run_worker
+
+    task_app = load(app_path, queue_url=queue_url, dlq_url=dlq_url)
+    require(task_app.settings.queue_url, "queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")
+    options = WorkerOptions(
+        pool=pool,  # type: ignore[arg-type]  # checked by WorkerOptions.check
+        concurrency=concurrency,
+        wait_time_seconds=wait_time,
+        visibility_timeout=visibility_timeout,
+        max_task_seconds=max_task_seconds,
+        grace_seconds=grace,
+        exit_when_empty=exit_when_empty,
+        app_path=app_path,
+    )
+    with user_errors():
+        code = run_worker(task_app, options)
+    raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------- send
+
+
+@app.command()
+def send(
+    app_path: AppPath,
+    task_type: Annotated[str | None, typer.Argument(help="Task type, e.g. report.generate.")] = None,
+    payload: Annotated[str | None, typer.Argument(help="The payload as JSON text.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help='JSON lines: {"task_type": ..., "payload": ..., "idempotency_key"?: ...}.'
+        ),
+    ] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Idempotency key (one task).")] = None,
+    delay: Annotated[int | None, typer.Option(help="Delay in seconds before the task is visible.")] = None,
+    queue_url: QueueUrl = None,
+) -> None:
+    """Send one task (TASK_TYPE JSON) or many (--file tasks.jsonl); payloads are validated first."""
+    task_app = load(app_path, queue_url=queue_url)
+    require(task_app.settings.queue_url, "queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")
+    client = task_app.client()
+    if file is not None:
+        if task_type or payload:
+            fail("give either TASK_TYPE JSON or --file, not both")
+        requests = read_jsonl(file)
+        with user_errors(), progress_bar(f"sending {len(requests)} tasks", len(requests)) as advance:
+            ids = client.submit_many(requests, progress=advance)
+        out.print(f"sent {len(ids)} tasks")
+        return
+    if not task_type or payload is None:
+        fail("give TASK_TYPE and a JSON payload, or --file tasks.jsonl")
+    data = parse_json(payload, "payload")
+    with user_errors():
+        task_id = client.submit(task_type, data, idempotency_key=idempotency_key, delay_seconds=delay)
+    out.print(task_id, highlight=False)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    requests = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            item = parse_json(line, f"{path}:{number}")
+            if not isinstance(item, dict):
+                fail(f"{path}:{number}: expected a JSON object")
+            requests.append(item)
+    return requests
+
+
+def parse_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Any]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+# --------------------------------------------------------------------- status
+
+
+@app.command()
+def status(
+    task_id: Annotated[str, typer.Argument(help="The task id returned when it was sent.")],
+    status_table: Annotated[
+        str | None, typer.Option(help="Status table [default: $TASKWORKER_STATUS_TABLE].")
+    ] = None,
+) -> None:
+    """Print a task's status record as JSON."""
+    from taskworker.client import TaskClient
+
+    config = settings(status_table=status_table)
+    require(config.status_table, "status table", "TASKWORKER_STATUS_TABLE", "--status-table")
+    with user_errors():
+        record = TaskClient(settings=config).get_status(task_id)
+    if record is None:
+        err.print(f"no status recorded for task {task_id}", highlight=False)
+        raise typer.Exit(1)
+    out.print_json(json.dumps(record))
+
+
+# --------------------------------------------------------------------- schema
+
+
+@app.command()
+def schema(app_path: AppPath) -> None:
+    """Print every task's input and output JSON Schema."""
+    task_app = load(app_path)
+    out.print_json(json.dumps(task_app.schemas()))
+
+
+# --------------------------------------------------------------------- dlq
+
+
+def dead_letters(dlq_url: str | None, queue_url: str | None = None) -> Any:
+    from taskworker.dlq import DeadLetters
+
+    config = settings(dlq_url=dlq_url, queue_url=queue_url)
+    url = require(config.dlq_url, "DLQ URL", "TASKWORKER_DLQ_URL", "--dlq-url")
+    return DeadLetters(sqs(), url, config.queue_url)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    limit: Annotated[int, typer.Option(help="At most this many messages.")] = 20,
+    dlq_url: DlqUrl = None,
+) -> None:
+    """Show failed tasks with their reasons (the DLQ is left as it was)."""
+    letters = dead_letters(dlq_url)
+    with user_errors():
+        items = letters.peek(limit)
+    table = Table()
+    for name in ("task id", "task type", "error", "message", "failed at", "receives"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("error", "receives"))
+    for item in items:
+        table.add_row(
+            item.message_id,
+            item.task_type or "",
+            item.error_type or "(redriven by SQS)",
+            item.error_message or "",
+            item.failed_at or "",
+            str(item.receive_count),
+        )
+    out.print(table)
+    out.print(f"{len(items)} shown; about {letters.depth()} in the DLQ")
+
+
+@dlq_app.command("show")
+def dlq_show(
+    message_id: Annotated[str, typer.Argument(help="Task id (SQS MessageId) of the failed task.")],
+    dlq_url: DlqUrl = None,
+) -> None:
+    """Print one failed task: its reason, attributes and payload."""
+    letters = dead_letters(dlq_url)
+    with user_errors():
+        item = letters.find(message_id)
+    if item is None:
+        err.print(f"message {message_id} is not in the DLQ (or not visible right now)", highlight=False)
+        raise typer.Exit(1)
+    try:
+        body: Any = json.loads(item.body)
+    except json.JSONDecodeError:
+        body = item.body
+    record = {
+        "task_id": item.message_id,
+        "task_type": item.task_type,
+        "error": {"type": item.error_type, "message": item.error_message},
+        "failed_at": item.failed_at,
+        "receive_count": item.receive_count,
+        "attributes": item.attributes,
+        "payload": body,
+    }
+    out.print_json(json.dumps(record))
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    dlq_url: DlqUrl = None,
+    queue_url: QueueUrl = None,
+    manual: Annotated[bool, typer.Option(help="Move by hand even if StartMessageMoveTask works.")] = False,
+) -> None:
+    """Send every DLQ message back to the task queue (server-side move if available)."""
+    from taskworker.dlq import RedriveError
+
+    letters = dead_letters(dlq_url, queue_url)
+    require(letters.queue_url, "task queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")
+    total = letters.depth()
+    try:
+        with progress_bar("redriving", total) as advance:
+            report = letters.redrive(progress=advance, server_side=not manual)
+    except RedriveError as exc:
+        fail(str(exc))
+    if report.note:
+        err.print(report.note, highlight=False)
+    out.print(f"redrove {report.moved} messages ({report.method})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="taskworker")
+
+
+if __name__ == "__main__":
+    main()

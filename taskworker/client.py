@@ -1,0 +1,293 @@
+"""The producer side: submit tasks to the queue and read their status.
+
+A backend that is not behind API Gateway (a cron job, another service, a notebook) sends
+tasks with :class:`TaskClient`. It writes exactly the wire format the API does (body =
+payload JSON, routing in message attributes, see :mod:`taskworker.messages`), so the
+consumer cannot tell them apart. Given the app, it validates payloads against the task's
+model *before* sending, so a typo fails in the caller, not later in the DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from taskworker.errors import TaskworkerError
+from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
+from taskworker.settings import Settings
+
+if TYPE_CHECKING:
+    from taskworker.app import TaskApp
+
+BATCH_SIZE = 10
+SEND_ATTEMPTS = 4
+
+
+class SubmitError(TaskworkerError):
+    """A task could not be submitted; nothing about it was sent."""
+
+
+class PayloadError(SubmitError, ValueError):
+    """The payload does not fit the task: unknown type, invalid for its model, or too large."""
+
+
+class PartialSubmitError(SubmitError):
+    """Some tasks of a :meth:`TaskClient.submit_many` were not sent after retries.
+
+    ``task_ids`` has the id of each sent task in input order and ``None`` for the others;
+    ``failures`` maps each unsent task's index to the last reason SQS gave.
+    """
+
+    def __init__(self, task_ids: list[str | None], failures: dict[int, str]) -> None:
+        self.task_ids = task_ids
+        self.failures = failures
+        listed = "; ".join(f"#{index}: {reason}" for index, reason in sorted(failures.items())[:10])
+        more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
+        super().__init__(f"{len(failures)} of {len(task_ids)} tasks were not sent: {listed}{more}")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """One task to submit; ``payload`` is a dict, a pydantic model, or any JSON value."""
+
+    task_type: str
+    payload: Any
+    idempotency_key: str | None = None
+    delay_seconds: int | None = None
+    correlation_id: str | None = None
+    group_id: str | None = None
+    """FIFO queues only: the message group (default: the task type)."""
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> TaskRequest:
+        """Build from ``{"task_type": ..., "payload": ..., "idempotency_key"?: ...}``."""
+        if not isinstance(data.get("task_type"), str):
+            raise PayloadError("each task needs a 'task_type' string")
+        known = {"task_type", "payload", "idempotency_key", "delay_seconds", "correlation_id", "group_id"}
+        unknown = set(data) - known
+        if unknown:
+            raise PayloadError(f"unknown task fields {sorted(unknown)}; expected some of {sorted(known)}")
+        fields: dict[str, Any] = {key: data[key] for key in known if key in data}
+        return cls(**fields)
+
+
+class TaskClient:
+    """Sends tasks to ``queue_url`` (default: ``TASKWORKER_QUEUE_URL``) and reads status."""
+
+    def __init__(
+        self,
+        queue_url: str | None = None,
+        *,
+        app: TaskApp | None = None,
+        settings: Settings | None = None,
+        sqs: Any = None,
+        dynamodb: Any = None,
+        retry_pause: float = 0.2,
+    ) -> None:
+        self.app = app
+        self.settings = settings or (app.settings if app is not None else Settings.from_env())
+        self.queue_url = queue_url or self.settings.queue_url
+        self._sqs = sqs
+        self._dynamodb = dynamodb
+        self._retry_pause = retry_pause
+
+    @property
+    def sqs(self) -> Any:
+        if self._sqs is None:
+            self._sqs = self.app.clients.sqs if self.app is not None else _client("sqs")
+        return self._sqs
+
+    @property
+    def dynamodb(self) -> Any:
+        if self._dynamodb is None:
+            self._dynamodb = self.app.clients.dynamodb if self.app is not None else _client("dynamodb")
+        return self._dynamodb
+
+    def submit(
+        self,
+        task_type: str,
+        payload: Any,
+        *,
+        idempotency_key: str | None = None,
+        delay_seconds: int | None = None,
+        correlation_id: str | None = None,
+        group_id: str | None = None,
+    ) -> str:
+        """Send one task; returns its task id (the SQS MessageId)."""
+        request = TaskRequest(task_type, payload, idempotency_key, delay_seconds, correlation_id, group_id)
+        return self.submit_many([request])[0]
+
+    def submit_many(
+        self, requests: Iterable[TaskRequest | Mapping[str, Any]], *, progress: Any = None
+    ) -> list[str]:
+        """Send many tasks with SendMessageBatch, ten per request; returns ids in input order.
+
+        Every task is checked before anything is sent (:class:`PayloadError` names the
+        first bad one). Failed entries are retried; if some still fail,
+        :class:`PartialSubmitError` lists them (the others *were* sent).
+        ``progress(n)`` is called with the number of tasks sent by each request.
+        """
+        items = [r if isinstance(r, TaskRequest) else TaskRequest.from_mapping(r) for r in requests]
+        entries = [self._entry(index, request) for index, request in enumerate(items)]
+        queue_url = self._require_queue()
+        ids: list[str | None] = [None] * len(entries)
+        failures: dict[int, str] = {}
+        for start in range(0, len(entries), BATCH_SIZE):
+            chunk = entries[start : start + BATCH_SIZE]
+            failures.update(self._send_with_retries(queue_url, chunk, ids))
+            if progress is not None:
+                progress(len(chunk))
+        if failures:
+            raise PartialSubmitError(ids, failures)
+        return [task_id for task_id in ids if task_id is not None]
+
+    def get_status(self, task_id: str) -> dict[str, Any] | None:
+        """The task's status as the API returns it, or ``None`` if the table has no record."""
+        table = self.settings.status_table
+        if not table:
+            raise SubmitError("no status table: set TASKWORKER_STATUS_TABLE")
+        try:
+            from taskworker.status import StatusTable  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            return _read_status_item(self.dynamodb, table, task_id)
+        status = StatusTable(table, self.dynamodb).get(task_id)
+        return None if status is None else dict(status.as_api_json())
+
+    def _require_queue(self) -> str:
+        if not self.queue_url:
+            raise SubmitError("no queue URL: set TASKWORKER_QUEUE_URL or pass queue_url")
+        return self.queue_url
+
+    def _entry(self, index: int, request: TaskRequest) -> dict[str, Any]:
+        body = self._body(request)
+        attributes = send_attributes(
+            request.task_type, idempotency_key=request.idempotency_key, correlation_id=request.correlation_id
+        )
+        size = message_size(body, attributes)
+        if size > MAX_MESSAGE_BYTES:
+            raise PayloadError(
+                f"task #{index} ({request.task_type}) is {size:,} bytes; SQS accepts at most "
+                f"{MAX_MESSAGE_BYTES:,}: store large inputs elsewhere (e.g. S3) and send a reference"
+            )
+        entry: dict[str, Any] = {
+            "Id": str(index),
+            "MessageBody": body,
+            "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        }
+        if request.delay_seconds:
+            entry["DelaySeconds"] = int(request.delay_seconds)
+        if (self.queue_url or "").endswith(".fifo"):
+            entry["MessageGroupId"] = request.group_id or request.task_type
+            if request.idempotency_key:
+                entry["MessageDeduplicationId"] = request.idempotency_key[:128]
+        return entry
+
+    def _body(self, request: TaskRequest) -> str:
+        """The payload as JSON, exactly as given; validated first when the app is known."""
+        payload = request.payload
+        body = payload.model_dump_json(by_alias=True) if isinstance(payload, BaseModel) else _dumps(payload)
+        if self.app is None:
+            return body
+        task = self.app.registry.get(request.task_type)
+        if task is None:
+            known = ", ".join(sorted(self.app.registry)) or "none"
+            raise PayloadError(f"unknown task type {request.task_type!r}; this app has: {known}")
+        try:
+            task.input_model.model_validate_json(body)  # as the consumer will: from the JSON text
+        except ValidationError as exc:
+            raise PayloadError(f"invalid payload for {request.task_type}: {_summary(exc)}") from None
+        return body
+
+    def _send_with_retries(
+        self, queue_url: str, chunk: Sequence[dict[str, Any]], ids: list[str | None]
+    ) -> dict[int, str]:
+        pending = {entry["Id"]: entry for entry in chunk}
+        reasons: dict[str, str] = {}
+        for attempt in range(SEND_ATTEMPTS):
+            if attempt:
+                time.sleep(self._retry_pause * 2 ** (attempt - 1))
+            pending, hopeless = self._send_round(queue_url, pending, ids, reasons)
+            if not pending and not hopeless:
+                return {}
+            if not pending:
+                break
+        return {int(entry_id): reasons.get(entry_id, "not sent") for entry_id in {*pending, *hopeless}}
+
+    def _send_round(
+        self,
+        queue_url: str,
+        pending: dict[str, dict[str, Any]],
+        ids: list[str | None],
+        reasons: dict[str, str],
+    ) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """One SendMessageBatch; returns (entries worth retrying, entries refused for good)."""
+        try:
+            response = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=list(pending.values()))
+        except Exception as exc:
+            for entry_id in pending:
+                reasons[entry_id] = f"{type(exc).__name__}: {exc}"
+            return pending, set()
+        for success in response.get("Successful", []):
+            ids[int(success["Id"])] = success["MessageId"]
+        retry: dict[str, dict[str, Any]] = {}
+        hopeless: set[str] = set()
+        for failure in response.get("Failed", []):
+            entry_id = failure["Id"]
+            reasons[entry_id] = f"{failure.get('Code', 'Error')}: {failure.get('Message', '')}".strip()
+            if failure.get("SenderFault"):
+                hopeless.add(entry_id)
+            elif entry_id in pending:
+                retry[entry_id] = pending[entry_id]
+        return retry, hopeless
+
+
+def _read_status_item(dynamodb: Any, table: str, task_id: str) -> dict[str, Any] | None:
+    """Read the status item directly (schema in the README) when no status reader exists."""
+    item = dynamodb.get_item(TableName=table, Key={"task_id": {"S": task_id}}, ConsistentRead=True).get(
+        "Item"
+    )
+    if item is None:
+        return None
+
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return None if value is None else value.get("S")
+
+    data: dict[str, Any] = {"task_id": task_id}
+    for name in ("task_type", "status", "started_at", "updated_at", "finished_at"):
+        if text(name) is not None:
+            data[name] = text(name)
+    if "attempt" in item:
+        data["attempt"] = int(item["attempt"]["N"])
+    result = text("result")
+    if result is not None:
+        data["result"] = json.loads(result)
+    if text("error_type") is not None:
+        data["error"] = {"type": text("error_type"), "message": text("error_message") or ""}
+    return data
+
+
+def _dumps(payload: Any) -> str:
+    try:
+        return json.dumps(payload, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"payload is not JSON-serializable: {exc}") from None
+
+
+def _summary(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "(payload)"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]

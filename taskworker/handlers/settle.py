@@ -1,0 +1,173 @@
+"""Settling finished tasks in batches: finish_batch, then delete or return each message.
+
+Tasks finish one by one, but SQS charges per request, and DeleteMessageBatch takes ten
+receipt handles for the price of one. So finished results (and messages given back
+unstarted) are queued here and settled together when ten are pending or when the oldest
+has waited ``linger`` seconds. Each settle runs ``app.finish_batch`` once (DLQ, result
+events, status, all batched too) and then applies every result exactly as the core
+decided: ``done`` -> DeleteMessageBatch, else ``visibility_delay()`` ->
+ChangeMessageVisibilityBatch. Failed entries are retried; what still fails is logged
+(an undeleted message comes back and idempotency absorbs the repeat, so it is never lost).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from taskworker.handlers.heartbeat import Leases
+from taskworker.handlers.visibility import change_visibility
+from taskworker.messages import TaskMessage
+from taskworker.middleware.base import TaskResult
+
+if TYPE_CHECKING:
+    from taskworker.app import TaskApp
+
+BATCH_SIZE = 10
+DELETE_ATTEMPTS = 3
+
+
+def delete_messages(sqs: Any, queue_url: str, handles: Sequence[str], *, pause: float = 0.1) -> list[str]:
+    """DeleteMessageBatch in chunks of ten, retrying failed entries; returns what never succeeded.
+
+    Entries failed by the sender's fault (a receipt handle that expired) cannot succeed on
+    a retry and are returned at once.
+    """
+    pending, hopeless = list(handles), []
+    for attempt in range(DELETE_ATTEMPTS):
+        if attempt:
+            time.sleep(pause * 2 ** (attempt - 1))
+        retry: list[str] = []
+        for start in range(0, len(pending), BATCH_SIZE):
+            again, lost = _delete_chunk(sqs, queue_url, pending[start : start + BATCH_SIZE])
+            retry += again
+            hopeless += lost
+        pending = retry
+        if not pending:
+            break
+    return hopeless + pending
+
+
+def _delete_chunk(sqs: Any, queue_url: str, chunk: Sequence[str]) -> tuple[list[str], list[str]]:
+    entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(chunk)]
+    try:
+        response = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+    except Exception:
+        return list(chunk), []
+    retry: list[str] = []
+    lost: list[str] = []
+    for failure in response.get("Failed", []):
+        (lost if failure.get("SenderFault") else retry).append(chunk[int(failure["Id"])])
+    return retry, lost
+
+
+class Settler:
+    """Collects finished results and unstarted messages; settles them in batches on a thread."""
+
+    def __init__(
+        self,
+        app: TaskApp,
+        queue_url: str,
+        leases: Leases,
+        *,
+        linger: float = 0.05,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self._app = app
+        self._sqs = app.clients.sqs
+        self._queue_url = queue_url
+        self._leases = leases
+        self._linger = linger
+        self._batch_size = batch_size
+        self._inbox: queue.Queue[TaskResult | TaskMessage | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="taskworker-settle", daemon=True)
+        self.settled = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, item: TaskResult | TaskMessage) -> None:
+        """A finished result, or a message to make visible again at once (never started)."""
+        self._inbox.put(item)
+
+    def close(self) -> None:
+        """Settle everything queued so far, then stop."""
+        self._inbox.put(None)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        closing = False
+        while not closing:
+            batch, closing = self._collect()
+            if batch:
+                self.settle(batch)
+
+    def _collect(self) -> tuple[list[TaskResult | TaskMessage], bool]:
+        """Wait for one item, then for more until the batch is full or the linger ends."""
+        first = self._inbox.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        flush_at = time.monotonic() + self._linger
+        while len(batch) < self._batch_size:
+            try:
+                item = self._inbox.get(timeout=max(0.0, flush_at - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def settle(self, batch: Sequence[TaskResult | TaskMessage]) -> None:
+        results = [item for item in batch if isinstance(item, TaskResult)]
+        releases = [item for item in batch if isinstance(item, TaskMessage)]
+        changes = [(m.receipt_handle, 0.0) for m in releases if m.receipt_handle]
+        deletes: list[str] = []
+        if results and self._finish(results):
+            for result in results:
+                handle = result.message.receipt_handle
+                delay = None if result.done else result.visibility_delay()
+                if handle and result.done:
+                    deletes.append(handle)
+                elif handle and delay is not None:
+                    changes.append((handle, delay))
+        with self._leases.lock:
+            self._leases.remove([r.message for r in results] + releases)
+        self._apply(deletes, changes)
+        self.settled += len(results)
+
+    def _finish(self, results: Sequence[TaskResult]) -> bool:
+        """``finish_batch``; if it breaks, nothing is deleted and the messages come back."""
+        try:
+            self._app.finish_batch(results)
+        except Exception as exc:
+            self._app.logger.log(
+                40,
+                "finish_batch failed; the batch's messages will be delivered again",
+                extra={"error": f"{type(exc).__name__}: {exc}", "messages": len(results)},
+            )
+            return False
+        return True
+
+    def _apply(self, deletes: list[str], changes: list[tuple[str, float]]) -> None:
+        if deletes:
+            lost = delete_messages(self._sqs, self._queue_url, deletes)
+            if lost:
+                self._app.logger.log(
+                    40,
+                    "could not delete finished messages; they will be delivered again",
+                    extra={"messages": len(lost)},
+                )
+        if changes:
+            failed = change_visibility(self._sqs, self._queue_url, changes)
+            if failed:
+                self._app.logger.log(
+                    30,
+                    "could not change visibility; messages return after their timeout",
+                    extra={"messages": len(failed)},
+                )

@@ -1,0 +1,192 @@
+"""Where the worker's tasks run: threads for I/O-bound work, processes for CPU-bound work.
+
+Both pools take a :class:`~taskworker.messages.TaskMessage` and give back a
+:class:`~taskworker.middleware.TaskResult` through the same dispatcher call, so the worker
+treats them alike. The process pool dispatches *in the child*: the app is imported there
+again by its ``"module:attribute"`` path (functions and clients do not cross process
+boundaries), and only plain values (the message going in, the result coming back) are
+pickled. ``finish_batch`` stays in the parent, where the batching happens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import signal
+import sys
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from taskworker.context import Deadline
+from taskworker.middleware.base import TaskResult
+from taskworker.outcomes import ErrorInfo, RetryLater
+
+if TYPE_CHECKING:
+    from taskworker.app import TaskApp
+    from taskworker.messages import TaskMessage
+    from taskworker.settings import Settings
+
+PoolKind = Literal["thread", "process"]
+WORKER_CRASHED = "WorkerCrashed"
+
+
+class TaskPool(Protocol):
+    """Runs dispatches concurrently; ``cancel`` on a returned future means "never started"."""
+
+    def submit(self, message: TaskMessage, budget: float) -> Future[Any]: ...
+
+    def result(self, message: TaskMessage, future: Future[Any]) -> TaskResult: ...
+
+    def shutdown(self, *, wait: bool) -> None: ...
+
+
+class ThreadTaskPool:
+    """Dispatches on threads of this process: cheap, shares clients, for I/O-bound tasks."""
+
+    def __init__(self, app: TaskApp, concurrency: int, max_receives: int | None) -> None:
+        self._app = app
+        self._max_receives = max_receives
+        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="taskworker-task")
+
+    def submit(self, message: TaskMessage, budget: float) -> Future[Any]:
+        return self._executor.submit(self._dispatch, message, budget)
+
+    def _dispatch(self, message: TaskMessage, budget: float) -> TaskResult:
+        dispatcher = self._app.dispatcher
+        return dispatcher.dispatch(message, Deadline.after(budget), max_receives=self._max_receives)
+
+    def result(self, message: TaskMessage, future: Future[Any]) -> TaskResult:
+        return _result_or_crash(message, future)
+
+    def shutdown(self, *, wait: bool) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+
+class ProcessTaskPool:
+    """Dispatches in child processes (spawned, never forked: the parent runs threads).
+
+    A child that dies (out of memory, a segfault in an extension) breaks the whole
+    executor; the tasks it held come back as retries and a fresh executor is started.
+    """
+
+    def __init__(
+        self, app: TaskApp, app_path: str, settings: Settings, concurrency: int, max_receives: int | None
+    ) -> None:
+        self._app = app
+        self._args = (app_path, settings, list(sys.path))
+        self._concurrency = concurrency
+        self._max_receives = max_receives
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self._concurrency,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_child,
+            initargs=self._args,
+        )
+
+    def submit(self, message: TaskMessage, budget: float) -> Future[Any]:
+        try:
+            return self._executor.submit(_dispatch_in_child, message, budget, self._max_receives)
+        except BrokenProcessPool:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._start()
+            return self._executor.submit(_dispatch_in_child, message, budget, self._max_receives)
+
+    def result(self, message: TaskMessage, future: Future[Any]) -> TaskResult:
+        result = _result_or_crash(message, future)
+        result.task = self._app.registry.get(message.task_type or "")
+        return result
+
+    def warm_up(self) -> None:
+        """Start every child now, so the first tasks do not pay for imports."""
+        futures = [self._executor.submit(_ping) for _ in range(self._concurrency)]
+        for future in futures:
+            future.result()
+
+    def shutdown(self, *, wait: bool) -> None:
+        if not wait:
+            terminate_children(self._executor)
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+
+def make_pool(
+    kind: PoolKind,
+    app: TaskApp,
+    *,
+    concurrency: int,
+    max_receives: int | None,
+    app_path: str | None,
+) -> ThreadTaskPool | ProcessTaskPool:
+    if kind == "thread":
+        return ThreadTaskPool(app, concurrency, max_receives)
+    app_path = app_path or find_app_path(app)
+    if not app_path:
+        raise ValueError(
+            "the process pool imports the app in its children by 'module:attribute', and this app "
+            "is not an attribute of an importable module; pass app_path='package.module:app'"
+        )
+    return ProcessTaskPool(app, app_path, app.settings, concurrency, max_receives)
+
+
+def find_app_path(app: TaskApp) -> str | None:
+    """``module:attribute`` under which ``app`` can be imported again (``__main__`` cannot)."""
+    for name, module in list(sys.modules.items()):
+        if name == "__main__" or module is None:
+            continue
+        for attribute, value in list(vars(module).items()):
+            if value is app:
+                return f"{name}:{attribute}"
+    return None
+
+
+def terminate_children(executor: Executor) -> None:
+    """Kill a process pool's children at once (used only when the worker must exit now)."""
+    processes = getattr(executor, "_processes", None) or {}  # no public API for this
+    for process in list(processes.values()):
+        process.terminate()
+
+
+def _result_or_crash(message: TaskMessage, future: Future[Any]) -> TaskResult:
+    """The dispatch result; a runtime crash (not a task failure) becomes a plain retry.
+
+    The dispatcher never raises for a task's own errors, so an exception here means the
+    runtime broke (a child died, a result could not be pickled, a handler raised
+    ``SystemExit``): the message comes back after its visibility timeout.
+    """
+    try:
+        result = future.result()
+    except BaseException as exc:
+        error = ErrorInfo(WORKER_CRASHED, f"{type(exc).__name__}: {exc}")
+        return TaskResult(message, RetryLater(error, delay=None))
+    assert isinstance(result, TaskResult)
+    return result
+
+
+_child_app: TaskApp | None = None
+
+
+def _init_child(app_path: str, settings: Settings, path: list[str]) -> None:
+    """Import the app in a fresh child; the parent alone decides when to stop."""
+    global _child_app
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for entry in reversed(path):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    from taskworker.app import load_app
+
+    _child_app = load_app(app_path)
+    _child_app.settings = settings
+
+
+def _dispatch_in_child(message: TaskMessage, budget: float, max_receives: int | None) -> TaskResult:
+    assert _child_app is not None, "child process was not initialised"
+    result = _child_app.dispatcher.dispatch(message, Deadline.after(budget), max_receives=max_receives)
+    return dataclasses.replace(result, task=None)  # the parent re-attaches its own definition
+
+
+def _ping() -> bool:
+    return _child_app is not None

@@ -1,0 +1,196 @@
+"""The ``taskworker`` command end to end against moto (CliRunner; the worker runs in a subprocess
+in tests/worker/test_worker_moto.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+import examples.reports
+from taskworker.cli import app as cli
+from tests.worker.conftest import MotoQueues
+from tests.worker.helpers import queue_depth
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(moto_queues: MotoQueues, monkeypatch: pytest.MonkeyPatch) -> MotoQueues:
+    """Point the CLI at moto through the environment only, as a user would."""
+    for key, value in moto_queues.env().items():
+        if key.startswith(("AWS_", "TASKWORKER_")):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(examples.reports.app, "_settings", None)  # re-read from this test's env
+    monkeypatch.setattr(examples.reports.app.clients, "_clients", {})
+    monkeypatch.setattr("taskworker.cli.out", Console(width=250))  # tables unwrapped for asserts
+    return moto_queues
+
+
+def invoke(*args: str) -> Any:
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
+    ).get("Messages", []):
+        messages += batch
+    return messages
+
+
+def test_help_everywhere():
+    for command in ([], ["worker"], ["send"], ["status"], ["schema"], ["dlq"], ["dlq", "redrive"]):
+        result = invoke(*command, "--help")
+        assert result.exit_code == 0, command
+        assert "Usage" in result.output
+
+
+def test_wrong_module_path_is_one_line_exit_2():
+    result = invoke("schema", "examples.nope:app")
+    assert result.exit_code == 2
+    assert "cannot import module 'examples.nope'" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_queue_url_is_one_line_exit_2(monkeypatch):
+    monkeypatch.delenv("TASKWORKER_QUEUE_URL", raising=False)
+    monkeypatch.setattr(examples.reports.app, "_settings", None)
+    result = invoke("send", "examples.reports:app", "report.notify", '{"email": "a@b.c", "subject": "hi"}')
+    assert result.exit_code == 2
+    assert "no queue URL: set TASKWORKER_QUEUE_URL or pass --queue-url" in result.stderr
+
+
+def test_worker_subcommand_reports_bad_settings_without_traceback():
+    process = subprocess.run(
+        [sys.executable, "-m", "taskworker.cli", "worker", "examples.reports:app", "--pool", "greenlet"],
+        env={"PATH": "", "TASKWORKER_QUEUE_URL": "http://127.0.0.1:9/q", "PYTHONPATH": ":".join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 2
+    assert "pool must be 'thread' or 'process'" in process.stderr
+    assert "Traceback" not in process.stderr
+
+
+def test_schema_prints_every_task():
+    result = invoke("schema", "examples.reports:app")
+    assert result.exit_code == 0
+    schemas = json.loads(result.stdout)
+    assert set(schemas) == {"report.generate", "report.notify", "report.fail"}
+    assert schemas["report.generate"]["input"]["properties"]["month"]["pattern"]
+
+
+def test_send_one_and_many(env, tmp_path):
+    result = invoke("send", "examples.reports:app", "report.notify", '{"email": "a@b.c", "subject": "hi"}')
+    assert result.exit_code == 0, result.output
+    task_id = result.stdout.strip()
+    lines = [
+        {"task_type": "report.generate", "payload": {"account_id": f"a{i}", "month": "2026-01"}}
+        for i in range(12)
+    ]
+    lines[3]["idempotency_key"] = "monthly-a3"
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = invoke("send", "examples.reports:app", "--file", str(path))
+    assert result.exit_code == 0, result.output
+    assert "sent 12 tasks" in result.stdout
+    messages = receive_all(env.sqs, env.queue_url)
+    assert len(messages) == 13
+    assert task_id in {m["MessageId"] for m in messages}
+    keys = [m["MessageAttributes"].get("idempotency_key", {}).get("StringValue") for m in messages]
+    assert keys.count("monthly-a3") == 1
+
+
+def test_send_refuses_invalid_payloads_with_a_clear_error(env):
+    result = invoke("send", "examples.reports:app", "report.generate", '{"account_id": "a", "month": "26-1"}')
+    assert result.exit_code == 2
+    assert "invalid payload for report.generate: month" in result.stderr
+    result = invoke("send", "examples.reports:app", "report.generate", "{not json")
+    assert result.exit_code == 2
+    assert "payload: not valid JSON" in result.stderr
+    assert queue_depth(env.sqs, env.queue_url) == (0, 0)
+
+
+def test_status(env, monkeypatch):
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=env.endpoint)
+    dynamodb.create_table(
+        TableName="status-cli",
+        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {"task_id": {"S": "t-9"}, "task_type": {"S": "report.fail"}, "status": {"S": "failed"}}
+    item |= {"attempt": {"N": "1"}, "error_type": {"S": "PermanentError"}, "error_message": {"S": "closed"}}
+    dynamodb.put_item(TableName="status-cli", Item=item)
+    monkeypatch.setenv("TASKWORKER_STATUS_TABLE", "status-cli")
+    result = invoke("status", "t-9")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["error"] == {"type": "PermanentError", "message": "closed"}
+    assert invoke("status", "t-404").exit_code == 1
+    monkeypatch.delenv("TASKWORKER_STATUS_TABLE")
+    assert invoke("status", "t-9").exit_code == 2
+
+
+def put_dead_letters(sqs: Any, dlq_url: str, count: int) -> None:
+    for start in range(0, count, 10):
+        entries = []
+        for n in range(start, min(count, start + 10)):
+            attributes = {"task_type": "report.notify", "error_type": "PermanentError"}
+            attributes |= {"error_message": f"failure {n}", "failed_at": "2026-01-01T00:00:00.000Z"}
+            entries.append(
+                {
+                    "Id": str(n - start),
+                    "MessageBody": json.dumps({"email": f"u{n}@x.y", "subject": str(n)}),
+                    "MessageAttributes": {
+                        k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                    },
+                }
+            )
+        assert not sqs.send_message_batch(QueueUrl=dlq_url, Entries=entries).get("Failed")
+
+
+def test_dlq_list_and_show(env):
+    put_dead_letters(env.sqs, env.dlq_url, 3)
+    result = invoke("dlq", "list")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("PermanentError") == 3
+    assert queue_depth(env.sqs, env.dlq_url) == (3, 0)  # looking did not hide anything
+    (message,) = [m for m in receive_all(env.sqs, env.dlq_url) if "failure 1" in json.dumps(m)]
+    env.sqs.change_message_visibility_batch(
+        QueueUrl=env.dlq_url,
+        Entries=[{"Id": "0", "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}],
+    )
+    for m in receive_all(env.sqs, env.dlq_url):  # make all visible again for `show`
+        env.sqs.change_message_visibility(
+            QueueUrl=env.dlq_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+        )
+    result = invoke("dlq", "show", message["MessageId"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["error"] == {"type": "PermanentError", "message": "failure 1"}
+    assert shown["payload"]["subject"] == "1"
+    assert invoke("dlq", "show", "no-such-id").exit_code == 1
+
+
+def test_dlq_redrive_of_100_messages_loses_none(env):
+    put_dead_letters(env.sqs, env.dlq_url, 100)
+    result = invoke("dlq", "redrive")
+    assert result.exit_code == 0, result.output
+    assert "redrove 100 messages (manual)" in result.stdout
+    assert "StartMessageMoveTask unavailable" in result.stderr  # moto: HTTP 500, so by hand
+    assert queue_depth(env.sqs, env.dlq_url) == (0, 0)
+    messages = receive_all(env.sqs, env.queue_url)
+    assert sorted(json.loads(m["Body"])["subject"] for m in messages) == sorted(str(n) for n in range(100))
+    for message in messages:
+        assert set(message["MessageAttributes"]) == {"task_type"}  # error_*/failed_at stripped
