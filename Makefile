@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml infra/package-lock.json | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed-dev
-	$(BIN)/python -m examples.offline_demo
+	$(BIN)/taskworker demo
 
 test: $(VENV)/.installed-test
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true \

@@ -75,9 +75,8 @@ class TaskApp:
 
     @settings.setter
     def settings(self, value: Settings) -> None:
-        """Replace the settings (a CLI run's overrides); the dispatcher is rebuilt with them."""
-        self._settings = value
-        self._dispatcher = None
+        """Replace the settings (a CLI run's overrides); see :meth:`configure`."""
+        self.configure(settings=value)
 
     @property
     def tasks(self) -> Registry:

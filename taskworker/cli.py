@@ -10,6 +10,10 @@ never imports this module.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +79,8 @@ def settings(**overrides: Any) -> Settings:
 
 
 def load(path: str, **overrides: Any) -> TaskApp:
+    if os.getcwd() not in sys.path:  # apps live in the user's project, as with uvicorn
+        sys.path.insert(0, os.getcwd())
     try:
         task_app = load_app(path)
     except AppLoadError as exc:
@@ -322,6 +328,107 @@ def dlq_redrive(
     if report.note:
         err.print(report.note, highlight=False)
     out.print(f"redrove {report.moved} messages ({report.method})")
+
+
+# --------------------------------------------------------------------- dev, demo
+
+Runtime = Annotated[
+    str, typer.Option(help="'lambda' emulates Lambda's SQS event source; 'worker' runs the container worker.")
+]
+Port = Annotated[int, typer.Option(help="Port of the local API on 127.0.0.1 (0: any free port).")]
+AwsPort = Annotated[int, typer.Option(help="Port of the embedded AWS endpoint (0: any free port).")]
+
+
+def _dev_config(
+    port: int,
+    aws_port: int,
+    runtime: str,
+    endpoint_url: str | None = None,
+    batch_size: int = 10,
+    batching_window: float = 0.0,
+    function_timeout: float | None = None,
+    concurrency: int = 4,
+) -> Any:
+    from taskworker.dev import DevStackConfig
+    from taskworker.dev.event_source import EventSourceConfig
+
+    if runtime not in ("lambda", "worker"):
+        fail(f"--runtime must be 'lambda' or 'worker', not {runtime!r}")
+    source = EventSourceConfig(
+        batch_size=batch_size, batching_window=batching_window, function_timeout=function_timeout
+    )
+    return DevStackConfig(
+        port=port,
+        aws_port=aws_port,
+        runtime=runtime,  # type: ignore[arg-type]
+        endpoint_url=endpoint_url,
+        event_source=source,
+        worker_concurrency=concurrency,
+    )
+
+
+@app.command()
+def dev(
+    app_path: AppPath,
+    port: Port = 8000,
+    aws_port: AwsPort = 5000,
+    runtime: Runtime = "lambda",
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="Use this AWS endpoint (LocalStack, ...) instead of the embedded one.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Lambda emulation: records per event (1-10).")] = 10,
+    batching_window: Annotated[
+        float, typer.Option(help="Lambda emulation: seconds to gather a batch.")
+    ] = 0.0,
+    function_timeout: Annotated[
+        float | None,
+        typer.Option(help="Lambda emulation: function timeout [default: slowest task's timeout + 30 s]."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Worker runtime: tasks at once.")] = 4,
+) -> None:
+    """Run the whole pipeline on this machine: AWS endpoint, API, consumer, result log."""
+    from taskworker.dev import DevStack
+    from taskworker.dev.ports import PortInUseError
+
+    task_app = load(app_path)
+    config = _dev_config(
+        port, aws_port, runtime, endpoint_url, batch_size, batching_window, function_timeout, concurrency
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        with DevStack(task_app, config, printer=lambda line: out.print(line, highlight=False)) as stack:
+            out.print(stack.banner(), highlight=False)
+            out.print("Ctrl-C to stop.", style="dim")
+            stop.wait()
+            out.print("stopping...", style="dim")
+    except PortInUseError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def demo(
+    app_path: Annotated[str, typer.Option("--app", help="The app to tour.")] = "examples.reports:app",
+    port: Port = 0,
+    aws_port: AwsPort = 0,
+    runtime: Runtime = "lambda",
+) -> None:
+    """A scripted tour: start the dev stack, submit tasks over HTTP, show what became of them."""
+    from taskworker.dev.demo import run_demo
+    from taskworker.dev.ports import PortInUseError
+
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")  # the tour prints its own lines
+    task_app = load(app_path)
+    try:
+        code = run_demo(task_app, _dev_config(port, aws_port, runtime), printer=_plain)
+    except PortInUseError as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
+def _plain(line: str) -> None:
+    out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -114,10 +114,7 @@ class Dispatcher:
             return _invalid(task, exc)
         plan = self._plans.get(task.name) or self._plan(task)
         if deadline is not NEVER and deadline.remaining() < plan.margin:
-            error = ErrorInfo(
-                DEADLINE_TOO_CLOSE, f"not started: needs {plan.margin:g}s, the invocation has less"
-            )
-            return RetryLater(error, delay=0.0)
+            return _too_close(message, plan.margin, max_receives)
         call = TaskCall(message, task, payload, deadline, self.logger)
         if plan.bare:
             try:
@@ -209,6 +206,20 @@ class Dispatcher:
                 "permanent": isinstance(outcome, Failed) and outcome.permanent,
             },
         )
+
+
+def _too_close(message: TaskMessage, margin: float, max_receives: MaxReceives) -> Outcome:
+    """Not started for lack of time: back at once, unless this was the last allowed receive.
+
+    On the last receive the failure is reported (event, status) before SQS redrives the
+    message, as for any other failure; a task whose timeout never fits the function's
+    would otherwise reach the DLQ with no trace of why.
+    """
+    error = ErrorInfo(DEADLINE_TOO_CLOSE, f"not started: needs {margin:g}s, the invocation has less")
+    limit = max_receives(message) if callable(max_receives) else max_receives
+    if limit is not None and message.receive_count >= limit:
+        return Failed(error, permanent=False)
+    return RetryLater(error, delay=0.0)
 
 
 def _reject_route(message: TaskMessage) -> Failed:

@@ -200,6 +200,16 @@ def test_task_is_not_started_when_deadline_is_too_close(app: TaskApp) -> None:
     assert isinstance(app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin)), Succeeded)
 
 
+def test_a_task_never_started_for_lack_of_time_fails_on_its_last_receive(app: TaskApp) -> None:
+    """Otherwise a timeout that never fits the function's reaches the DLQ with no trace."""
+    too_close = Deadline(lambda: 1.0)
+    outcome = app.testing.run("order.place", VALID, deadline=too_close, attempt=5, max_receives=5)
+    assert isinstance(outcome, Failed)
+    assert not outcome.permanent
+    assert outcome.error.type == "DeadlineTooClose"
+    assert app.calls == []  # type: ignore[attr-defined]
+
+
 def test_context_carries_identity_attempt_and_deadline() -> None:
     app = TaskApp("ctx")
     seen: list[TaskContext] = []
