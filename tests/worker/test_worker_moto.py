@@ -8,10 +8,12 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import boto3
 from pydantic import BaseModel
 
 from taskworker.aws import Clients
@@ -19,6 +21,7 @@ from tests.worker.conftest import MotoQueues
 from tests.worker.helpers import (
     Recorder,
     make_app,
+    make_queues,
     queue_depth,
     running_worker,
     send,
@@ -52,6 +55,7 @@ def test_heartbeat_task_running_three_visibility_timeouts_is_delivered_once(moto
 
 CPU_APP = """
 import hashlib, os
+import boto3
 from pydantic import BaseModel
 from taskworker import TaskApp
 
@@ -105,6 +109,7 @@ def test_process_pool_runs_cpu_bound_tasks_in_children(moto_queues: MotoQueues, 
 
 JOURNAL_APP = """
 import os, time
+import boto3
 from pydantic import BaseModel
 from taskworker import TaskApp
 
@@ -127,8 +132,10 @@ def job(item: Job) -> None:
 """
 
 
-def start_worker(queues: MotoQueues, tmp_path: Path, *options: str) -> subprocess.Popen[bytes]:
-    env = queues.env(PYTHONPATH=str(tmp_path), JOURNAL=str(tmp_path / "journal"))
+def start_worker(
+    queues: MotoQueues, tmp_path: Path, *options: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = queues.env(PYTHONPATH=str(tmp_path), JOURNAL=str(tmp_path / "journal"), **(env or {}))
     command = [
         sys.executable,
         "-m",
@@ -200,5 +207,48 @@ def test_kill_9_mid_batch_then_restart_completes_every_task(moto_queues: MotoQue
         assert restarted.wait(timeout=15) == 0
     finally:
         restarted.kill()
-    # FOLLOW-UP: with the delivery branch's idempotency middleware merged, assert that the
-    # tasks that *finished* before the kill but were not yet deleted did not run twice.
+
+
+def test_kill_9_with_idempotency_never_finishes_a_task_twice(moto_endpoint: str, moto_sqs: Any, tmp_path):
+    """Tasks that finished before the kill but were not yet deleted come back: idempotency
+    answers them from the store. Tasks cut off mid-run hold an in-progress lock that ends
+    with their lease (timeout + margins), after which their retry runs them."""
+    name = f"k-{uuid.uuid4().hex[:10]}"
+    queue_url, dlq_url = make_queues(moto_sqs, name, max_receives=10, visibility=2)
+    queues = MotoQueues(moto_endpoint, moto_sqs, queue_url, dlq_url)
+    table = idempotency_table(moto_endpoint, name)
+    write_module(
+        tmp_path, "journal_app", JOURNAL_APP.replace('@app.task("job")', '@app.task("job", timeout=1)')
+    )
+    send(moto_sqs, queue_url, "job", [{"n": i, "sleep": 0.3} for i in range(12)])
+    env = {"TASKWORKER_IDEMPOTENCY_TABLE": table, "TASKWORKER_BACKOFF_BASE_SECONDS": "1"}
+    options = ("--concurrency", "4", "--visibility-timeout", "2")
+    worker = start_worker(queues, tmp_path, *options, env=env)
+    try:
+        wait_until(lambda: sum(events(tmp_path, "done").values()) >= 5, timeout=30)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        worker.kill()
+
+    restarted = start_worker(queues, tmp_path, *options, env=env)
+    try:
+        wait_until(lambda: set(events(tmp_path, "done")) == set(range(12)), timeout=60)
+        wait_until(lambda: queue_depth(moto_sqs, queue_url) == (0, 0), timeout=20)
+        restarted.send_signal(signal.SIGTERM)
+        assert restarted.wait(timeout=15) == 0
+    finally:
+        restarted.kill()
+    assert events(tmp_path, "done") == Counter(range(12))  # each task finished exactly once
+    assert queue_depth(moto_sqs, dlq_url) == (0, 0)
+
+
+def idempotency_table(endpoint: str, name: str) -> str:
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
