@@ -14,7 +14,7 @@ import time
 from examples.reports import app
 from taskworker import Settings
 from taskworker.aws import Clients
-from taskworker.testing import FakeSQS, lambda_context, record_from_sqs_message, sqs_event
+from taskworker.testing import FakeSQS, lambda_context, receive_lambda_event
 
 MESSAGES: list[tuple[str, str | None, str]] = [
     ("a monthly report", "report.generate", '{"account_id": "acme", "month": "2026-10", "detail": 5}'),
@@ -40,7 +40,7 @@ def main() -> int:
         attributes = {"task_type": {"DataType": "String", "StringValue": task_type}} if task_type else {}
         sent = sqs.send_message(QueueUrl=queue, MessageBody=body, MessageAttributes=attributes)
         labels[sent["MessageId"]] = label
-    event = _receive_event(sqs, queue)
+    event = receive_lambda_event(sqs, queue)
 
     started = time.perf_counter()
     response = app.lambda_handler(event, lambda_context(timeout_ms=900_000))
@@ -60,17 +60,6 @@ def main() -> int:
         print(f"  {label:<30} {verdict}")
     print(f"\nLambda response: {json.dumps(response)}")
     return 0
-
-
-def _receive_event(sqs: FakeSQS, queue: str) -> dict[str, object]:
-    response = sqs.receive_message(
-        QueueUrl=queue,
-        MaxNumberOfMessages=10,
-        MessageSystemAttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    )
-    arn = sqs.queue_arn(queue)
-    return sqs_event([record_from_sqs_message(m, arn) for m in response["Messages"]])
 
 
 def _dead_letters(sqs: FakeSQS, dlq: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from taskworker.errors import TaskworkerError
+from taskworker.errors import TaskworkerError, validation_summary
 from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
 from taskworker.settings import Settings
 
@@ -200,7 +200,9 @@ class TaskClient:
         try:
             task.input_model.model_validate_json(body)  # as the consumer will: from the JSON text
         except ValidationError as exc:
-            raise PayloadError(f"invalid payload for {request.task_type}: {_summary(exc)}") from None
+            raise PayloadError(
+                f"invalid payload for {request.task_type}: {validation_summary(exc)}"
+            ) from None
         return body
 
     def _send_with_retries(
@@ -277,14 +279,6 @@ def _dumps(payload: Any) -> str:
         return json.dumps(payload, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise PayloadError(f"payload is not JSON-serializable: {exc}") from None
-
-
-def _summary(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        location = ".".join(str(part) for part in error["loc"]) or "(payload)"
-        parts.append(f"{location}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def _client(service: str) -> Any:

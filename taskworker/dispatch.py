@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from taskworker.context import NEVER, Deadline
-from taskworker.errors import PermanentError, RetryableError
+from taskworker.errors import PermanentError, RetryableError, validation_summary
 from taskworker.log import SupportsLogging
 from taskworker.messages import TaskMessage
 from taskworker.middleware import Middleware, TaskCall, TaskResult, compose
@@ -162,7 +162,9 @@ class Dispatcher:
         try:
             return Succeeded(model.model_validate(value), duplicate=call.duplicate)
         except ValidationError as exc:
-            message = f"handler returned {type(value).__name__}, not {model.__name__}: {_summary(exc)}"
+            message = (
+                f"handler returned {type(value).__name__}, not {model.__name__}: {validation_summary(exc)}"
+            )
             return Failed(ErrorInfo(INVALID_RESULT, message))
 
     def _classify(self, call: TaskCall, exc: Exception, max_receives: MaxReceives) -> Outcome:
@@ -231,16 +233,7 @@ def _reject_route(message: TaskMessage) -> Failed:
 def _invalid(task: TaskDefinition, exc: ValidationError) -> Failed:
     if any(error["type"] == "json_invalid" for error in exc.errors()):
         return Failed(ErrorInfo(MALFORMED_JSON, "message body is not valid JSON"))
-    return Failed(ErrorInfo(INVALID_PAYLOAD, f"{task.input_model.__name__}: {_summary(exc)}"))
-
-
-def _summary(exc: ValidationError) -> str:
-    """Where and why validation failed, without echoing input values into logs or the DLQ."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        location = ".".join(str(part) for part in error["loc"]) or "(body)"
-        parts.append(f"{location}: {error['msg']}")
-    return "; ".join(parts)
+    return Failed(ErrorInfo(INVALID_PAYLOAD, f"{task.input_model.__name__}: {validation_summary(exc)}"))
 
 
 def _overriding(middleware: Sequence[Middleware], hook: str) -> list[Middleware]:

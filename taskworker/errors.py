@@ -6,6 +6,11 @@ turns these into :mod:`taskworker.outcomes` values, so no runtime ever has to gu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class TaskworkerError(Exception):
     """Base class of every error taskworker defines."""
@@ -37,3 +42,16 @@ class RetryableError(TaskworkerError):
 
 class AppLoadError(TaskworkerError):
     """``module:attribute`` does not name a :class:`~taskworker.TaskApp`."""
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """Where and why validation failed, without echoing input values.
+
+    Payloads may hold personal data; this text lands in logs, DLQ attributes and HTTP
+    answers, so it names fields and rules only.
+    """
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "(body)"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)

@@ -8,7 +8,11 @@ import sys
 
 def test_offline_demo_shows_every_outcome() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "examples.offline_demo"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "examples.offline_demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout

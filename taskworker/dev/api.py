@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from taskworker.dev.ports import LOCALHOST, ensure_free
+from taskworker.errors import validation_summary
 from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
 
 if TYPE_CHECKING:
@@ -108,14 +109,7 @@ def _error(message: str, request_id: str) -> dict[str, str]:
 
 def _errors(exc: ValidationError) -> str:
     """One string, like API Gateway's ``$context.error.validationErrorString``."""
-    return (
-        "["
-        + ", ".join(
-            f"/{'/'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)
-        )
-        + "]"
-    )
+    return f"[{validation_summary(exc)}]"
 
 
 def _handler_class(api: LocalApi) -> type[BaseHTTPRequestHandler]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from taskworker.testing.events import (
     md5_of_message_attributes,
+    receive_lambda_event,
     record_from_sqs_message,
     sqs_event,
     sqs_record,
@@ -27,6 +28,7 @@ __all__ = [
     "TaskTester",
     "lambda_context",
     "md5_of_message_attributes",
+    "receive_lambda_event",
     "record_from_sqs_message",
     "sqs_event",
     "sqs_record",

@@ -119,6 +119,25 @@ def record_from_sqs_message(message: Mapping[str, Any], queue_arn: str) -> dict[
     return record
 
 
+def receive_lambda_event(
+    sqs: Any, queue_url: str, *, max_messages: int = 10, wait_seconds: int = 0
+) -> dict[str, Any]:
+    """Receive up to ``max_messages`` from a real queue (or a fake) as Lambda's SQS event.
+
+    What Lambda's event source mapping does before it invokes a function; pair it with
+    deleting the records the response does not report, as the mapping does afterwards.
+    """
+    response = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=wait_seconds,
+        MessageSystemAttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return sqs_event([record_from_sqs_message(m, arn) for m in response.get("Messages", [])])
+
+
 def md5_of_message_attributes(attributes: Mapping[str, str]) -> str:
     """SQS's digest of String message attributes, as Lambda reports it."""
     return md5_of_typed_attributes(

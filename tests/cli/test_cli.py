@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import examples.reports
 from taskworker.cli import app as cli
-from tests.worker.conftest import MotoQueues
+from tests.moto_env import MotoQueues
 from tests.worker.helpers import queue_depth
 
 runner = CliRunner()

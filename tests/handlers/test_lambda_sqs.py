@@ -15,7 +15,7 @@ from taskworker.testing import (
     FakeSQS,
     ManualClock,
     lambda_context,
-    record_from_sqs_message,
+    receive_lambda_event,
     sqs_event,
     sqs_record,
 )
@@ -163,17 +163,6 @@ def _queue_pair(sqs: FakeSQS, max_receives: int = 5) -> tuple[str, str]:
     return queue, dlq
 
 
-def _receive_event(sqs: FakeSQS, queue: str) -> dict[str, Any]:
-    response = sqs.receive_message(
-        QueueUrl=queue,
-        MaxNumberOfMessages=10,
-        MessageSystemAttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    )
-    arn = sqs.queue_arn(queue)
-    return sqs_event([record_from_sqs_message(m, arn) for m in response.get("Messages", [])])
-
-
 def _send(sqs: FakeSQS, queue: str, task_type: str | None, body: str) -> str:
     attributes = {"task_type": {"DataType": "String", "StringValue": task_type}} if task_type else {}
     return str(sqs.send_message(QueueUrl=queue, MessageBody=body, MessageAttributes=attributes)["MessageId"])
@@ -186,12 +175,12 @@ def test_permanent_failure_counts_as_processed_only_once_it_is_in_the_dlq() -> N
     app = build_app(Settings(dlq_url=dlq), sqs=sqs)
     bad = _send(sqs, queue, "job.run", '{"n": -1}')
     sqs.fail_next("SendMessageBatch", count=3)  # the DLQ is unreachable for every attempt
-    response = app.lambda_handler(_receive_event(sqs, queue), lambda_context())
+    response = app.lambda_handler(receive_lambda_event(sqs, queue), lambda_context())
     assert failures(response) == [bad]
     assert "Messages" not in sqs.receive_message(QueueUrl=dlq)
 
     clock.advance(31)  # visibility timeout passes: Lambda would receive it again
-    response = app.lambda_handler(_receive_event(sqs, queue), lambda_context())
+    response = app.lambda_handler(receive_lambda_event(sqs, queue), lambda_context())
     assert failures(response) == []
     moved = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
     assert [m["MessageId"] != bad for m in moved] == [True]
@@ -209,7 +198,7 @@ def test_dlq_entry_failure_is_retried_within_the_batch() -> None:
     app = build_app(Settings(dlq_url=dlq), sqs=sqs)
     _send(sqs, queue, None, "{}")
     sqs.fail_next("SendMessageBatch", entries={"0"})
-    assert failures(app.lambda_handler(_receive_event(sqs, queue), lambda_context())) == []
+    assert failures(app.lambda_handler(receive_lambda_event(sqs, queue), lambda_context())) == []
     assert len(sqs.receive_message(QueueUrl=dlq)["Messages"]) == 1
 
 
@@ -218,7 +207,7 @@ def test_without_a_dlq_permanent_failures_go_back_to_the_queue() -> None:
     queue, _ = _queue_pair(sqs)
     app = build_app(sqs=sqs)
     bad = _send(sqs, queue, "job.nope", "{}")
-    assert failures(app.lambda_handler(_receive_event(sqs, queue), lambda_context())) == [bad]
+    assert failures(app.lambda_handler(receive_lambda_event(sqs, queue), lambda_context())) == [bad]
 
 
 def test_retry_delay_is_applied_to_the_message_visibility() -> None:
@@ -227,7 +216,7 @@ def test_retry_delay_is_applied_to_the_message_visibility() -> None:
     queue, _ = _queue_pair(sqs)
     app = build_app(sqs=sqs)
     throttled = _send(sqs, queue, "job.throttled", '{"n": 1}')
-    assert failures(app.lambda_handler(_receive_event(sqs, queue), lambda_context())) == [throttled]
+    assert failures(app.lambda_handler(receive_lambda_event(sqs, queue), lambda_context())) == [throttled]
     clock.advance(29)
     assert "Messages" not in sqs.receive_message(QueueUrl=queue)
     clock.advance(2)
@@ -240,7 +229,9 @@ def test_unstarted_task_is_made_visible_again_at_once() -> None:
     queue, _ = _queue_pair(sqs)
     app = build_app(sqs=sqs)
     message_id = _send(sqs, queue, "job.run", '{"n": 1}')
-    response = app.lambda_handler(_receive_event(sqs, queue), lambda_context(timeout_ms=100, clock=clock))
+    response = app.lambda_handler(
+        receive_lambda_event(sqs, queue), lambda_context(timeout_ms=100, clock=clock)
+    )
     assert failures(response) == [message_id]
     assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["MessageId"] == message_id
 
@@ -251,9 +242,13 @@ def test_last_allowed_attempt_is_returned_for_redrive_with_the_limit_read_once()
     queue, dlq = _queue_pair(sqs, max_receives=2)
     app = build_app(Settings(backoff_base_seconds=1), sqs=sqs)
     message_id = _send(sqs, queue, "job.run", '{"n": 13}')
+    lookups = 0
     for _ in range(2):
-        assert failures(app.lambda_handler(_receive_event(sqs, queue), lambda_context())) == [message_id]
+        event = receive_lambda_event(sqs, queue)
+        before = sqs.calls["GetQueueAttributes"]
+        assert failures(app.lambda_handler(event, lambda_context())) == [message_id]
+        lookups += sqs.calls["GetQueueAttributes"] - before
         clock.advance(5)
     assert "Messages" not in sqs.receive_message(QueueUrl=queue)  # redriven by SQS
     assert sqs.receive_message(QueueUrl=dlq)["Messages"][0]["MessageId"] == message_id
-    assert sqs.calls["GetQueueAttributes"] == 1
+    assert lookups == 1  # the RedrivePolicy, read once per queue

@@ -17,7 +17,7 @@ import boto3
 from pydantic import BaseModel
 
 from taskworker.aws import Clients
-from tests.worker.conftest import MotoQueues
+from tests.moto_env import MotoQueues
 from tests.worker.helpers import (
     Recorder,
     make_app,

@@ -1,0 +1,58 @@
+"""Shared fixtures: one moto server per test session, reached over HTTP.
+
+Integration tests talk to it exactly as the library talks to AWS, through ordinary boto3
+clients given its ``endpoint_url`` (or ``AWS_ENDPOINT_URL`` for subprocesses); nothing is
+patched. Each test creates fresh, uniquely named resources, and queues stay shallow
+because moto's SQS cost grows with queue depth.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.moto_env import AWS_ENV, MotoQueues, sqs_client
+from tests.worker.helpers import make_queues
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    saved = {key: os.environ.get(key) for key in AWS_ENV}
+    os.environ.update(AWS_ENV)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def moto_sqs(moto_endpoint: str) -> Any:
+    return sqs_client(moto_endpoint)
+
+
+@pytest.fixture
+def moto_queues(moto_endpoint: str, moto_sqs: Any) -> MotoQueues:
+    queue_url, dlq_url = make_queues(moto_sqs, f"t-{uuid.uuid4().hex[:10]}")
+    return MotoQueues(moto_endpoint, moto_sqs, queue_url, dlq_url)
+
+
+@pytest.fixture
+def moto_fifo_queues(moto_endpoint: str, moto_sqs: Any) -> MotoQueues:
+    queue_url, dlq_url = make_queues(moto_sqs, f"f-{uuid.uuid4().hex[:10]}", fifo=True)
+    return MotoQueues(moto_endpoint, moto_sqs, queue_url, dlq_url)
