@@ -398,8 +398,10 @@ def dev(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        with DevStack(task_app, config, printer=lambda line: out.print(line, highlight=False)) as stack:
-            out.print(stack.banner(), highlight=False)
+        with DevStack(
+            task_app, config, printer=lambda line: out.print(line, highlight=False, soft_wrap=True)
+        ) as stack:
+            out.print(stack.banner(), highlight=False, soft_wrap=True)
             out.print("Ctrl-C to stop.", style="dim")
             stop.wait()
             out.print("stopping...", style="dim")

@@ -34,6 +34,7 @@ class LazyLogger:
             self._logger = logger = typing.cast(SupportsLogging, Logger(service=self._service))
         else:
             logger = self._logger
+        kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1  # report the caller, not this wrapper
         logger.log(level, msg, *args, **kwargs)
 
 
