@@ -1,0 +1,30 @@
+"""The pytest plugin (entry point ``pytest11``) offers the testing kit as fixtures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from taskworker import TaskApp
+
+
+class Ping(BaseModel):
+    n: int
+
+
+def test_fixtures_build_lambda_shaped_events_and_a_counting_down_context(
+    sqs_event: Any, sqs_record: Any, lambda_context: Any
+) -> None:
+    app = TaskApp("plugin")
+
+    @app.task("ping")
+    def ping(req: Ping) -> None:
+        if req.n < 0:
+            raise ValueError("negative")
+
+    good, bad = sqs_record({"n": 1}, task_type="ping"), sqs_record({"n": -1}, task_type="ping")
+    context = lambda_context(timeout_ms=5_000)
+    assert 0 < context.get_remaining_time_in_millis() <= 5_000
+    response = app.lambda_handler(sqs_event([good, bad]), context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
