@@ -51,7 +51,7 @@ def run(budget: Budget) -> list[Row]:
     quiet()
     rounds = 1 if budget.smoke else 3
     fake = _rounds(rounds, _on_fake, worker_tasks=600, loop_tasks=100)
-    moto = _on_moto(worker_tasks=100 if budget.smoke else 300, loop_tasks=50 if budget.smoke else 100)
+    moto = _on_moto(worker_tasks=60 if budget.smoke else 300, loop_tasks=30 if budget.smoke else 100)
     label = f"{TASK_SLEEP * 1000:g} ms tasks, concurrency {CONCURRENCY}"
     return [
         _row(f"worker, {label}, FakeSQS + {ROUND_TRIP * 1000:g} ms round trip", fake, MIN_RATIO),
