@@ -24,7 +24,7 @@ COUNTED_AND_LOCAL = {
     "worker_throughput": 2,
     "sns_calls": 2,
     "dynamodb_calls": 4,
-    "dev_latency": 6,
+    "dev_latency": 7,
 }
 """Benchmarks that run tasks through fakes or a local moto endpoint, with their row counts."""
 
