@@ -58,7 +58,7 @@ def _run_all(selected: Sequence[registry.Benchmark], budget: Budget) -> tuple[li
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="few repetitions: a CI smoke run (< 20 s)")
+    parser.add_argument("--quick", action="store_true", help="few repetitions: a CI smoke run (about 40 s)")
     parser.add_argument("--only", action="append", metavar="NAME", help="run only NAME (repeatable)")
     parser.add_argument("--write", action="store_true", help=f"also write {report.RESULTS_PATH.name}")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -69,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 def _listing() -> str:
     written = [f"  {b.name:20} {b.summary}" for b in registry.BENCHMARKS]
     planned = [f"  {p.name:20} {p.summary}" for p in registry.PLANNED]
-    return "\n".join(["benchmarks:", *written, "planned (not written yet):", *planned])
+    if planned:
+        planned.insert(0, "planned (not written yet):")
+    return "\n".join(["benchmarks:", *written, *planned])
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 class Row:
     """A result: ``value`` in ``unit`` next to ``baseline_value`` of ``baseline``.
 
-    ``max_ratio`` is the target (``value / baseline_value`` must not exceed it); ``None``
-    means the row is informational. For check rows ``ratio`` is ``None`` and ``passed``
+    ``max_ratio`` is the target (``value / baseline_value`` must not exceed it), or
+    ``min_ratio`` for a rate that must reach a multiple of its baseline; neither means
+    the row is informational. For check rows ``ratio`` is ``None`` and ``passed``
     says whether the fact held.
     """
 
@@ -30,6 +31,8 @@ class Row:
     max_ratio: float | None = None
     passed: bool | None = None
     target_text: str = ""
+    min_ratio: float | None = None
+    """A floor instead of a ceiling, for rates (throughput must be at least ``min_ratio``x)."""
 
     @property
     def is_check(self) -> bool:
@@ -46,6 +49,7 @@ def compared(
     max_ratio: float | None = None,
     *,
     ratio: float | None = None,
+    min_ratio: float | None = None,
 ) -> Row:
     """A timed row: its ratio to the baseline and, with a target, whether it passed.
 
@@ -54,9 +58,28 @@ def compared(
     """
     if ratio is None:
         ratio = value / baseline_value if baseline_value > 0 else math.inf
-    passed = None if max_ratio is None else ratio <= max_ratio
-    target = "" if max_ratio is None else f"<= {max_ratio:g}x"
-    return Row(benchmark, name, value, unit, baseline, baseline_value, ratio, max_ratio, passed, target)
+    verdicts = []
+    targets = []
+    if max_ratio is not None:
+        verdicts.append(ratio <= max_ratio)
+        targets.append(f"<= {max_ratio:g}x")
+    if min_ratio is not None:
+        verdicts.append(ratio >= min_ratio)
+        targets.append(f">= {min_ratio:g}x")
+    passed = all(verdicts) if verdicts else None
+    return Row(
+        benchmark,
+        name,
+        value,
+        unit,
+        baseline,
+        baseline_value,
+        ratio,
+        max_ratio,
+        passed,
+        ", ".join(targets),
+        min_ratio,
+    )
 
 
 def check(benchmark: str, name: str, holds: bool, expectation: str) -> Row:

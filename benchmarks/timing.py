@@ -29,6 +29,8 @@ class Budget:
     warmup_rounds: int
     processes: int
     """Fresh interpreters started per contestant for import timings."""
+    smoke: bool = False
+    """The CI smoke setting: benchmarks that count tasks rather than rounds run fewer."""
 
     @classmethod
     def full(cls) -> Budget:
@@ -36,7 +38,7 @@ class Budget:
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(rounds=300, warmup_rounds=20, processes=3)
+        return cls(rounds=300, warmup_rounds=20, processes=3, smoke=True)
 
 
 class Samples:

@@ -19,6 +19,14 @@ from benchmarks.rows import Row, check, compared
 from benchmarks.timing import Budget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+COUNTED_AND_LOCAL = {
+    "worker_sqs_requests": 3,
+    "worker_throughput": 2,
+    "sns_calls": 2,
+    "dynamodb_calls": 4,
+    "dev_latency": 7,
+}
+"""Benchmarks that run tasks through fakes or a local moto endpoint, with their row counts."""
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +53,31 @@ def test_timed_rows_have_finite_positive_ratios(quick_rows: list[Row]) -> None:
 
 def test_targeted_rows_have_a_verdict(quick_rows: list[Row]) -> None:
     for row in quick_rows:
-        if row.max_ratio is not None or row.is_check:
+        if row.max_ratio is not None or row.min_ratio is not None or row.is_check:
             assert row.passed is not None, row
+            assert row.target_text, row
+
+
+@pytest.mark.parametrize(("benchmark", "count"), sorted(COUNTED_AND_LOCAL.items()))
+def test_task_benchmarks_yield_finite_figures(quick_rows: list[Row], benchmark: str, count: int) -> None:
+    """Shape only: every figure and baseline is a finite positive number with a unit."""
+    rows = [row for row in quick_rows if row.benchmark == benchmark]
+    assert len(rows) == count, rows
+    for row in rows:
+        assert not row.is_check, row
+        assert row.unit, row
+        assert row.baseline, row
+        assert isinstance(row.value, float | int), row
+        assert math.isfinite(row.value), row
+        assert row.value > 0, row
+        assert row.baseline_value is not None, row
+        assert math.isfinite(row.baseline_value), row
+        assert row.baseline_value > 0, row
+
+
+def test_quick_budget_is_the_smoke_setting() -> None:
+    assert Budget.quick().smoke
+    assert not Budget.full().smoke
 
 
 def test_command_prints_the_table() -> None:
@@ -67,11 +98,12 @@ def test_command_prints_the_table() -> None:
     assert len(body) == 2
 
 
-def test_unknown_and_planned_names_are_refused() -> None:
+def test_unknown_and_planned_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="unknown"):
         registry.select(["no_such_benchmark"])
+    monkeypatch.setattr(registry, "PLANNED", (registry.Planned("someday", "not written yet"),))
     with pytest.raises(ValueError, match="planned"):
-        registry.select([registry.PLANNED[0].name])
+        registry.select(["someday"])
 
 
 def test_row_ratio_and_verdict() -> None:
@@ -81,3 +113,10 @@ def test_row_ratio_and_verdict() -> None:
     assert compared("b", "x", 3.0, "us/msg", "base", 2.0, max_ratio=1.3).passed is False
     assert compared("b", "x", 3.0, "us/msg", "base", 2.0).passed is None
     assert check("b", "fact", False, "must hold").passed is False
+
+
+def test_row_floor_target_for_rates() -> None:
+    row = compared("b", "rate", 450.0, "tasks/s", "loop", 44.0, min_ratio=10)
+    assert row.passed is True
+    assert row.target_text == ">= 10x"
+    assert compared("b", "rate", 400.0, "tasks/s", "loop", 44.0, min_ratio=10).passed is False

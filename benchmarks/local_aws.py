@@ -1,0 +1,90 @@
+"""Local AWS endpoints for the benchmarks that count calls: moto's server and boto3 clients.
+
+Clients carry dummy credentials and an explicit ``endpoint_url``, so nothing here reads or
+changes the environment. :func:`counting` counts every request a client makes, by
+operation, with a boto3 ``before-call`` event hook (the count is of API calls, not HTTP
+attempts: a retried call counts once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@contextlib.contextmanager
+def moto_in_process() -> Iterator[str]:
+    """moto's threaded server on 127.0.0.1 in this process, as ``taskworker dev`` embeds it."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def moto_in_subprocess() -> Iterator[str]:
+    """moto's server in its own process, so its work does not share our GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(400):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"moto's server did not start on port {port}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def client(endpoint: str, service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)  # type: ignore[call-overload]
+
+
+def counting(target: Any, counts: Counter[str] | None = None) -> Counter[str]:
+    """Count every request ``target`` (a boto3 client) makes, by operation name."""
+    counts = Counter() if counts is None else counts
+    service = target.meta.service_model.service_name
+
+    def hook(model: Any, **_: Any) -> None:
+        counts[model.name] += 1
+
+    target.meta.events.register(f"before-call.{service}.*", hook)
+    return counts
+
+
+def counted_client(endpoint: str, service: str) -> tuple[Any, Counter[str]]:
+    made = client(endpoint, service)
+    return made, counting(made)
+
+
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attributes["QueueArn"])
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{time.time_ns()}"

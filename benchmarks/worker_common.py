@@ -1,0 +1,187 @@
+"""What the two container-worker benchmarks share: the app, the contestants, the endpoints.
+
+Contestants consume ``count`` tasks from one queue and return the seconds until the last
+one was settled (deleted):
+
+- the taskworker :class:`~taskworker.handlers.worker.Worker` at concurrency 16;
+- the hand-written baseline, a single-threaded boto3 loop: receive 10, handle each,
+  DeleteMessageBatch. On a busy queue it is the floor for a batching consumer (200
+  requests per 1,000 tasks), and what a team writes without a library.
+
+Endpoints: the in-memory :class:`~taskworker.testing.FakeSQS` (optionally behind a
+simulated network round trip, :class:`Delayed`) and moto's server in its own process.
+moto's SQS cost per call grows with queue depth (FIELD-NOTES), so on moto a
+:class:`Feeder` keeps the queue busy but shallow instead of filling it up front.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from taskworker import Settings, TaskApp
+from taskworker.aws import Clients
+from taskworker.handlers.worker import Worker, WorkerOptions
+from taskworker.messages import send_attributes
+from taskworker.testing.fake_sqs import FakeSQS
+
+TASK_SLEEP = 0.020
+CONCURRENCY = 16
+ROUND_TRIP = 0.010
+FEED_DEPTH = 50
+"""Messages queued and not yet settled while a feeder runs: busy, and shallow for moto."""
+
+LOOP_BASELINE = "hand-written loop: receive 10, handle, DeleteMessageBatch"
+
+
+class Job(BaseModel):
+    n: int
+
+
+class Progress:
+    """Tasks settled so far by the running contestant (read by a :class:`Feeder`)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+
+Runner = Callable[[Any, str, int, float, Progress], float]
+
+
+def make_app(sqs: Any, queue_url: str, sleep: float) -> TaskApp:
+    app = TaskApp(
+        "bench",
+        settings=Settings(queue_url=queue_url, max_receive_count=5),
+        clients=Clients(sqs=sqs),
+        logger=logging.getLogger("bench.worker"),
+    )
+
+    @app.task("job")
+    def job(item: Job) -> None:
+        if sleep:
+            time.sleep(sleep)
+
+    return app
+
+
+def send_batch(sqs: Any, queue_url: str, first: int, size: int) -> None:
+    attributes = {k: {"DataType": "String", "StringValue": v} for k, v in send_attributes("job").items()}
+    entries = [
+        {"Id": str(i), "MessageBody": json.dumps({"n": first + i}), "MessageAttributes": attributes}
+        for i in range(size)
+    ]
+    sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+
+
+def fill(sqs: Any, queue_url: str, count: int) -> None:
+    for start in range(0, count, 10):
+        send_batch(sqs, queue_url, start, min(10, count - start))
+
+
+def run_worker(sqs: Any, queue_url: str, count: int, sleep: float, progress: Progress) -> float:
+    """Process ``count`` tasks with the worker; returns seconds until all were settled."""
+    app = make_app(sqs, queue_url, sleep)
+    options = WorkerOptions(concurrency=CONCURRENCY, wait_time_seconds=1, visibility_timeout=60)
+    worker = Worker(app, options)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    started = time.perf_counter()
+    thread.start()
+    while worker.settled < count:
+        progress.done = worker.settled
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - started
+    progress.done = worker.settled
+    worker.stop()
+    thread.join()
+    return elapsed
+
+
+def run_loop(sqs: Any, queue_url: str, count: int, sleep: float, progress: Progress) -> float:
+    """The hand-written baseline: receive 10, handle each, delete the batch; one thread."""
+    started = time.perf_counter()
+    while progress.done < count:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        for message in messages:
+            Job.model_validate_json(message["Body"])
+            time.sleep(sleep)
+        if messages:
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+            progress.done += len(messages)
+    return time.perf_counter() - started
+
+
+class Feeder:
+    """Keeps ``depth`` tasks queued ahead of the consumer until ``total`` were sent.
+
+    Sends with its own client (whose requests nobody counts), ten at a time, so the
+    consumer always finds full receives while the queue stays shallow.
+    """
+
+    def __init__(self, sqs: Any, queue_url: str, total: int, progress: Progress, depth: int = FEED_DEPTH):
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.total = total
+        self.progress = progress
+        self.depth = depth
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-feeder", daemon=True)
+
+    def __enter__(self) -> Feeder:
+        while self.sent < min(self.depth, self.total):  # a busy queue from the first receive
+            self._send()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _send(self) -> None:
+        size = min(10, self.total - self.sent)
+        send_batch(self.sqs, self.queue_url, self.sent, size)
+        self.sent += size
+
+    def _run(self) -> None:
+        while self.sent < self.total and not self._stop.is_set():
+            if self.sent - self.progress.done < self.depth:
+                self._send()
+            else:
+                time.sleep(0.002)
+
+
+class Delayed:
+    """A client proxy that adds a fixed network round trip to every request."""
+
+    def __init__(self, client: Any, round_trip: float) -> None:
+        self._client = client
+        self._round_trip = round_trip
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(self._round_trip)
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def fake_queue(fake: FakeSQS, name: str) -> str:
+    return str(fake.create_queue(QueueName=name)["QueueUrl"])
+
+
+def quiet() -> None:
+    """The worker logs every start and stop; the table is the output here."""
+    logging.getLogger("bench").setLevel(logging.ERROR)
