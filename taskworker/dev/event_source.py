@@ -60,8 +60,12 @@ class LambdaEventSource:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the poller to stop after its current poll, without waiting for it."""
         self._stop.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         self._thread.join(timeout)
 
     def poll_once(self) -> int:

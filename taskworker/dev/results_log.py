@@ -45,8 +45,12 @@ class ResultsLog:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the poller to stop after its current poll, without waiting for it."""
         self._stop.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.request_stop()
         self._thread.join(timeout)
 
     def _run(self) -> None:

@@ -94,6 +94,10 @@ class DevStack:
         return worker
 
     def stop(self) -> None:
+        """Tell every poller to stop first, then wait for each: the waits overlap."""
+        for part in (self._consumer, self.results):
+            if part is not None:
+                part.request_stop()
         self._exit.close()
 
     def banner(self) -> str:

@@ -21,8 +21,12 @@ class BackgroundWorker:
         self._thread.start()
         self.worker.wait_started(timeout)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Begin the worker's graceful stop without waiting for it."""
         self.worker.stop()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         self._thread.join(timeout)
 
 

@@ -107,13 +107,17 @@ class Settler:
                 self.settle(batch)
 
     def _collect(self) -> tuple[list[TaskResult | TaskMessage], bool]:
-        """Wait for one item, then for more until the batch is full or the linger ends."""
+        """Wait for one item, then for more until the batch is full or the linger ends.
+
+        Lingering only pays while other messages are held and may still join the batch:
+        on a quiet queue the one finished task is settled at once, not 50 ms later.
+        """
         first = self._inbox.get()
         if first is None:
             return [], True
         batch = [first]
         flush_at = time.monotonic() + self._linger
-        while len(batch) < self._batch_size:
+        while len(batch) < self._batch_size and len(self._leases) > len(batch):
             try:
                 item = self._inbox.get(timeout=max(0.0, flush_at - time.monotonic()))
             except queue.Empty:
