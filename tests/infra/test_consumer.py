@@ -111,7 +111,7 @@ def test_consumer_role_has_no_managed_policy_and_exact_statements(synthesis) -> 
          "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":kms:",
                                         {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
                                         ":key/*"]]}},
-        {"Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        {"Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
          "Effect": "Allow", "Resource": arn(logical_id(tpl, "AWS::DynamoDB::Table", "Status"))},
         {"Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
                     "dynamodb:UpdateItem"], "Effect": "Allow",

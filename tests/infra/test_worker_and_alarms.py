@@ -83,7 +83,7 @@ def test_worker_task_role_is_exact(synthesis) -> None:
     assert actions == sorted([
         "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
         "sqs:ReceiveMessage", "sqs:SendMessage", "sns:Publish", "kms:Decrypt",
-        "kms:GenerateDataKey*", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "kms:GenerateDataKey*", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
     ])  # fmt: skip
 
