@@ -181,6 +181,19 @@ def dead_letter_attributes(message: TaskMessage, error_type: str, error_message:
         if len(attributes) >= MAX_MESSAGE_ATTRIBUTES:
             break
         attributes.setdefault(name, value)
+    return _fitting(message.body, attributes)
+
+
+def _fitting(body: str, attributes: dict[str, str]) -> dict[str, str]:
+    """Drop attributes, least important first, until the DLQ copy fits SQS's size limit.
+
+    The body is never cut: a copy with fewer attributes still holds the task, and a copy
+    that does not fit would be refused and left on the source queue to loop until redrive.
+    """
+    droppable = [name for name in reversed(attributes) if name not in (ERROR_TYPE, TASK_TYPE)]
+    droppable.append(ERROR_TYPE)
+    while attributes and message_size(body, attributes) > MAX_MESSAGE_BYTES and droppable:
+        attributes.pop(droppable.pop(0), None)
     return attributes
 
 
