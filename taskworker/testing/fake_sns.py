@@ -25,14 +25,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from taskworker.testing.fake_sqs import FailureInjector, FakeSQS, message_size
+from taskworker.testing.fake_sqs import FailureInjector, FakeSQS, InjectsFailures, message_size
 
 __all__ = ["FakeSNS", "PublishedMessage", "filter_policy_matches"]
 
@@ -488,7 +488,7 @@ class _Publish:
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeSNS:
+class FakeSNS(InjectsFailures):
     """Thread-safe in-memory stand-in for ``boto3.client("sns")``, fanning out to a FakeSQS.
 
     Extras beyond boto3: ``calls`` (Counter of operation names), ``fail_next``
@@ -535,29 +535,6 @@ class FakeSNS:
     def exceptions(self) -> Any:
         """SNS exception classes, as on a real client (``fake.exceptions.NotFoundException``)."""
         return _exception_classes()
-
-    def fail_next(
-        self,
-        operation: str,
-        *,
-        count: int = 1,
-        entries: Iterable[str] | None = None,
-        code: str = "InternalError",
-        message: str | None = None,
-        sender_fault: bool = False,
-    ) -> None:
-        """Make upcoming calls of ``operation`` fail (see ``FakeSQS.fail_next``).
-
-        A failed call or entry publishes nothing and records nothing.
-        """
-        with self._lock:
-            self._injector.add(
-                operation, count=count, entries=entries, code=code, message=message, sender_fault=sender_fault
-            )
-
-    def clear_failures(self) -> None:
-        with self._lock:
-            self._injector.clear()
 
     # --------------------------------------------------------------- plumbing
 

@@ -569,7 +569,42 @@ def _parse_handle(handle: object) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
-class FakeSQS:
+class InjectsFailures:
+    """``fail_next`` / ``clear_failures`` for the fakes, over their :class:`FailureInjector`."""
+
+    _lock: threading.RLock
+    _injector: FailureInjector
+
+    def fail_next(
+        self,
+        operation: str,
+        *,
+        count: int = 1,
+        entries: Iterable[str] | None = None,
+        code: str = "InternalError",
+        message: str | None = None,
+        sender_fault: bool = False,
+    ) -> None:
+        """Make upcoming calls of ``operation`` fail, so callers' error paths can be tested.
+
+        Without ``entries`` the next ``count`` calls raise ``ClientError(code)``
+        before doing anything.  With ``entries`` (batch operations only) each
+        listed batch entry id fails once -- it is reported in ``Failed`` with
+        ``SenderFault=sender_fault`` and not performed -- while the other
+        entries of the batch succeed.
+        """
+        with self._lock:
+            self._injector.add(
+                operation, count=count, entries=entries, code=code, message=message, sender_fault=sender_fault
+            )
+
+    def clear_failures(self) -> None:
+        """Forget all pending injected failures."""
+        with self._lock:
+            self._injector.clear()
+
+
+class FakeSQS(InjectsFailures):
     """Thread-safe in-memory stand-in for ``boto3.client("sqs")``.
 
     Extras beyond boto3: ``calls`` (a Counter of operation names, one per
@@ -637,34 +672,6 @@ class FakeSQS:
     def exceptions(self) -> Any:
         """SQS exception classes, as on a real client (``fake.exceptions.QueueDoesNotExist``)."""
         return _exception_classes()
-
-    def fail_next(
-        self,
-        operation: str,
-        *,
-        count: int = 1,
-        entries: Iterable[str] | None = None,
-        code: str = "InternalError",
-        message: str | None = None,
-        sender_fault: bool = False,
-    ) -> None:
-        """Make upcoming calls of ``operation`` fail, so callers' error paths can be tested.
-
-        Without ``entries`` the next ``count`` calls raise ``ClientError(code)``
-        before doing anything.  With ``entries`` (batch operations only) each
-        listed batch entry id fails once -- it is reported in ``Failed`` with
-        ``SenderFault=sender_fault`` and not performed -- while the other
-        entries of the batch succeed.
-        """
-        with self._lock:
-            self._injector.add(
-                operation, count=count, entries=entries, code=code, message=message, sender_fault=sender_fault
-            )
-
-    def clear_failures(self) -> None:
-        """Forget all pending injected failures."""
-        with self._lock:
-            self._injector.clear()
 
     def queue_arn(self, queue_url: str) -> str:
         """ARN of a queue, without counting a request (handy in test setup)."""
