@@ -196,18 +196,18 @@ class Dispatcher:
         outcome = result.outcome
         assert not isinstance(outcome, Succeeded)
         level = 40 if isinstance(outcome, Failed) else 30
-        self.logger.log(
-            level,
-            "task failed" if isinstance(outcome, Failed) else "task will be retried",
-            extra={
-                "task_id": result.message.task_id,
-                "task_type": result.message.task_type,
-                "attempt": result.message.receive_count,
-                "error_type": outcome.error.type,
-                "error_message": outcome.error.message,
-                "permanent": isinstance(outcome, Failed) and outcome.permanent,
-            },
-        )
+        extra = {
+            "task_id": result.message.task_id,
+            "task_type": result.message.task_type,
+            "attempt": result.message.receive_count,
+            "error_type": outcome.error.type,
+            "error_message": outcome.error.message,
+            "permanent": isinstance(outcome, Failed) and outcome.permanent,
+        }
+        if self.settings.log_payloads:  # opt-in: payloads may hold personal data
+            extra["body"] = result.message.body
+        message = "task failed" if isinstance(outcome, Failed) else "task will be retried"
+        self.logger.log(level, message, extra=extra)
 
 
 def _too_close(message: TaskMessage, margin: float, max_receives: MaxReceives) -> Outcome:

@@ -34,6 +34,7 @@ class Settings:
     backoff_base_seconds: float = 5.0
     backoff_max_seconds: float = 900.0
     log_payloads: bool = False
+    """Add the message body to failure logs; off by default, payloads may hold personal data."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

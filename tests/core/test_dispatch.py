@@ -345,3 +345,26 @@ def _error(kind: str, message: str) -> Any:
     from taskworker.outcomes import ErrorInfo
 
     return ErrorInfo(kind, message)
+
+
+@pytest.mark.parametrize("log_payloads", [False, True])
+def test_payloads_reach_failure_logs_only_when_asked(
+    log_payloads: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from taskworker import Settings
+    from taskworker.testing import TaskTester
+
+    app = TaskApp("logs", logger=logging.getLogger("test.logs"))
+
+    @app.task("order.reject")
+    def reject(order: Order) -> None:
+        raise PermanentError("cancelled")
+
+    tester = TaskTester(app, settings=Settings(log_payloads=log_payloads))
+    with caplog.at_level(logging.ERROR, logger="test.logs"):
+        tester.run("order.reject", {"order_id": "secret-123", "quantity": 1})
+    (record,) = caplog.records
+    assert record.error_type == "PermanentError"  # type: ignore[attr-defined]
+    assert ("secret-123" in getattr(record, "body", "")) is log_payloads
