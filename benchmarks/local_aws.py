@@ -9,7 +9,6 @@ attempts: a retried call counts once).
 from __future__ import annotations
 
 import contextlib
-import logging
 import socket
 import subprocess
 import sys
@@ -24,17 +23,14 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 
 @contextlib.contextmanager
 def moto_in_process() -> Iterator[str]:
-    """moto's threaded server on 127.0.0.1 in this process, as ``taskworker dev`` embeds it."""
-    from moto.server import ThreadedMotoServer
+    """moto's threaded server on 127.0.0.1 in this process: the endpoint ``taskworker dev`` embeds."""
+    from taskworker.dev.endpoint import EmbeddedEndpoint
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    endpoint = EmbeddedEndpoint(port=0)
     try:
-        yield f"http://{host}:{port}"
+        yield endpoint.start()
     finally:
-        server.stop()
+        endpoint.stop()
 
 
 @contextlib.contextmanager

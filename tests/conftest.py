@@ -8,7 +8,6 @@ because moto's SQS cost grows with queue depth.
 
 from __future__ import annotations
 
-import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -22,18 +21,15 @@ from tests.worker.helpers import make_queues
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from taskworker.dev.endpoint import EmbeddedEndpoint  # the endpoint `taskworker dev` embeds
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     saved = {key: os.environ.get(key) for key in AWS_ENV}
     os.environ.update(AWS_ENV)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    endpoint = EmbeddedEndpoint(port=0)
     try:
-        yield f"http://{host}:{port}"
+        yield endpoint.start()
     finally:
-        server.stop()
+        endpoint.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -56,7 +56,6 @@ def test_heartbeat_task_running_three_visibility_timeouts_is_delivered_once(moto
 
 CPU_APP = """
 import hashlib, os
-import boto3
 from pydantic import BaseModel
 from taskworker import TaskApp
 
@@ -110,7 +109,6 @@ def test_process_pool_runs_cpu_bound_tasks_in_children(moto_queues: MotoQueues, 
 
 JOURNAL_APP = """
 import os, time
-import boto3
 from pydantic import BaseModel
 from taskworker import TaskApp
 
