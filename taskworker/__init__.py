@@ -1,10 +1,10 @@
 """taskworker: typed heavy-task consumers for AWS SQS, in Lambda or in a container."""
 
 from taskworker.app import TaskApp, load_app
-from taskworker.context import Deadline, TaskContext
+from taskworker.context import Deadline, TaskCall, TaskContext
 from taskworker.errors import PermanentError, RetryableError, TaskDefinitionError, TaskworkerError
-from taskworker.middleware import Middleware, TaskCall, TaskResult
-from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded
+from taskworker.middleware import Middleware
+from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.retry import Retry
 from taskworker.settings import Settings
 

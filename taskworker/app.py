@@ -10,8 +10,8 @@ from taskworker.aws import Clients
 from taskworker.dispatch import Dispatcher
 from taskworker.errors import AppLoadError, TaskworkerError
 from taskworker.log import LazyLogger, SupportsLogging
-from taskworker.middleware import InProcessRetries, Middleware, TaskResult
-from taskworker.outcomes import ErrorInfo, Failed
+from taskworker.middleware import InProcessRetries, Middleware
+from taskworker.outcomes import TaskResult
 from taskworker.registry import Registry
 from taskworker.retry import Retry
 from taskworker.settings import Settings
@@ -122,13 +122,23 @@ class TaskApp:
         return list(self._middleware)
 
     def middleware(self) -> list[Middleware]:
-        """The middleware stack, outermost first: the user's, then the built-in ones.
+        """The middleware stack, outermost first: dead-lettering (it has batch hooks only),
+        the user's, then the built-in ones.
 
         Each feature is on when its setting is: result events, task status, metrics (in
         that order, so ``after_batch`` publishes first and status and metrics report what
         publishing decided), then idempotency around in-process retries (innermost).
         """
-        return [*self._middleware, *self.feature_middleware(), InProcessRetries()]
+        return [*self._dead_lettering(), *self._middleware, *self.feature_middleware(), InProcessRetries()]
+
+    def _dead_lettering(self) -> list[Middleware]:
+        """Dead-lettering, first in the ``after_batch`` chain (without a DLQ: nothing)."""
+        if not self.settings.dlq_url:
+            return []
+        from taskworker.middleware.deadletter import DeadLettering, DeadLetterQueue
+
+        url, clients = self.settings.dlq_url, self.clients
+        return [DeadLettering(DeadLetterQueue(url, lambda: clients.sqs))]
 
     def feature_middleware(self) -> list[Middleware]:
         """The settings-driven middleware; creating it creates no AWS client."""
@@ -182,25 +192,12 @@ class TaskApp:
         return StatusTable(table, self.clients.dynamodb)
 
     def finish_batch(self, results: Sequence[TaskResult]) -> None:
-        """Dead-letter permanent failures, then run the ``after_batch`` hooks.
+        """Run the ``after_batch`` chain: dead-lettering first, then events, status, metrics.
 
         Every runtime calls this once per batch before it deletes or returns messages, so
-        the order (DLQ first, then result events and status) is the same everywhere.
+        the order is the same everywhere.
         """
-        permanent = [r for r in results if isinstance(r.outcome, Failed) and r.outcome.permanent]
-        if permanent and self.settings.dlq_url:
-            self._dead_letter(permanent)
         self.dispatcher.after_batch(results)
-
-    def _dead_letter(self, results: Sequence[TaskResult]) -> None:
-        from taskworker.deadletter import DeadLetterQueue
-
-        assert self.settings.dlq_url
-        DeadLetterQueue(self.settings.dlq_url, self.clients.sqs).send(results)
-        unavailable = ErrorInfo("DeadLetterQueueUnavailable", "could not send to the DLQ; retrying")
-        for result in results:
-            if not result.dead_lettered:
-                result.requeue(unavailable)
 
     def lambda_handler(self, event: Any, context: Any) -> dict[str, Any]:
         """Entry point for an SQS event source with ``ReportBatchItemFailures``."""

@@ -248,7 +248,7 @@ def schema(app_path: AppPath) -> None:
 
 
 def dead_letters(dlq_url: str | None, queue_url: str | None = None) -> Any:
-    from taskworker.dlq import DeadLetters
+    from taskworker.dlq_admin import DeadLetters
 
     config = settings(dlq_url=dlq_url, queue_url=queue_url)
     url = require(config.dlq_url, "DLQ URL", "TASKWORKER_DLQ_URL", "--dlq-url")
@@ -315,7 +315,7 @@ def dlq_redrive(
     manual: Annotated[bool, typer.Option(help="Move by hand even if StartMessageMoveTask works.")] = False,
 ) -> None:
     """Send every DLQ message back to the task queue (server-side move if available)."""
-    from taskworker.dlq import RedriveError
+    from taskworker.dlq_admin import RedriveError
 
     letters = dead_letters(dlq_url, queue_url)
     require(letters.queue_url, "task queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")

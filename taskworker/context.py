@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 from taskworker.log import SupportsLogging, TaskLogger
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from taskworker.messages import TaskMessage
+    from taskworker.registry import TaskDefinition
 
 
 class Deadline:
@@ -103,3 +106,37 @@ class TaskContext:
     def remaining_seconds(self) -> float:
         """Seconds until the runtime's deadline (``math.inf`` without one)."""
         return self.deadline.remaining()
+
+
+class TaskCall:
+    """One validated message on its way through the handler.
+
+    ``context`` is built on first access: most handlers and middleware never need it, and
+    this object is created once per message on the hot path.
+    """
+
+    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "started_at", "task")
+
+    def __init__(
+        self,
+        message: TaskMessage,
+        task: TaskDefinition,
+        payload: BaseModel,
+        deadline: Deadline,
+        logger: SupportsLogging,
+    ) -> None:
+        self.message = message
+        self.task = task
+        self.payload = payload
+        self.deadline = deadline
+        self.logger = logger
+        self.duplicate = False
+        """Set by idempotency when the result came from its store, not from the handler."""
+        self.started_at = 0.0
+        self._context: TaskContext | None = None
+
+    @property
+    def context(self) -> TaskContext:
+        if self._context is None:
+            self._context = TaskContext(self.message, self.task.name, self.deadline, self.logger)
+        return self._context

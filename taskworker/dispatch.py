@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from taskworker.context import NEVER, Deadline
+from taskworker.context import NEVER, Deadline, TaskCall
 from taskworker.errors import PermanentError, RetryableError, validation_summary
 from taskworker.log import SupportsLogging
 from taskworker.messages import TaskMessage
-from taskworker.middleware import Middleware, TaskCall, TaskResult, compose
-from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded
+from taskworker.middleware import Middleware, compose
+from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.registry import Registry, TaskDefinition
 from taskworker.settings import Settings
 

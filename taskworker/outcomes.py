@@ -8,10 +8,14 @@ never has to interpret exceptions, and tests can compare outcomes directly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from taskworker.messages import TaskMessage
+    from taskworker.registry import TaskDefinition
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +75,44 @@ class Failed:
 
 
 Outcome = Succeeded | RetryLater | Failed
+
+
+@dataclass(slots=True)
+class TaskResult:
+    """A message and what became of it, as the runtime must apply it.
+
+    ``after_batch`` hooks may still change the outcome: a result event that could not be
+    published turns a success back into a retry, so the event is not lost.
+    """
+
+    message: TaskMessage
+    outcome: Outcome
+    task: TaskDefinition | None = None
+    duration_ms: float = 0.0
+    dead_lettered: bool = False
+    started_at: float = 0.0
+    """Wall-clock time (epoch seconds) dispatch began; status and result events report it."""
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """True when the message may be deleted from its source queue."""
+        return type(self.outcome) is Succeeded or self.dead_lettered
+
+    @property
+    def finished(self) -> bool:
+        """True when the task has a final answer (result events and status report it)."""
+        return isinstance(self.outcome, Succeeded | Failed)
+
+    def requeue(self, error: ErrorInfo, delay: float | None = None) -> None:
+        """Send the message back to the queue instead of finishing it."""
+        self.outcome = RetryLater(error=error, delay=delay)
+        self.dead_lettered = False
+
+    def visibility_delay(self) -> float | None:
+        """Seconds until the message should be visible again, or ``None`` to leave it."""
+        if isinstance(self.outcome, RetryLater):
+            return self.outcome.delay
+        if isinstance(self.outcome, Failed) and not self.dead_lettered:
+            return 0.0  # let redrive (or the next attempt) see it at once
+        return None

@@ -29,8 +29,7 @@ from aws_lambda_powertools.utilities.batch import (
 from taskworker.context import Deadline
 from taskworker.handlers.visibility import QueueVisibility
 from taskworker.messages import TaskMessage
-from taskworker.middleware.base import TaskResult
-from taskworker.outcomes import Failed, Succeeded
+from taskworker.outcomes import Failed, Succeeded, TaskResult
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

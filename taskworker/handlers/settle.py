@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from taskworker.handlers.heartbeat import Leases
 from taskworker.handlers.visibility import change_visibility
 from taskworker.messages import TaskMessage
-from taskworker.middleware.base import TaskResult
+from taskworker.outcomes import TaskResult
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp

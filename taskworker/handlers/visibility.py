@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskworker.messages import TaskMessage
-from taskworker.middleware.base import TaskResult
+from taskworker.outcomes import TaskResult
 from taskworker.retry import MAX_VISIBILITY_SECONDS
 
 if TYPE_CHECKING:

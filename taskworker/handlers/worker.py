@@ -43,7 +43,7 @@ from taskworker.outcomes import Failed, Succeeded
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
-    from taskworker.middleware.base import TaskResult
+    from taskworker.outcomes import TaskResult
 
 MAX_RECEIVE = 10
 """ReceiveMessage's limit per call."""

@@ -19,8 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from taskworker.context import Deadline
-from taskworker.middleware.base import TaskResult
-from taskworker.outcomes import ErrorInfo, RetryLater
+from taskworker.outcomes import ErrorInfo, RetryLater, TaskResult
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp

@@ -11,97 +11,17 @@ and once per batch, after the runtime has dead-lettered what it must, ``after_ba
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded
+from taskworker.context import TaskCall
+from taskworker.outcomes import Outcome, TaskResult
 
 if TYPE_CHECKING:
-    from taskworker.context import Deadline, TaskContext
-    from taskworker.log import SupportsLogging
-    from taskworker.messages import TaskMessage
     from taskworker.registry import TaskDefinition
 
 HandlerCall = Callable[[], BaseModel | None]
-
-
-class TaskCall:
-    """One validated message on its way through the handler.
-
-    ``context`` is built on first access: most handlers and middleware never need it, and
-    this object is created once per message on the hot path.
-    """
-
-    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "started_at", "task")
-
-    def __init__(
-        self,
-        message: TaskMessage,
-        task: TaskDefinition,
-        payload: BaseModel,
-        deadline: Deadline,
-        logger: SupportsLogging,
-    ) -> None:
-        self.message = message
-        self.task = task
-        self.payload = payload
-        self.deadline = deadline
-        self.logger = logger
-        self.duplicate = False
-        """Set by idempotency when the result came from its store, not from the handler."""
-        self.started_at = 0.0
-        self._context: TaskContext | None = None
-
-    @property
-    def context(self) -> TaskContext:
-        if self._context is None:
-            from taskworker.context import TaskContext
-
-            self._context = TaskContext(self.message, self.task.name, self.deadline, self.logger)
-        return self._context
-
-
-@dataclass(slots=True)
-class TaskResult:
-    """A message and what became of it, as the runtime must apply it.
-
-    ``after_batch`` hooks may still change the outcome: a result event that could not be
-    published turns a success back into a retry, so the event is not lost.
-    """
-
-    message: TaskMessage
-    outcome: Outcome
-    task: TaskDefinition | None = None
-    duration_ms: float = 0.0
-    dead_lettered: bool = False
-    started_at: float = 0.0
-    """Wall-clock time (epoch seconds) dispatch began; status and result events report it."""
-    notes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def done(self) -> bool:
-        """True when the message may be deleted from its source queue."""
-        return type(self.outcome) is Succeeded or self.dead_lettered
-
-    @property
-    def finished(self) -> bool:
-        """True when the task has a final answer (result events and status report it)."""
-        return isinstance(self.outcome, Succeeded | Failed)
-
-    def requeue(self, error: ErrorInfo, delay: float | None = None) -> None:
-        """Send the message back to the queue instead of finishing it."""
-        self.outcome = RetryLater(error=error, delay=delay)
-        self.dead_lettered = False
-
-    def visibility_delay(self) -> float | None:
-        """Seconds until the message should be visible again, or ``None`` to leave it."""
-        if isinstance(self.outcome, RetryLater):
-            return self.outcome.delay
-        if isinstance(self.outcome, Failed) and not self.dead_lettered:
-            return 0.0  # let redrive (or the next attempt) see it at once
-        return None
 
 
 class Middleware:

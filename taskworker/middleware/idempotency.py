@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from taskworker.context import Deadline
+from taskworker.context import Deadline, TaskCall
 from taskworker.errors import RetryableError
-from taskworker.middleware.base import HandlerCall, Middleware, TaskCall
+from taskworker.middleware.base import HandlerCall, Middleware
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig

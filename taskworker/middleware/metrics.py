@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from taskworker.middleware.base import Middleware, TaskResult
-from taskworker.outcomes import Failed, RetryLater, Succeeded
+from taskworker.middleware.base import Middleware
+from taskworker.outcomes import Failed, RetryLater, Succeeded, TaskResult
 
 DIMENSION = "task_type"
 UNKNOWN_TASK_TYPE = "(unknown)"

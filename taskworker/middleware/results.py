@@ -30,8 +30,8 @@ from taskworker.messages import (
     iso_from_epoch,
     message_size,
 )
-from taskworker.middleware.base import Middleware, TaskResult
-from taskworker.outcomes import ErrorInfo, Failed, Succeeded
+from taskworker.middleware.base import Middleware
+from taskworker.outcomes import ErrorInfo, Failed, Succeeded, TaskResult
 
 BATCH_SIZE = 10
 PUBLISH_ATTEMPTS = 4

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from taskworker.middleware.base import HandlerCall, Middleware, TaskCall
+from taskworker.context import TaskCall
+from taskworker.middleware.base import HandlerCall, Middleware
 from taskworker.registry import TaskDefinition
 
 

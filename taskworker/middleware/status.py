@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from taskworker.context import TaskCall
 from taskworker.log import SupportsLogging
 from taskworker.messages import NO_TASK_TYPE, iso_from_epoch
-from taskworker.middleware.base import Middleware, TaskCall, TaskResult
-from taskworker.outcomes import Failed, RetryLater, Succeeded
+from taskworker.middleware.base import Middleware
+from taskworker.outcomes import Failed, RetryLater, Succeeded, TaskResult
 from taskworker.status import StatusName, StatusTable, TaskStatus, clip_error, result_text
 
 WRITE_ATTEMPTS = 3

@@ -1,4 +1,4 @@
-"""Sending permanent failures to the dead-letter queue, with the reason attached.
+"""Dead-lettering: the first ``after_batch`` step sends permanent failures to the DLQ.
 
 SQS's own redrive can only move a message after ``maxReceiveCount`` receives and says
 nothing about why. A message that can never succeed (bad JSON, unknown task type, invalid
@@ -11,21 +11,49 @@ otherwise it stays on its source queue, so nothing is lost when the DLQ is unrea
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from taskworker.messages import TaskMessage, dead_letter_attributes
-from taskworker.middleware.base import TaskResult
-from taskworker.outcomes import Failed
+from taskworker.middleware.base import Middleware
+from taskworker.outcomes import ErrorInfo, Failed, TaskResult
+
+if TYPE_CHECKING:
+    from taskworker.registry import TaskDefinition
 
 BATCH_SIZE = 10
 SEND_ATTEMPTS = 3
+UNAVAILABLE = ErrorInfo("DeadLetterQueueUnavailable", "could not send to the DLQ; retrying")
+
+
+class DeadLettering(Middleware):
+    """Sends every permanent failure of a batch to the DLQ before any other step runs.
+
+    It is first in the ``after_batch`` chain, so result events, status and metrics see
+    each message's final fate: a failure the DLQ did not acknowledge goes back to its
+    queue (``DeadLetterQueueUnavailable``) instead of being reported as dead-lettered.
+    """
+
+    def __init__(self, queue: DeadLetterQueue) -> None:
+        self.queue = queue
+
+    def applies_to(self, task: TaskDefinition) -> bool:
+        return False  # no per-task hooks: it acts on whole batches only
+
+    def after_batch(self, results: Sequence[TaskResult]) -> None:
+        permanent = [r for r in results if isinstance(r.outcome, Failed) and r.outcome.permanent]
+        if not permanent:
+            return
+        self.queue.send(permanent)
+        for result in permanent:
+            if not result.dead_lettered:
+                result.requeue(UNAVAILABLE)
 
 
 class DeadLetterQueue:
     """Sends failed messages to ``url`` in batches, retrying failed entries."""
 
-    def __init__(self, url: str, sqs: Any, *, retry_pause: float = 0.2) -> None:
+    def __init__(self, url: str, sqs: Callable[[], Any], *, retry_pause: float = 0.2) -> None:
         self.url = url
         self.fifo = url.endswith(".fifo")
         self._sqs = sqs
@@ -52,7 +80,7 @@ class DeadLetterQueue:
     def _send_chunk(self, chunk: dict[str, TaskResult]) -> dict[str, TaskResult]:
         entries = [self._entry(entry_id, result) for entry_id, result in chunk.items()]
         try:
-            response = self._sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+            response = self._sqs().send_message_batch(QueueUrl=self.url, Entries=entries)
         except Exception:
             return chunk  # the whole call failed: every entry is retried
         for success in response.get("Successful", []):
