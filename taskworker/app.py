@@ -19,6 +19,7 @@ from taskworker.settings import Settings
 if TYPE_CHECKING:
     from taskworker.client import TaskClient
     from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
+    from taskworker.settlement import Settlement
     from taskworker.status import StatusTable, TaskStatus
     from taskworker.testing.tester import TaskTester
 
@@ -73,11 +74,6 @@ class TaskApp:
             self._settings = Settings.from_env()
         return self._settings
 
-    @settings.setter
-    def settings(self, value: Settings) -> None:
-        """Replace the settings (a CLI run's overrides); see :meth:`configure`."""
-        self.configure(settings=value)
-
     @property
     def tasks(self) -> Registry:
         return self.registry
@@ -105,7 +101,7 @@ class TaskApp:
                 idempotent=idempotent,
                 message_group=message_group,
             )
-            self._dispatcher = None  # rebuilt with the new task on next use
+            self._dispatcher = self._lambda_runtime = None  # rebuilt with the new task on next use
             return func
 
         return register
@@ -191,20 +187,22 @@ class TaskApp:
             raise TaskworkerError("no status table configured: set TASKWORKER_STATUS_TABLE")
         return StatusTable(table, self.clients.dynamodb)
 
-    def finish_batch(self, results: Sequence[TaskResult]) -> None:
-        """Run the ``after_batch`` chain: dead-lettering first, then events, status, metrics.
+    def finish_batch(self, results: Sequence[TaskResult]) -> list[Settlement]:
+        """Run the ``after_batch`` chain (dead-lettering first, then events, status,
+        metrics) and return each message's :class:`~taskworker.settlement.Settlement`.
 
-        Every runtime calls this once per batch before it deletes or returns messages, so
-        the order is the same everywhere.
+        Every runtime calls this once per batch before it deletes or returns messages, and
+        applies exactly what it returns, so the order and the rules are the same everywhere.
         """
-        self.dispatcher.after_batch(results)
+        return self.dispatcher.finish_batch(results)
 
     def lambda_handler(self, event: Any, context: Any) -> dict[str, Any]:
         """Entry point for an SQS event source with ``ReportBatchItemFailures``."""
         if self._lambda_runtime is None:
             from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
+            from taskworker.handlers.visibility import QueueVisibility
 
-            self._lambda_runtime = LambdaSqsRuntime(self)
+            self._lambda_runtime = LambdaSqsRuntime(self.dispatcher, self.clients, QueueVisibility(self))
         return self._lambda_runtime.handle(event, context)
 
     def run_worker(self, *, queue_url: str | None = None, **options: Any) -> int:

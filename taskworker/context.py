@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from taskworker.log import SupportsLogging, TaskLogger
+from taskworker.log import SupportsLogging, TaskLogger, task_identity
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -30,10 +30,6 @@ class Deadline:
     def __init__(self, remaining: Callable[[], float], *, scale: float = 1.0) -> None:
         self._remaining = remaining
         self._scale = scale
-
-    @classmethod
-    def never(cls) -> Deadline:
-        return NEVER
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
@@ -97,9 +93,9 @@ class TaskContext:
 
     @property
     def logger(self) -> TaskLogger:
-        """A logger whose lines carry ``task_id``, ``task_type`` and ``attempt``."""
+        """A logger whose lines carry the task's identity (:func:`~taskworker.log.task_identity`)."""
         if self._logger is None:
-            keys = {"task_id": self.task_id, "task_type": self.task_type, "attempt": self.attempt}
+            keys = {**task_identity(self._message), "task_type": self.task_type}
             self._logger = TaskLogger(self._base_logger, keys)
         return self._logger
 
@@ -115,7 +111,7 @@ class TaskCall:
     this object is created once per message on the hot path.
     """
 
-    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "started_at", "task")
+    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "task")
 
     def __init__(
         self,
@@ -132,7 +128,6 @@ class TaskCall:
         self.logger = logger
         self.duplicate = False
         """Set by idempotency when the result came from its store, not from the handler."""
-        self.started_at = 0.0
         self._context: TaskContext | None = None
 
     @property

@@ -19,12 +19,13 @@ from pydantic import BaseModel, ValidationError
 
 from taskworker.context import NEVER, Deadline, TaskCall
 from taskworker.errors import PermanentError, RetryableError, validation_summary
-from taskworker.log import SupportsLogging
+from taskworker.log import SupportsLogging, task_identity
 from taskworker.messages import TaskMessage
 from taskworker.middleware import Middleware, compose
 from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.registry import Registry, TaskDefinition
 from taskworker.settings import Settings
+from taskworker.settlement import Settlement, decide
 
 if TYPE_CHECKING:
     import asyncio
@@ -94,10 +95,30 @@ class Dispatcher:
             self._log_failure(result)
         return result
 
-    def after_batch(self, results: Sequence[TaskResult]) -> None:
-        """Run every ``after_batch`` hook once the runtime has dead-lettered what it must."""
+    def finish_batch(self, results: Sequence[TaskResult]) -> list[Settlement]:
+        """Run the ``after_batch`` chain, then decide each message's settlement.
+
+        Dead-lettering is the chain's first step. A step that raises is logged and its
+        changes to the results are undone, so each message's outcome stands as the
+        previous steps left it; a message the DLQ acknowledged stays dead-lettered
+        whatever a later step does, so it is never copied there twice.
+        """
         for item in self._batch_hooks:
+            self._after_batch_step(item, results)
+        return decide(results)
+
+    def _after_batch_step(self, item: Middleware, results: Sequence[TaskResult]) -> None:
+        before = [(result.outcome, result.dead_lettered) for result in results]
+        try:
             item.after_batch(results)
+        except Exception as exc:
+            for result, (outcome, dead_lettered) in zip(results, before, strict=True):
+                result.outcome, result.dead_lettered = outcome, dead_lettered
+            self._log_hook_failure(item, "after_batch", exc, task_ids=[r.message.task_id for r in results])
+            return
+        for result, (outcome, dead_lettered) in zip(results, before, strict=True):
+            if dead_lettered and not result.dead_lettered:
+                result.outcome, result.dead_lettered = outcome, True
 
     def _run(
         self,
@@ -135,16 +156,54 @@ class Dispatcher:
         return plan
 
     def _call(self, call: TaskCall, plan: _Plan, max_receives: MaxReceives) -> Outcome:
+        """The task inside its middleware.
+
+        A ``before_task`` or ``wrap_handler`` hook that raises stops the task from
+        running, so it is classified like the handler failing (retried, or dead-lettered
+        for a :class:`~taskworker.PermanentError`). An ``after_task`` hook that raises is
+        logged and the outcome stands: the task already ran.
+        """
         try:
             for item in plan.before:
-                item.before_task(call)
+                self._before(item, call)
             handler = compose(plan.wrappers, call, lambda: self._invoke(call))
             outcome = self._succeeded(call, handler())
         except Exception as exc:
             outcome = self._classify(call, exc, max_receives)
         for item in plan.after:
-            item.after_task(call, outcome)
+            try:
+                item.after_task(call, outcome)
+            except Exception as exc:
+                self._log_hook_failure(item, "after_task", exc, message=call.message)
         return outcome
+
+    def _before(self, item: Middleware, call: TaskCall) -> None:
+        try:
+            item.before_task(call)
+        except Exception as exc:
+            self._log_hook_failure(item, "before_task", exc, message=call.message)
+            raise
+
+    def _log_hook_failure(
+        self,
+        item: Middleware,
+        hook: str,
+        exc: Exception,
+        *,
+        message: TaskMessage | None = None,
+        task_ids: list[str] | None = None,
+    ) -> None:
+        """A middleware hook raised: say which, for which task, and never re-raise here."""
+        extra: dict[str, Any] = {
+            "hook": hook,
+            "middleware": type(item).__name__,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+        if message is not None:
+            extra.update(task_identity(message))
+        if task_ids is not None:
+            extra["task_ids"] = task_ids
+        self.logger.log(40, "middleware hook failed; the outcome stands", extra=extra, exc_info=exc)
 
     def _invoke(self, call: TaskCall) -> BaseModel | None:
         task = call.task
@@ -196,10 +255,8 @@ class Dispatcher:
         outcome = result.outcome
         assert not isinstance(outcome, Succeeded)
         level = 40 if isinstance(outcome, Failed) else 30
-        extra = {
-            "task_id": result.message.task_id,
-            "task_type": result.message.task_type,
-            "attempt": result.message.receive_count,
+        extra: dict[str, Any] = {
+            **task_identity(result.message),
             "error_type": outcome.error.type,
             "error_message": outcome.error.message,
             "permanent": isinstance(outcome, Failed) and outcome.permanent,

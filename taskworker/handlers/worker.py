@@ -9,12 +9,17 @@ It owns queue mechanics only; every decision about a task is the core's:
    groups one message at a time (:mod:`~taskworker.handlers.groups`);
 3. the :mod:`heartbeat <taskworker.handlers.heartbeat>` keeps held messages invisible
    up to each task's time limit, so a long task is not delivered twice;
-4. finished results are settled in batches (:mod:`~taskworker.handlers.settle`):
-   ``app.finish_batch``, then DeleteMessageBatch for ``result.done``, else
-   ChangeMessageVisibilityBatch with ``result.visibility_delay()``.
+4. finished results are settled in batches (:mod:`~taskworker.handlers.settle`): the
+   core's ``finish_batch`` decides each message's settlement, the settler applies it
+   (DeleteMessageBatch, or ChangeMessageVisibilityBatch with its delay), and only then
+   may a FIFO group's next message start.
 
 SIGTERM or SIGINT stops it gracefully: no more receives, unstarted messages go back at
-once, running tasks get ``grace_seconds`` to finish; a second signal exits at once.
+once, running tasks get ``grace_seconds`` to finish; a second signal exits at once. The
+signal handler only sets a flag (a handler that logs can re-enter a module that is half
+imported, such as the logger's own on its first line); the main loop logs and stops. A
+long poll still in flight is not waited for: the receiver thread is left to end on its
+own, and gives back (visibility 0) whatever that last poll still returns.
 """
 
 from __future__ import annotations
@@ -39,11 +44,10 @@ from taskworker.handlers.settle import Settler
 from taskworker.handlers.visibility import change_visibility, max_receive_count
 from taskworker.handlers.worker_pool import PoolKind, ProcessTaskPool, TaskPool, make_pool
 from taskworker.messages import TaskMessage
-from taskworker.outcomes import Failed, Succeeded
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
-    from taskworker.outcomes import TaskResult
+    from taskworker.settlement import Settlement
 
 MAX_RECEIVE = 10
 """ReceiveMessage's limit per call."""
@@ -53,6 +57,9 @@ QUIET_SECONDS = 0.002
 
 DEFAULT_MAX_TASK_SECONDS = 12 * 3600.0
 """How long a task without a ``timeout`` may hold its message: SQS's own 12-hour cap."""
+
+SIGNAL_POLL_SECONDS = 0.1
+"""How often the main loop looks at the flag the signal handler sets."""
 
 
 class WorkerConfigError(TaskworkerError):
@@ -122,6 +129,8 @@ class Worker:
         """Tasks reserved or submitted and not yet handed to the settler (``None``: being
         submitted right now). Shutdown waits for this to empty before the last settle."""
         self._stopping = threading.Event()
+        self._signal: int | None = None
+        """Set by the signal handler, and nothing else: the main loop acts on it."""
         self._started = threading.Event()
         self._abandoned: list[TaskMessage] = []
         self._pool: TaskPool | None = None
@@ -163,9 +172,11 @@ class Worker:
         self._log(20, "worker started", pool=self.options.pool, concurrency=self.concurrency)
         self._started.set()
         try:
-            while not self._stopping.wait(0.2):
-                pass
-            return self._shutdown(receiver)
+            while not self._stopping.wait(SIGNAL_POLL_SECONDS):
+                if self._signal is not None:
+                    self._log(20, "signal received: stopping gracefully", signal=self._signal)
+                    self.stop()
+            return self._shutdown()
         finally:
             restore()
 
@@ -180,7 +191,14 @@ class Worker:
         )
         if isinstance(self._pool, ProcessTaskPool):
             self._pool.warm_up()
-        self._settler = Settler(self.app, self.queue_url, self.leases, linger=self.options.linger_seconds)
+        self._settler = Settler(
+            self.app.dispatcher,
+            self.sqs,
+            self.queue_url,
+            self.leases,
+            on_settled=self._on_settled,
+            linger=self.options.linger_seconds,
+        )
         self._heartbeat = Heartbeat(
             self.sqs,
             self.queue_url,
@@ -201,7 +219,7 @@ class Worker:
         except Exception as exc:
             raise WorkerConfigError(f"cannot read queue {self.queue_url}: {exc}") from exc
 
-    def _shutdown(self, receiver: threading.Thread) -> int:
+    def _shutdown(self) -> int:
         assert self._settler is not None
         assert self._heartbeat is not None
         assert self._pool is not None
@@ -215,7 +233,6 @@ class Worker:
         if self._abandoned:
             self._log(30, "grace period over; giving back tasks still running", messages=len(self._abandoned))
             self._release(self._abandoned)
-        receiver.join(timeout=max(0.1, deadline - time.monotonic()))
         self._settler.close()
         self._heartbeat.stop()
         self._pool.shutdown(wait=not self._abandoned)
@@ -383,24 +400,40 @@ class Worker:
         assert self._pool is not None
         assert self._settler is not None
         result = self._pool.result(message, future)
-        following, give_back = self._groups.finished(message, proceed=_group_may_proceed(result))
         self._settler.put(result)
-        for waiting in give_back:
-            self._settler.put(waiting)
-        with self._cond:  # one step: shutdown never sees a gap between a task and its successor
+        with self._cond:
             self.stats["finished"] += 1
             self._running.pop(_key(message), None)
-            self._held -= 1 + len(give_back)
+            self._held -= 1
             self._last_freed = time.monotonic()
-            starting = [] if self._stopping.is_set() else following
-            for successor in starting:
-                self._running[_key(successor)] = (successor, None)
             self._cond.notify_all()
-        for successor in following:
-            if starting:
-                self._submit(successor)
-            else:
-                self._give_back(successor)
+
+    def _on_settled(self, settlements: Sequence[Settlement]) -> list[TaskMessage]:
+        """The core settled a batch (on the settler's thread): move FIFO groups on or not.
+
+        Returns the messages to give back: the waiting messages of each group that may not
+        go on, and any successor while the worker is stopping.
+        """
+        give_back: list[TaskMessage] = []
+        starting: list[TaskMessage] = []
+        for settlement in settlements:
+            message = settlement.result.message
+            following, held = self._groups.finished(message, proceed=settlement.group_proceeds)
+            with self._cond:
+                stopping = self._stopping.is_set()
+                if not stopping:
+                    for successor in following:
+                        self._running[_key(successor)] = (successor, None)
+                released = held + following if stopping else held
+                self._held -= len(released)
+                if released:
+                    self._last_freed = time.monotonic()
+                    self._cond.notify_all()
+            give_back += released
+            starting += [] if stopping else following
+        for successor in starting:
+            self._submit(successor)
+        return give_back
 
     def _give_back(self, message: TaskMessage) -> None:
         assert self._settler is not None
@@ -427,11 +460,14 @@ class Worker:
         return restore
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self._stopping.is_set():
-            self._log(40, "second signal: exiting now", signal=signum)
-            self._exit_now(128 + signum)
-        self._log(20, "signal received: stopping gracefully", signal=signum)
-        self.stop()
+        """Only sets a flag; a second signal exits at once, with async-signal-safe calls only."""
+        if self._signal is None:
+            self._signal = signum
+            return
+        os.write(2, f"taskworker: second signal ({signum}): exiting now\n".encode())
+        if isinstance(self._pool, ProcessTaskPool):
+            self._pool.kill_children()
+        os._exit(128 + signum)
 
     def _exit_now(self, code: int) -> None:
         if isinstance(self._pool, ProcessTaskPool):
@@ -446,12 +482,6 @@ class Worker:
 
 def _key(message: TaskMessage) -> str:
     return message.receipt_handle or message.task_id
-
-
-def _group_may_proceed(result: TaskResult) -> bool:
-    """A FIFO group moves on once its message is settled for good (success or DLQ)."""
-    outcome = result.outcome
-    return isinstance(outcome, Succeeded) or (isinstance(outcome, Failed) and outcome.permanent)
 
 
 def run_worker(app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None) -> int:

@@ -105,9 +105,13 @@ class ProcessTaskPool:
         for future in futures:
             future.result()
 
+    def kill_children(self) -> None:
+        """Kill the children at once; safe inside a signal handler (takes no lock)."""
+        terminate_children(self._executor)
+
     def shutdown(self, *, wait: bool) -> None:
         if not wait:
-            terminate_children(self._executor)
+            self.kill_children()
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
@@ -178,7 +182,7 @@ def _init_child(app_path: str, settings: Settings, path: list[str]) -> None:
     from taskworker.app import load_app
 
     _child_app = load_app(app_path)
-    _child_app.settings = settings
+    _child_app.configure(settings=settings)
 
 
 def _dispatch_in_child(message: TaskMessage, budget: float, max_receives: int | None) -> TaskResult:

@@ -210,7 +210,7 @@ def test_configuration_errors_are_clear(fake):
     from taskworker.handlers.worker import Worker, WorkerConfigError, WorkerOptions
 
     app = make_app("config", fake, "")
-    app.settings = Settings()
+    app.configure(settings=Settings())
     with pytest.raises(WorkerConfigError, match="TASKWORKER_QUEUE_URL"):
         Worker(app)
     with pytest.raises(WorkerConfigError, match="cannot read queue"):
