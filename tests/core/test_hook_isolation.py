@@ -118,4 +118,5 @@ def test_a_raising_after_batch_step_leaves_the_outcomes_as_they_were() -> None:
         TaskMessage.from_lambda_record(sqs_record({"n": 1}, task_type="job.run"))
     )
     [settlement] = app.finish_batch([result])
-    assert settlement.delete and not isinstance(result.outcome, RetryLater)
+    assert settlement.delete
+    assert not isinstance(result.outcome, RetryLater)
