@@ -76,8 +76,8 @@ class LambdaSqsRuntime:
             self._not_sqs("expected a mapping with a 'Records' list", type(event).__name__)
             return []
         records = [r if isinstance(r, Mapping) else {"body": repr(r)} for r in raw]
-        sources = {r.get("eventSource", SQS_EVENT_SOURCE) for r in records}
-        if sources - {SQS_EVENT_SOURCE}:
+        sources = {_event_source(r) for r in records} - {None, SQS_EVENT_SOURCE}
+        if sources:
             self._not_sqs(f"eventSource {sorted(map(str, sources))}", type(event).__name__)
             return []
         return records
@@ -154,6 +154,12 @@ def _may_be_done(result: TaskResult) -> bool:
     return isinstance(outcome, Succeeded) or (isinstance(outcome, Failed) and outcome.permanent)
 
 
+def _event_source(record: Mapping[str, Any]) -> object:
+    """``eventSource`` (SNS spells it ``EventSource``); ``None`` when a record has neither,
+    which is then treated as a malformed SQS record and reported, never dropped."""
+    return record.get("eventSource", record.get("EventSource"))
+
+
 def _message_id(record: Mapping[str, Any]) -> str:
     value = record.get("messageId")
     return value if isinstance(value, str) else ""
@@ -188,4 +194,7 @@ def default_app() -> TaskApp:
     try:
         return load_app(path)
     except AppLoadError as exc:
-        raise AppLoadError(f"{APP_ENVIRONMENT_VARIABLE}={path}: {exc}") from None
+        raise AppLoadError(
+            f"{APP_ENVIRONMENT_VARIABLE}={path}: {exc}; expected the app as 'module:attribute', "
+            "e.g. TASKWORKER_APP=mypkg.tasks:app"
+        ) from None
