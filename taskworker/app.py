@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from taskworker.aws import Clients
 from taskworker.dispatch import Dispatcher
@@ -12,7 +12,7 @@ from taskworker.errors import AppLoadError, TaskworkerError
 from taskworker.log import LazyLogger, SupportsLogging
 from taskworker.middleware import InProcessRetries, Middleware
 from taskworker.outcomes import TaskResult
-from taskworker.registry import Registry
+from taskworker.registry import Registry, derived_name
 from taskworker.retry import Retry
 from taskworker.settings import Settings
 
@@ -78,23 +78,41 @@ class TaskApp:
     def tasks(self) -> Registry:
         return self.registry
 
+    @overload
+    def task(self, name: F, /) -> F: ...
+
+    @overload
     def task(
         self,
-        name: str,
+        name: str | None = None,
         *,
         retry: Retry | None = None,
         timeout: float | None = None,
         idempotent: bool = True,
         message_group: str | None = None,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[F], F]: ...
+
+    def task(
+        self,
+        name: str | F | None = None,
+        *,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        idempotent: bool = True,
+        message_group: str | None = None,
+    ) -> F | Callable[[F], F]:
         """Register the decorated function as the handler of task type ``name``.
 
-        The function is returned unchanged, so it stays directly callable in tests.
+        ``@app.task`` without parentheses (or without a name) names the task after the
+        function, lowercased: ``def send_email`` becomes ``"send_email"``. The function is
+        returned unchanged, so it stays directly callable in tests.
         """
+        if callable(name):
+            return self.task(derived_name(name))(name)
 
         def register(func: F) -> F:
             self.registry.register(
-                name,
+                derived_name(func) if name is None else name,
                 func,
                 retry=retry,
                 timeout=timeout,
