@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from taskworker import timeouts
 from taskworker.context import NEVER, Deadline, TaskCall
 from taskworker.errors import PermanentError, RetryableError, validation_summary
 from taskworker.log import SupportsLogging, task_identity
@@ -77,6 +78,10 @@ class Dispatcher:
         self._batch_hooks = _overriding(self.middleware, "after_batch")
         self._plans: dict[str, _Plan] = {}
         self._loops = threading.local()
+        self.stop_sync_tasks_at_timeout = False
+        """Interrupt sync handlers at their ``timeout`` with SIGALRM: only where one task
+        runs at a time in the main thread of a process of its own (the process pool's
+        children). Async handlers are always cancelled at their timeout."""
 
     def dispatch(
         self,
@@ -209,7 +214,12 @@ class Dispatcher:
         task = call.task
         args: tuple[Any, ...] = (call.payload, call.context) if task.takes_context else (call.payload,)
         if task.is_async:
-            return self._event_loop().run(task.func(*args))  # type: ignore[no-any-return]
+            work = task.func(*args)
+            if task.timeout:
+                work = timeouts.within(work, task.timeout)
+            return self._event_loop().run(work)  # type: ignore[no-any-return]
+        if task.timeout and self.stop_sync_tasks_at_timeout:
+            return timeouts.alarm_within(lambda: task.func(*args), task.timeout)  # type: ignore[no-any-return]
         return task.func(*args)  # type: ignore[no-any-return]
 
     def _succeeded(self, call: TaskCall, value: Any) -> Outcome:

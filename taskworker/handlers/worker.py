@@ -43,6 +43,7 @@ from taskworker.handlers.heartbeat import Heartbeat, Leases
 from taskworker.handlers.settle import Settler
 from taskworker.handlers.visibility import change_visibility, max_receive_count
 from taskworker.handlers.worker_pool import PoolKind, ProcessTaskPool, TaskPool, make_pool
+from taskworker.log import task_identity
 from taskworker.messages import TaskMessage
 
 if TYPE_CHECKING:
@@ -133,6 +134,10 @@ class Worker:
         """Set by the signal handler, and nothing else: the main loop acts on it."""
         self._started = threading.Event()
         self._abandoned: list[TaskMessage] = []
+        self._overdue_at: dict[str, tuple[float, TaskMessage]] = {}
+        """Thread-pool tasks with a ``timeout``: when each must have finished."""
+        self._let_go: set[str] = set()
+        """Tasks that ran past their timeout on a thread: their message was given back."""
         self._pool: TaskPool | None = None
         self._settler: Settler | None = None
         self._heartbeat: Heartbeat | None = None
@@ -173,6 +178,7 @@ class Worker:
         self._started.set()
         try:
             while not self._stopping.wait(SIGNAL_POLL_SECONDS):
+                self._let_go_overdue()
                 if self._signal is not None:
                     self._log(20, "signal received: stopping gracefully", signal=self._signal)
                     self.stop()
@@ -375,7 +381,36 @@ class Worker:
             return
         with self._cond:
             self._running[_key(message)] = (message, future)
+            timeout = self._timeout(message)
+            if timeout and not isinstance(self._pool, ProcessTaskPool):  # processes stop their own
+                self._overdue_at[_key(message)] = (time.monotonic() + timeout, message)
         future.add_done_callback(partial(self._completed, message))  # runs after the line above
+
+    def _timeout(self, message: TaskMessage) -> float | None:
+        task = self.app.registry.get(message.task_type or "")
+        return task.timeout if task is not None else None
+
+    def _let_go_overdue(self) -> None:
+        """A thread cannot be stopped: a task past its timeout has its message given back
+        (visible at once, so it is retried) and is reported; its late result is dropped."""
+        now = time.monotonic()
+        with self._cond:
+            overdue = [(key, m) for key, (at, m) in self._overdue_at.items() if at <= now]
+            for key, _ in overdue:
+                del self._overdue_at[key]
+                self._let_go.add(key)
+        for _, message in overdue:
+            self._log(
+                40,
+                "task ran past its timeout; a thread cannot be stopped, so its message is let go",
+                **task_identity(message),
+                timeout=self._timeout(message),
+            )
+            self.stats["let_go"] += 1
+            self._release([message])
+            _, waiting = self._groups.finished(message, proceed=False)
+            for behind in waiting:  # its FIFO group waits behind it in the queue, not here
+                self._give_back(behind)
 
     def _budget(self, message: TaskMessage) -> float:
         """Seconds the task may hold its message: its timeout plus the dispatcher's margins.
@@ -400,7 +435,12 @@ class Worker:
         assert self._pool is not None
         assert self._settler is not None
         result = self._pool.result(message, future)
-        self._settler.put(result)
+        with self._cond:
+            self._overdue_at.pop(_key(message), None)
+            let_go = _key(message) in self._let_go
+            self._let_go.discard(_key(message))
+        if not let_go:  # a let-go message is someone else's now: its late result is dropped
+            self._settler.put(result)
         with self._cond:
             self.stats["finished"] += 1
             self._running.pop(_key(message), None)

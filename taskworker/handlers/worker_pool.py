@@ -183,6 +183,7 @@ def _init_child(app_path: str, settings: Settings, path: list[str]) -> None:
 
     _child_app = load_app(app_path)
     _child_app.configure(settings=settings)
+    _child_app.dispatcher.stop_sync_tasks_at_timeout = True  # one task at a time, main thread
 
 
 def _dispatch_in_child(message: TaskMessage, budget: float, max_receives: int | None) -> TaskResult:
