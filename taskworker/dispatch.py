@@ -25,6 +25,7 @@ from taskworker.messages import TaskMessage
 from taskworker.middleware import Middleware, compose
 from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.registry import Registry, TaskDefinition
+from taskworker.retry import NO_RETRY
 from taskworker.settings import Settings
 from taskworker.settlement import Settlement, decide
 
@@ -133,7 +134,7 @@ class Dispatcher:
         max_receives: MaxReceives,
     ) -> Outcome:
         if task is None:
-            return _reject_route(message)
+            return self._reject_route(message, max_receives)
         try:
             payload = task.input_model.model_validate_json(message.body)
         except ValidationError as exc:
@@ -252,6 +253,28 @@ class Dispatcher:
         )
         return RetryLater(error, delay=delay)
 
+    def _reject_route(self, message: TaskMessage, max_receives: MaxReceives) -> Outcome:
+        """No task for the message: permanent, except an unknown type on a queue with a
+        redrive limit.
+
+        During a rolling deploy new producers send types that old consumers do not know
+        yet, so an unknown type is retried with backoff (another consumer, or this one
+        after its deploy, may know it) and dead-lettered with ``UnknownTaskType`` only on
+        the last allowed receive. Without a known limit it is dead-lettered at once, as a
+        queue with no redrive policy would otherwise retry it forever.
+        """
+        if message.task_type is None:
+            return Failed(ErrorInfo(MISSING_TASK_TYPE, "message has no 'task_type' String attribute"))
+        error = ErrorInfo(UNKNOWN_TASK_TYPE, f"no task registered as {message.task_type!r}")
+        limit = max_receives(message) if callable(max_receives) else max_receives
+        if limit is None or message.receive_count >= limit:
+            return Failed(error)
+        settings = self.settings
+        delay = NO_RETRY.requeue_delay(
+            message.receive_count, settings.backoff_base_seconds, settings.backoff_max_seconds
+        )
+        return RetryLater(error, delay=delay)
+
     def _event_loop(self) -> asyncio.Runner:
         """One event loop per thread, reused: a new loop per message costs more than a task."""
         runner: asyncio.Runner | None = getattr(self._loops, "runner", None)
@@ -289,12 +312,6 @@ def _too_close(message: TaskMessage, margin: float, max_receives: MaxReceives) -
     if limit is not None and message.receive_count >= limit:
         return Failed(error, permanent=False)
     return RetryLater(error, delay=0.0)
-
-
-def _reject_route(message: TaskMessage) -> Failed:
-    if message.task_type is None:
-        return Failed(ErrorInfo(MISSING_TASK_TYPE, "message has no 'task_type' String attribute"))
-    return Failed(ErrorInfo(UNKNOWN_TASK_TYPE, f"no task registered as {message.task_type!r}"))
 
 
 def _invalid(task: TaskDefinition, exc: ValidationError) -> Failed:
