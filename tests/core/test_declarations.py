@@ -92,3 +92,17 @@ def test_a_valid_retry_policy_is_kept() -> None:
 
     assert app.registry["t.run"].retry.attempts == 3
     assert app.registry["t.run"].timeout == 1.5
+
+
+@pytest.mark.parametrize("delay", [-1, 901, 1.5, "10", True])
+def test_the_producer_refuses_a_delay_outside_sqs_range_even_without_the_app(delay: Any) -> None:
+    from taskworker.client import TaskClient
+    from taskworker.errors import TaskworkerError
+    from taskworker.testing import FakeSQS
+
+    sqs = FakeSQS()
+    url = sqs.create_queue(QueueName="delays")["QueueUrl"]
+    client = TaskClient(url, sqs=sqs)
+    with pytest.raises(TaskworkerError, match=r"delay_seconds=.*from 0 to 900"):
+        client.submit("any.task", {"n": 1}, delay_seconds=delay)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
