@@ -74,10 +74,6 @@ class TaskApp:
             self._settings = Settings.from_env()
         return self._settings
 
-    @property
-    def tasks(self) -> Registry:
-        return self.registry
-
     @overload
     def task(self, name: F, /) -> F: ...
 
