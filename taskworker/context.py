@@ -25,11 +25,18 @@ class Deadline:
     checked once per message and must stay cheap.
     """
 
-    __slots__ = ("_remaining", "_scale")
+    __slots__ = ("_remaining", "_reserve", "_scale")
 
-    def __init__(self, remaining: Callable[[], float], *, scale: float = 1.0) -> None:
+    def __init__(self, remaining: Callable[[], float], *, scale: float = 1.0, reserve: float = 0.0) -> None:
         self._remaining = remaining
         self._scale = scale
+        self._reserve = reserve
+
+    def reserving(self, seconds: float) -> Deadline:
+        """The same deadline, ``seconds`` earlier: time kept for what follows the tasks."""
+        if self is NEVER:
+            return self
+        return Deadline(self._remaining, scale=self._scale, reserve=self._reserve + seconds)
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
@@ -46,7 +53,7 @@ class Deadline:
 
     def remaining(self) -> float:
         """Seconds left; ``math.inf`` when there is no deadline."""
-        left = float(self._remaining()) * self._scale
+        left = float(self._remaining()) * self._scale - self._reserve
         return left if left > 0 else 0.0
 
 

@@ -66,7 +66,9 @@ class LambdaSqsRuntime:
         with invocation(getattr(context, "aws_request_id", None)), self._calls_bounded(deadline):
             settlements = self._dispatch(records, deadline)
         failures = [{"itemIdentifier": s.result.message.task_id} for s in settlements if not s.delete]
-        failures += [{"itemIdentifier": self._report_unidentified(r)} for r in records if not _message_id(r)]
+        if len(settlements) < len(records):
+            unidentified = [r for r in records if not _message_id(r)]
+            failures += [{"itemIdentifier": self._report_unidentified(r)} for r in unidentified]
         return {"batchItemFailures": failures}
 
     def _records(self, event: Any) -> list[Mapping[str, Any]]:
@@ -95,8 +97,7 @@ class LambdaSqsRuntime:
         Messages held behind their group are not started: they skip ``finish_batch`` and
         go back at once, behind the message that holds them.
         """
-        settle_seconds = self.core.settings.settle_seconds
-        task_deadline = Deadline(lambda: deadline.remaining() - settle_seconds)
+        task_deadline = deadline.reserving(self.core.settings.settle_seconds)
         max_receives = self.queues.max_receive_count
         blocked: set[str] = set()
         results: list[TaskResult] = []
