@@ -5,7 +5,7 @@ It owns queue mechanics only; every decision about a task is the core's:
 1. a *receiver* thread long-polls the queue for as many messages as there are free
    slots (never more than it can start before their visibility runs out);
 2. each message becomes a :class:`~taskworker.messages.TaskMessage` and runs in the pool
-   (:mod:`~taskworker.handlers.worker_pool`) through ``app.dispatcher.dispatch``, FIFO
+   (:mod:`~taskworker.handlers.worker_pool`) through the core's ``dispatch``, FIFO
    groups one message at a time (:mod:`~taskworker.handlers.groups`);
 3. the :mod:`heartbeat <taskworker.handlers.heartbeat>` keeps held messages invisible
    up to each task's time limit, so a long task is not delivered twice;
@@ -24,6 +24,7 @@ own, and gives back (visibility 0) whatever that last poll still returns.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -48,6 +49,8 @@ from taskworker.messages import TaskMessage
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
+    from taskworker.aws import Clients
+    from taskworker.dispatch import Dispatcher
     from taskworker.settlement import Settlement
 
 MAX_RECEIVE = 10
@@ -109,13 +112,26 @@ class WorkerOptions:
 
 
 class Worker:
-    """Consumes one queue with one app until stopped; see the module docstring."""
+    """Consumes one queue with one core until stopped; see the module docstring.
 
-    def __init__(self, app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None):
-        self.app = app
+    It takes the core (the app's dispatcher: registry, settings, middleware, logger) and
+    the clients, not the app; :meth:`for_app` builds one from a :class:`TaskApp`.
+    """
+
+    def __init__(
+        self,
+        core: Dispatcher,
+        clients: Clients,
+        options: WorkerOptions | None = None,
+        *,
+        queue_url: str | None = None,
+    ) -> None:
+        self.core = core
+        self.clients = clients
+        self.settings = settings = core.settings
         self.options = options or WorkerOptions()
         self.options.check()
-        url = queue_url or app.settings.queue_url
+        url = queue_url or settings.queue_url
         if not url:
             raise WorkerConfigError("no queue URL: set TASKWORKER_QUEUE_URL or pass --queue-url")
         self.queue_url = url
@@ -142,9 +158,22 @@ class Worker:
         self._settler: Settler | None = None
         self._heartbeat: Heartbeat | None = None
 
+    @classmethod
+    def for_app(
+        cls, app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None
+    ) -> Worker:
+        """A worker for ``app``'s core and clients; the process pool learns where to import
+        the app from (``module:attribute``) here, the one thing it needs of the app itself."""
+        from taskworker.handlers.worker_pool import find_app_path
+
+        options = options or WorkerOptions()
+        if options.pool == "process" and not options.app_path:
+            options = dataclasses.replace(options, app_path=find_app_path(app))
+        return cls(app.dispatcher, app.clients, options, queue_url=queue_url)
+
     @property
     def sqs(self) -> Any:
-        return self.app.clients.sqs
+        return self.clients.sqs
 
     @property
     def abandoned(self) -> list[TaskMessage]:
@@ -190,7 +219,7 @@ class Worker:
         limit = self._max_receives()
         self._pool = make_pool(
             self.options.pool,
-            self.app,
+            self.core,
             concurrency=self.concurrency,
             max_receives=limit,
             app_path=self.options.app_path,
@@ -198,7 +227,7 @@ class Worker:
         if isinstance(self._pool, ProcessTaskPool):
             self._pool.warm_up()
         self._settler = Settler(
-            self.app.dispatcher,
+            self.core,
             self.sqs,
             self.queue_url,
             self.leases,
@@ -210,14 +239,14 @@ class Worker:
             self.queue_url,
             self.leases,
             visibility_timeout=self.options.visibility_timeout,
-            logger=self.app.logger,
+            logger=self.core.logger,
         )
         self._settler.start()
         self._heartbeat.start()
 
     def _max_receives(self) -> int | None:
         """The redrive limit (one GetQueueAttributes at start, which also checks the queue)."""
-        configured = self.app.settings.max_receive_count
+        configured = self.settings.max_receive_count
         if configured is not None:
             return configured
         try:
@@ -349,7 +378,7 @@ class Worker:
         Reserving under the lock that shutdown takes means a stop either sees these
         messages (and waits for or gives them back) or is seen here.
         """
-        limit = self.options.max_task_seconds + 2 * self.app.settings.deadline_margin_seconds
+        limit = self.options.max_task_seconds + 2 * self.settings.deadline_margin_seconds
         self.leases.add(messages, received_at, self.options.visibility_timeout, limit)
         with self._cond:
             stopping = self._stopping.is_set()
@@ -387,7 +416,7 @@ class Worker:
         future.add_done_callback(partial(self._completed, message))  # runs after the line above
 
     def _timeout(self, message: TaskMessage) -> float | None:
-        task = self.app.registry.get(message.task_type or "")
+        task = self.core.registry.get(message.task_type or "")
         return task.timeout if task is not None else None
 
     def _let_go_overdue(self) -> None:
@@ -418,9 +447,9 @@ class Worker:
         The dispatcher refuses to start a task whose deadline is closer than its timeout
         plus ``deadline_margin_seconds``; one more margin is left for settling.
         """
-        task = self.app.registry.get(message.task_type or "")
+        task = self.core.registry.get(message.task_type or "")
         timeout = task.timeout if task is not None and task.timeout else self.options.max_task_seconds
-        return timeout + 2 * self.app.settings.deadline_margin_seconds
+        return timeout + 2 * self.settings.deadline_margin_seconds
 
     def _completed(self, message: TaskMessage, future: Future[Any]) -> None:
         """Runs on the pool's thread as each task ends; hands it to the settler."""
@@ -517,7 +546,7 @@ class Worker:
         os._exit(code)
 
     def _log(self, level: int, message: str, **extra: Any) -> None:
-        self.app.logger.log(level, message, extra={"queue_url": self.queue_url, **extra})
+        self.core.logger.log(level, message, extra={"queue_url": self.queue_url, **extra})
 
 
 def _key(message: TaskMessage) -> str:
@@ -530,7 +559,7 @@ def run_worker(app: TaskApp, options: WorkerOptions | None = None, *, queue_url:
     If tasks were still running when the grace period ended, their threads cannot be
     stopped, so the process exits here (their messages were already given back).
     """
-    worker = Worker(app, options, queue_url=queue_url)
+    worker = Worker.for_app(app, options, queue_url=queue_url)
     code = worker.run()
     if worker.abandoned:
         worker._exit_now(code)

@@ -23,6 +23,7 @@ from taskworker.outcomes import ErrorInfo, RetryLater, TaskResult
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
+    from taskworker.dispatch import Dispatcher
     from taskworker.messages import TaskMessage
     from taskworker.settings import Settings
 
@@ -43,8 +44,8 @@ class TaskPool(Protocol):
 class ThreadTaskPool:
     """Dispatches on threads of this process: cheap, shares clients, for I/O-bound tasks."""
 
-    def __init__(self, app: TaskApp, concurrency: int, max_receives: int | None) -> None:
-        self._app = app
+    def __init__(self, core: Dispatcher, concurrency: int, max_receives: int | None) -> None:
+        self._core = core
         self._max_receives = max_receives
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="taskworker-task")
 
@@ -52,8 +53,7 @@ class ThreadTaskPool:
         return self._executor.submit(self._dispatch, message, budget)
 
     def _dispatch(self, message: TaskMessage, budget: float) -> TaskResult:
-        dispatcher = self._app.dispatcher
-        return dispatcher.dispatch(message, Deadline.after(budget), max_receives=self._max_receives)
+        return self._core.dispatch(message, Deadline.after(budget), max_receives=self._max_receives)
 
     def result(self, message: TaskMessage, future: Future[Any]) -> TaskResult:
         return _result_or_crash(message, future)
@@ -69,11 +69,9 @@ class ProcessTaskPool:
     executor; the tasks it held come back as retries and a fresh executor is started.
     """
 
-    def __init__(
-        self, app: TaskApp, app_path: str, settings: Settings, concurrency: int, max_receives: int | None
-    ) -> None:
-        self._app = app
-        self._args = (app_path, settings, list(sys.path))
+    def __init__(self, core: Dispatcher, app_path: str, concurrency: int, max_receives: int | None) -> None:
+        self._core = core
+        self._args = (app_path, core.settings, list(sys.path))
         self._concurrency = concurrency
         self._max_receives = max_receives
         self._executor = self._start()
@@ -96,7 +94,7 @@ class ProcessTaskPool:
 
     def result(self, message: TaskMessage, future: Future[Any]) -> TaskResult:
         result = _result_or_crash(message, future)
-        result.task = self._app.registry.get(message.task_type or "")
+        result.task = self._core.registry.get(message.task_type or "")
         return result
 
     def warm_up(self) -> None:
@@ -117,21 +115,20 @@ class ProcessTaskPool:
 
 def make_pool(
     kind: PoolKind,
-    app: TaskApp,
+    core: Dispatcher,
     *,
     concurrency: int,
     max_receives: int | None,
     app_path: str | None,
 ) -> ThreadTaskPool | ProcessTaskPool:
     if kind == "thread":
-        return ThreadTaskPool(app, concurrency, max_receives)
-    app_path = app_path or find_app_path(app)
+        return ThreadTaskPool(core, concurrency, max_receives)
     if not app_path:
         raise ValueError(
             "the process pool imports the app in its children by 'module:attribute', and this app "
             "is not an attribute of an importable module; pass app_path='package.module:app'"
         )
-    return ProcessTaskPool(app, app_path, app.settings, concurrency, max_receives)
+    return ProcessTaskPool(core, app_path, concurrency, max_receives)
 
 
 def find_app_path(app: TaskApp) -> str | None:

@@ -122,7 +122,7 @@ def test_stopping_does_not_wait_for_the_long_poll_and_loses_nothing(moto_queues:
     def step(item: Step) -> None:
         raise AssertionError("nothing may start after the stop")
 
-    worker = Worker(app, WorkerOptions(wait_time_seconds=20, grace_seconds=30))
+    worker = Worker.for_app(app, WorkerOptions(wait_time_seconds=20, grace_seconds=30))
     stopped: dict[str, Any] = {}
 
     def run() -> None:
