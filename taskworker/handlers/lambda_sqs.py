@@ -195,7 +195,5 @@ def default_app() -> TaskApp:
     try:
         return load_app(path)
     except AppLoadError as exc:
-        raise AppLoadError(
-            f"{APP_ENVIRONMENT_VARIABLE}={path}: {exc}; expected the app as 'module:attribute', "
-            "e.g. TASKWORKER_APP=mypkg.tasks:app"
-        ) from None
+        hint = "" if "'module:attribute'" in str(exc) else "; expected the app as 'module:attribute'"
+        raise AppLoadError(f"{APP_ENVIRONMENT_VARIABLE}={path}: {exc}{hint}") from None
