@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from taskworker import Settings, TaskApp
+from taskworker import Settings, TaskApp, TaskContext
 from taskworker.aws import Clients
 from taskworker.errors import AppLoadError
 from taskworker.testing import FakeSQS, lambda_context, sqs_event, sqs_record
@@ -147,3 +147,29 @@ def test_taskworker_app_wrong_names_the_variable(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv("TASKWORKER_APP", wrong)
         with pytest.raises(AppLoadError, match=rf"^TASKWORKER_APP={wrong}: .*expected .*'module:attribute'"):
             lambda_sqs.handler(sqs_event(), lambda_context())
+
+
+def test_task_log_lines_carry_identity_correlation_and_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.logs")
+    app = TaskApp("logs", clients=Clients(sqs=FakeSQS()), logger=logger)
+
+    @app.task("job.log")
+    def log(job: Job, ctx: TaskContext) -> None:
+        ctx.logger.info("working")
+        raise ConnectionError("then it fails")
+
+    record = sqs_record({"n": 1}, task_type="job.log", correlation_id="corr-1", receive_count=2)
+    context = lambda_context()
+    with caplog.at_level(logging.INFO, logger="test.logs"):
+        app.lambda_handler(sqs_event([record]), context)
+    lines = [r for r in caplog.records if r.getMessage() in ("working", "task will be retried")]
+    assert len(lines) == 2
+    for line in lines:
+        identity = {k: getattr(line, k) for k in ("task_id", "task_type", "attempt", "correlation_id")}
+        assert identity == {
+            "task_id": record["messageId"],
+            "task_type": "job.log",
+            "attempt": 2,
+            "correlation_id": "corr-1",
+        }
+        assert line.request_id == context.aws_request_id  # type: ignore[attr-defined]
