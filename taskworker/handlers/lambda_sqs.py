@@ -64,7 +64,7 @@ class LambdaSqsRuntime:
             return {"batchItemFailures": []}
         deadline = Deadline.from_lambda_context(context)
         with invocation(getattr(context, "aws_request_id", None)), self._calls_bounded(deadline):
-            settlements = self._dispatch(records, deadline)
+            settlements = self._run_batch(records, deadline)
         failures = [{"itemIdentifier": s.result.message.task_id} for s in settlements if not s.delete]
         if len(settlements) < len(records):
             unidentified = [r for r in records if not _message_id(r)]
@@ -91,7 +91,7 @@ class LambdaSqsRuntime:
         left = deadline.remaining()
         return self.clients.time_limit(left / CALLS_PER_SETTLEMENT)
 
-    def _dispatch(self, records: list[Mapping[str, Any]], deadline: Deadline) -> list[Settlement]:
+    def _run_batch(self, records: list[Mapping[str, Any]], deadline: Deadline) -> list[Settlement]:
         """Dispatch in order, then settle; a FIFO group stops at its first message not done.
 
         Messages held behind their group are not started: they skip ``finish_batch`` and
