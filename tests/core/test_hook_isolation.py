@@ -120,3 +120,22 @@ def test_a_raising_after_batch_step_leaves_the_outcomes_as_they_were() -> None:
     [settlement] = app.finish_batch([result])
     assert settlement.delete
     assert not isinstance(result.outcome, RetryLater)
+
+
+def test_a_raising_before_task_hook_counts_as_the_handler_failing_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BrokenBefore(Middleware):
+        def before_task(self, call: TaskCall) -> None:
+            raise RuntimeError("before_task broke")
+
+    app = jobs_app(BrokenBefore())
+    from taskworker.messages import TaskMessage
+
+    message = TaskMessage.from_lambda_record(sqs_record({"n": 1}, task_type="job.run"))
+    with caplog.at_level(logging.ERROR, logger="test.hooks"):
+        outcome = app.dispatcher.dispatch(message).outcome
+    assert isinstance(outcome, RetryLater)
+    assert outcome.error.type == "RuntimeError"
+    [line] = [r for r in caplog.records if r.getMessage().startswith("middleware hook failed")]
+    assert (line.hook, line.middleware, line.task_id) == ("before_task", "BrokenBefore", message.task_id)  # type: ignore[attr-defined]
