@@ -119,7 +119,8 @@ class Dispatcher:
             item.after_batch(results)
         except Exception as exc:
             for result, (outcome, dead_lettered) in zip(results, before, strict=True):
-                result.outcome, result.dead_lettered = outcome, dead_lettered
+                # a copy the DLQ acknowledged before the step broke stays counted
+                result.outcome, result.dead_lettered = outcome, dead_lettered or result.dead_lettered
             self._log_hook_failure(item, "after_batch", exc, task_ids=[r.message.task_id for r in results])
             return
         for result, (outcome, dead_lettered) in zip(results, before, strict=True):
