@@ -88,7 +88,7 @@ def run_worker(sqs: Any, queue_url: str, count: int, sleep: float, progress: Pro
     """Process ``count`` tasks with the worker; returns seconds until all were settled."""
     app = make_app(sqs, queue_url, sleep)
     options = WorkerOptions(concurrency=CONCURRENCY, wait_time_seconds=1, visibility_timeout=60)
-    worker = Worker(app, options)
+    worker = Worker.for_app(app, options)
     thread = threading.Thread(target=worker.run, daemon=True)
     started = time.perf_counter()
     thread.start()

@@ -22,7 +22,7 @@ MESSAGES: list[tuple[str, str | None, str]] = [
     ("an async notification", "report.notify", '{"email": "ops@example.com", "subject": "ready"}'),
     ("a payload failing validation", "report.generate", '{"account_id": "acme", "month": "13"}'),
     ("a body that is not JSON", "report.generate", "{not json"),
-    ("an unknown task type", "report.unknown", "{}"),
+    ("an unknown task type", "report.unknown", "{}"),  # retried: a newer consumer may know it
     ("no task_type attribute", None, '{"account_id": "acme"}'),
     ("a handler failing for good", "report.fail", '{"account_id": "initech"}'),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from taskworker.aws import Clients
 from taskworker.dispatch import Dispatcher
@@ -12,13 +12,14 @@ from taskworker.errors import AppLoadError, TaskworkerError
 from taskworker.log import LazyLogger, SupportsLogging
 from taskworker.middleware import InProcessRetries, Middleware
 from taskworker.outcomes import TaskResult
-from taskworker.registry import Registry
+from taskworker.registry import Registry, derived_name
 from taskworker.retry import Retry
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
     from taskworker.client import TaskClient
     from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
+    from taskworker.settlement import Settlement
     from taskworker.status import StatusTable, TaskStatus
     from taskworker.testing.tester import TaskTester
 
@@ -73,39 +74,48 @@ class TaskApp:
             self._settings = Settings.from_env()
         return self._settings
 
-    @settings.setter
-    def settings(self, value: Settings) -> None:
-        """Replace the settings (a CLI run's overrides); see :meth:`configure`."""
-        self.configure(settings=value)
+    @overload
+    def task(self, name: F, /) -> F: ...
 
-    @property
-    def tasks(self) -> Registry:
-        return self.registry
-
+    @overload
     def task(
         self,
-        name: str,
+        name: str | None = None,
         *,
         retry: Retry | None = None,
         timeout: float | None = None,
         idempotent: bool = True,
         message_group: str | None = None,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[F], F]: ...
+
+    def task(
+        self,
+        name: str | F | None = None,
+        *,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        idempotent: bool = True,
+        message_group: str | None = None,
+    ) -> F | Callable[[F], F]:
         """Register the decorated function as the handler of task type ``name``.
 
-        The function is returned unchanged, so it stays directly callable in tests.
+        ``@app.task`` without parentheses (or without a name) names the task after the
+        function, lowercased: ``def send_email`` becomes ``"send_email"``. The function is
+        returned unchanged, so it stays directly callable in tests.
         """
+        if callable(name):
+            return self.task(derived_name(name))(name)
 
         def register(func: F) -> F:
             self.registry.register(
-                name,
+                derived_name(func) if name is None else name,
                 func,
                 retry=retry,
                 timeout=timeout,
                 idempotent=idempotent,
                 message_group=message_group,
             )
-            self._dispatcher = None  # rebuilt with the new task on next use
+            self._dispatcher = self._lambda_runtime = None  # rebuilt with the new task on next use
             return func
 
         return register
@@ -191,20 +201,22 @@ class TaskApp:
             raise TaskworkerError("no status table configured: set TASKWORKER_STATUS_TABLE")
         return StatusTable(table, self.clients.dynamodb)
 
-    def finish_batch(self, results: Sequence[TaskResult]) -> None:
-        """Run the ``after_batch`` chain: dead-lettering first, then events, status, metrics.
+    def finish_batch(self, results: Sequence[TaskResult]) -> list[Settlement]:
+        """Run the ``after_batch`` chain (dead-lettering first, then events, status,
+        metrics) and return each message's :class:`~taskworker.settlement.Settlement`.
 
-        Every runtime calls this once per batch before it deletes or returns messages, so
-        the order is the same everywhere.
+        Every runtime calls this once per batch before it deletes or returns messages, and
+        applies exactly what it returns, so the order and the rules are the same everywhere.
         """
-        self.dispatcher.after_batch(results)
+        return self.dispatcher.finish_batch(results)
 
     def lambda_handler(self, event: Any, context: Any) -> dict[str, Any]:
         """Entry point for an SQS event source with ``ReportBatchItemFailures``."""
         if self._lambda_runtime is None:
             from taskworker.handlers.lambda_sqs import LambdaSqsRuntime
+            from taskworker.handlers.visibility import QueueVisibility
 
-            self._lambda_runtime = LambdaSqsRuntime(self)
+            self._lambda_runtime = LambdaSqsRuntime(self.dispatcher, self.clients, QueueVisibility(self))
         return self._lambda_runtime.handle(event, context)
 
     def run_worker(self, *, queue_url: str | None = None, **options: Any) -> int:

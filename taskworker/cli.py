@@ -86,7 +86,7 @@ def load(path: str, **overrides: Any) -> TaskApp:
     except AppLoadError as exc:
         fail(str(exc))
     with user_errors():
-        task_app.settings = task_app.settings.merged(**overrides)
+        task_app.configure(settings=task_app.settings.merged(**overrides))
     return task_app
 
 

@@ -51,6 +51,10 @@ class PartialSubmitError(SubmitError):
         super().__init__(f"{len(failures)} of {len(task_ids)} tasks were not sent: {listed}{more}")
 
 
+MAX_DELAY_SECONDS = 900
+"""SendMessage's DelaySeconds limit (15 minutes)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRequest:
     """One task to submit; ``payload`` is a dict, a pydantic model, or any JSON value."""
@@ -62,6 +66,17 @@ class TaskRequest:
     correlation_id: str | None = None
     group_id: str | None = None
     """FIFO queues only: the message group (default: the task type)."""
+
+    def __post_init__(self) -> None:
+        """SQS's own limit, checked here so a bad delay fails before anything is sent."""
+        delay = self.delay_seconds
+        if delay is not None and (
+            isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= MAX_DELAY_SECONDS
+        ):
+            raise PayloadError(
+                f"delay_seconds={delay!r}: SQS delays a message by a whole number of seconds "
+                f"from 0 to {MAX_DELAY_SECONDS}"
+            )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TaskRequest:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from taskworker.log import SupportsLogging, TaskLogger
+from taskworker.log import SupportsLogging, TaskLogger, task_identity
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -25,15 +25,18 @@ class Deadline:
     checked once per message and must stay cheap.
     """
 
-    __slots__ = ("_remaining", "_scale")
+    __slots__ = ("_remaining", "_reserve", "_scale")
 
-    def __init__(self, remaining: Callable[[], float], *, scale: float = 1.0) -> None:
+    def __init__(self, remaining: Callable[[], float], *, scale: float = 1.0, reserve: float = 0.0) -> None:
         self._remaining = remaining
         self._scale = scale
+        self._reserve = reserve
 
-    @classmethod
-    def never(cls) -> Deadline:
-        return NEVER
+    def reserving(self, seconds: float) -> Deadline:
+        """The same deadline, ``seconds`` earlier: time kept for what follows the tasks."""
+        if self is NEVER:
+            return self
+        return Deadline(self._remaining, scale=self._scale, reserve=self._reserve + seconds)
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
@@ -50,7 +53,7 @@ class Deadline:
 
     def remaining(self) -> float:
         """Seconds left; ``math.inf`` when there is no deadline."""
-        left = float(self._remaining()) * self._scale
+        left = float(self._remaining()) * self._scale - self._reserve
         return left if left > 0 else 0.0
 
 
@@ -97,9 +100,9 @@ class TaskContext:
 
     @property
     def logger(self) -> TaskLogger:
-        """A logger whose lines carry ``task_id``, ``task_type`` and ``attempt``."""
+        """A logger whose lines carry the task's identity (:func:`~taskworker.log.task_identity`)."""
         if self._logger is None:
-            keys = {"task_id": self.task_id, "task_type": self.task_type, "attempt": self.attempt}
+            keys = {**task_identity(self._message), "task_type": self.task_type}
             self._logger = TaskLogger(self._base_logger, keys)
         return self._logger
 
@@ -115,7 +118,7 @@ class TaskCall:
     this object is created once per message on the hot path.
     """
 
-    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "started_at", "task")
+    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "task")
 
     def __init__(
         self,
@@ -132,7 +135,6 @@ class TaskCall:
         self.logger = logger
         self.duplicate = False
         """Set by idempotency when the result came from its store, not from the handler."""
-        self.started_at = 0.0
         self._context: TaskContext | None = None
 
     @property

@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from taskworker import timeouts
 from taskworker.context import NEVER, Deadline, TaskCall
 from taskworker.errors import PermanentError, RetryableError, validation_summary
-from taskworker.log import SupportsLogging
+from taskworker.log import SupportsLogging, task_identity
 from taskworker.messages import TaskMessage
 from taskworker.middleware import Middleware, compose
 from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.registry import Registry, TaskDefinition
+from taskworker.retry import NO_RETRY
 from taskworker.settings import Settings
+from taskworker.settlement import Settlement, decide
 
 if TYPE_CHECKING:
     import asyncio
@@ -76,6 +79,10 @@ class Dispatcher:
         self._batch_hooks = _overriding(self.middleware, "after_batch")
         self._plans: dict[str, _Plan] = {}
         self._loops = threading.local()
+        self.stop_sync_tasks_at_timeout = False
+        """Interrupt sync handlers at their ``timeout`` with SIGALRM: only where one task
+        runs at a time in the main thread of a process of its own (the process pool's
+        children). Async handlers are always cancelled at their timeout."""
 
     def dispatch(
         self,
@@ -94,10 +101,31 @@ class Dispatcher:
             self._log_failure(result)
         return result
 
-    def after_batch(self, results: Sequence[TaskResult]) -> None:
-        """Run every ``after_batch`` hook once the runtime has dead-lettered what it must."""
+    def finish_batch(self, results: Sequence[TaskResult]) -> list[Settlement]:
+        """Run the ``after_batch`` chain, then decide each message's settlement.
+
+        Dead-lettering is the chain's first step. A step that raises is logged and its
+        changes to the results are undone, so each message's outcome stands as the
+        previous steps left it; a message the DLQ acknowledged stays dead-lettered
+        whatever a later step does, so it is never copied there twice.
+        """
         for item in self._batch_hooks:
+            self._after_batch_step(item, results)
+        return decide(results)
+
+    def _after_batch_step(self, item: Middleware, results: Sequence[TaskResult]) -> None:
+        before = [(result.outcome, result.dead_lettered) for result in results]
+        try:
             item.after_batch(results)
+        except Exception as exc:
+            for result, (outcome, dead_lettered) in zip(results, before, strict=True):
+                # a copy the DLQ acknowledged before the step broke stays counted
+                result.outcome, result.dead_lettered = outcome, dead_lettered or result.dead_lettered
+            self._log_hook_failure(item, "after_batch", exc, task_ids=[r.message.task_id for r in results])
+            return
+        for result, (outcome, dead_lettered) in zip(results, before, strict=True):
+            if dead_lettered and not result.dead_lettered:
+                result.outcome, result.dead_lettered = outcome, True
 
     def _run(
         self,
@@ -107,7 +135,7 @@ class Dispatcher:
         max_receives: MaxReceives,
     ) -> Outcome:
         if task is None:
-            return _reject_route(message)
+            return self._reject_route(message, max_receives)
         try:
             payload = task.input_model.model_validate_json(message.body)
         except ValidationError as exc:
@@ -135,22 +163,65 @@ class Dispatcher:
         return plan
 
     def _call(self, call: TaskCall, plan: _Plan, max_receives: MaxReceives) -> Outcome:
+        """The task inside its middleware.
+
+        A ``before_task`` or ``wrap_handler`` hook that raises stops the task from
+        running, so it is classified like the handler failing (retried, or dead-lettered
+        for a :class:`~taskworker.PermanentError`). An ``after_task`` hook that raises is
+        logged and the outcome stands: the task already ran.
+        """
         try:
             for item in plan.before:
-                item.before_task(call)
+                self._before(item, call)
             handler = compose(plan.wrappers, call, lambda: self._invoke(call))
             outcome = self._succeeded(call, handler())
         except Exception as exc:
             outcome = self._classify(call, exc, max_receives)
         for item in plan.after:
-            item.after_task(call, outcome)
+            try:
+                item.after_task(call, outcome)
+            except Exception as exc:
+                self._log_hook_failure(item, "after_task", exc, message=call.message)
         return outcome
+
+    def _before(self, item: Middleware, call: TaskCall) -> None:
+        try:
+            item.before_task(call)
+        except Exception as exc:
+            self._log_hook_failure(item, "before_task", exc, message=call.message)
+            raise
+
+    def _log_hook_failure(
+        self,
+        item: Middleware,
+        hook: str,
+        exc: Exception,
+        *,
+        message: TaskMessage | None = None,
+        task_ids: list[str] | None = None,
+    ) -> None:
+        """A middleware hook raised: say which, for which task, and never re-raise here."""
+        extra: dict[str, Any] = {
+            "hook": hook,
+            "middleware": type(item).__name__,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+        if message is not None:
+            extra.update(task_identity(message))
+        if task_ids is not None:
+            extra["task_ids"] = task_ids
+        self.logger.log(40, "middleware hook failed; the outcome stands", extra=extra, exc_info=exc)
 
     def _invoke(self, call: TaskCall) -> BaseModel | None:
         task = call.task
         args: tuple[Any, ...] = (call.payload, call.context) if task.takes_context else (call.payload,)
         if task.is_async:
-            return self._event_loop().run(task.func(*args))  # type: ignore[no-any-return]
+            work = task.func(*args)
+            if task.timeout:
+                work = timeouts.within(work, task.timeout)
+            return self._event_loop().run(work)  # type: ignore[no-any-return]
+        if task.timeout and self.stop_sync_tasks_at_timeout:
+            return timeouts.alarm_within(lambda: task.func(*args), task.timeout)  # type: ignore[no-any-return]
         return task.func(*args)  # type: ignore[no-any-return]
 
     def _succeeded(self, call: TaskCall, value: Any) -> Outcome:
@@ -183,6 +254,28 @@ class Dispatcher:
         )
         return RetryLater(error, delay=delay)
 
+    def _reject_route(self, message: TaskMessage, max_receives: MaxReceives) -> Outcome:
+        """No task for the message: permanent, except an unknown type on a queue with a
+        redrive limit.
+
+        During a rolling deploy new producers send types that old consumers do not know
+        yet, so an unknown type is retried with backoff (another consumer, or this one
+        after its deploy, may know it) and dead-lettered with ``UnknownTaskType`` only on
+        the last allowed receive. Without a known limit it is dead-lettered at once, as a
+        queue with no redrive policy would otherwise retry it forever.
+        """
+        if message.task_type is None:
+            return Failed(ErrorInfo(MISSING_TASK_TYPE, "message has no 'task_type' String attribute"))
+        error = ErrorInfo(UNKNOWN_TASK_TYPE, f"no task registered as {message.task_type!r}")
+        limit = max_receives(message) if callable(max_receives) else max_receives
+        if limit is None or message.receive_count >= limit:
+            return Failed(error)
+        settings = self.settings
+        delay = NO_RETRY.requeue_delay(
+            message.receive_count, settings.backoff_base_seconds, settings.backoff_max_seconds
+        )
+        return RetryLater(error, delay=delay)
+
     def _event_loop(self) -> asyncio.Runner:
         """One event loop per thread, reused: a new loop per message costs more than a task."""
         runner: asyncio.Runner | None = getattr(self._loops, "runner", None)
@@ -196,10 +289,8 @@ class Dispatcher:
         outcome = result.outcome
         assert not isinstance(outcome, Succeeded)
         level = 40 if isinstance(outcome, Failed) else 30
-        extra = {
-            "task_id": result.message.task_id,
-            "task_type": result.message.task_type,
-            "attempt": result.message.receive_count,
+        extra: dict[str, Any] = {
+            **task_identity(result.message),
             "error_type": outcome.error.type,
             "error_message": outcome.error.message,
             "permanent": isinstance(outcome, Failed) and outcome.permanent,
@@ -222,12 +313,6 @@ def _too_close(message: TaskMessage, margin: float, max_receives: MaxReceives) -
     if limit is not None and message.receive_count >= limit:
         return Failed(error, permanent=False)
     return RetryLater(error, delay=0.0)
-
-
-def _reject_route(message: TaskMessage) -> Failed:
-    if message.task_type is None:
-        return Failed(ErrorInfo(MISSING_TASK_TYPE, "message has no 'task_type' String attribute"))
-    return Failed(ErrorInfo(UNKNOWN_TASK_TYPE, f"no task registered as {message.task_type!r}"))
 
 
 def _invalid(task: TaskDefinition, exc: ValidationError) -> Failed:

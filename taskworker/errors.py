@@ -55,3 +55,8 @@ def validation_summary(exc: ValidationError) -> str:
         location = ".".join(str(part) for part in error["loc"]) or "(body)"
         parts.append(f"{location}: {error['msg']}")
     return "; ".join(parts)
+
+
+class TaskTimeoutError(TaskworkerError, TimeoutError):
+    """A task ran past its declared ``timeout`` and was stopped (process pool) or
+    cancelled (async handlers); like any other failure, its message is retried."""

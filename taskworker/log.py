@@ -1,17 +1,50 @@
 """Structured logging bound to one task.
 
-Every line a task logs carries ``task_id``, ``task_type`` and ``attempt`` so a log query
-can follow one task across retries. The underlying logger is powertools' ``Logger`` (JSON
-lines in Lambda), created on first use: the batch utility imports its module anyway, but
-building the logger is deferred so an app that never logs pays nothing.
+Every line about a task carries ``task_id``, ``task_type``, ``attempt`` and
+``correlation_id`` (:func:`task_identity`), and in Lambda the invocation's ``request_id``,
+so a log query can follow one task across retries and back to the request that sent it.
+
+The underlying logger is powertools' ``Logger`` (JSON lines in Lambda), created on first
+use, so an app that never logs pays nothing for it.
 """
 
 from __future__ import annotations
 
 import logging
 import typing
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from taskworker.messages import TaskMessage
+
+_request_id: ContextVar[str | None] = ContextVar("taskworker_request_id", default=None)
+
+
+@contextmanager
+def invocation(request_id: str | None) -> Iterator[None]:
+    """Tag every task log line made inside with the Lambda invocation's request id."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
+def task_identity(message: TaskMessage) -> dict[str, Any]:
+    """The keys that tie a log line to its task, its attempt, its request and invocation."""
+    keys: dict[str, Any] = {
+        "task_id": message.task_id,
+        "task_type": message.task_type,
+        "attempt": message.receive_count,
+        "correlation_id": message.correlation_id,
+    }
+    request_id = _request_id.get()
+    if request_id is not None:
+        keys["request_id"] = request_id
+    return keys
 
 
 class SupportsLogging(Protocol):

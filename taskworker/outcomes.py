@@ -8,7 +8,7 @@ never has to interpret exceptions, and tests can compare outcomes directly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -92,7 +92,6 @@ class TaskResult:
     dead_lettered: bool = False
     started_at: float = 0.0
     """Wall-clock time (epoch seconds) dispatch began; status and result events report it."""
-    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -105,9 +104,13 @@ class TaskResult:
         return isinstance(self.outcome, Succeeded | Failed)
 
     def requeue(self, error: ErrorInfo, delay: float | None = None) -> None:
-        """Send the message back to the queue instead of finishing it."""
-        self.outcome = RetryLater(error=error, delay=delay)
-        self.dead_lettered = False
+        """Send the message back to the queue instead of finishing it.
+
+        A message already copied to the DLQ stays dead-lettered: requeueing it would put
+        a second copy there on its next failure.
+        """
+        if not self.dead_lettered:
+            self.outcome = RetryLater(error=error, delay=delay)
 
     def visibility_delay(self) -> float | None:
         """Seconds until the message should be visible again, or ``None`` to leave it."""

@@ -21,6 +21,7 @@ from taskworker.retry import NO_RETRY, Retry
 
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 CONTEXT_PARAMETER_NAMES = frozenset({"ctx", "context"})
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +79,15 @@ class Registry(Mapping[str, TaskDefinition]):
     ) -> TaskDefinition:
         where = _describe(func)
         _check_name(name, where)
+        _check_options(
+            where, retry=retry, timeout=timeout, idempotent=idempotent, message_group=message_group
+        )
         if name in self._tasks:
             other = _describe(self._tasks[name].func)
             raise TaskDefinitionError(
                 f"{where}: task name {name!r} is already registered by {other}; "
                 "task names must be unique within an app"
             )
-        if timeout is not None and timeout <= 0:
-            raise TaskDefinitionError(f"{where}: timeout={timeout!r} must be a positive number of seconds")
         input_model, output_model, takes_context = _inspect_signature(func, where)
         definition = TaskDefinition(
             name=name,
@@ -122,6 +124,29 @@ def _check_name(name: Any, where: str) -> None:
         )
 
 
+def derived_name(func: Callable[..., Any]) -> str:
+    """The task name of a bare ``@app.task``: the function's name, lowercased."""
+    return str(getattr(func, "__name__", "")).lower()
+
+
+def _check_options(where: str, *, retry: Any, timeout: Any, idempotent: Any, message_group: Any) -> None:
+    """The decorator's options, checked now: a wrong type would otherwise fail per message."""
+    if retry is not None and not isinstance(retry, Retry):
+        raise TaskDefinitionError(
+            f"{where}: retry={retry!r} is not a Retry policy; write e.g. retry=Retry(attempts=3)"
+        )
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+    ):
+        raise TaskDefinitionError(
+            f"{where}: timeout={timeout!r} must be a positive number of seconds, e.g. timeout=10"
+        )
+    if not isinstance(idempotent, bool):
+        raise TaskDefinitionError(f"{where}: idempotent={idempotent!r} must be True or False")
+    if message_group is not None and not isinstance(message_group, str):
+        raise TaskDefinitionError(f"{where}: message_group={message_group!r} must be a string")
+
+
 def _inspect_signature(
     func: Callable[..., Any], where: str
 ) -> tuple[type[BaseModel], type[BaseModel] | None, bool]:
@@ -139,6 +164,11 @@ def _inspect_signature(
         raise TaskDefinitionError(
             f"{where}: a task takes its payload as first parameter, e.g. "
             "'def handler(req: MyInput, ctx: TaskContext) -> MyOutput'"
+        )
+    if parameters[0].kind not in _POSITIONAL:
+        raise TaskDefinitionError(
+            f"{where}: the payload parameter {parameters[0].name!r} must be positional (the "
+            "runtime passes it first); remove the '*' before it"
         )
     input_model = _input_model(parameters[0], hints, where)
     takes_context = _context_parameter(parameters[1:], hints, where)
@@ -177,9 +207,19 @@ def _context_parameter(rest: list[inspect.Parameter], hints: dict[str, Any], whe
     if not rest:
         return False
     first, *extra = rest
-    is_context = hints.get(first.name) is TaskContext or (
-        first.name in CONTEXT_PARAMETER_NAMES and first.name not in hints
-    )
+    annotation = hints.get(first.name)
+    if first.name in hints and annotation is not TaskContext:
+        raise TaskDefinitionError(
+            f"{where}: parameter {first.name!r} is annotated {annotation!r}; the second parameter "
+            f"is the task's context: annotate it '{first.name}: TaskContext', or move the value "
+            "into the payload model"
+        )
+    is_context = annotation is TaskContext or first.name in CONTEXT_PARAMETER_NAMES
+    if is_context and first.kind not in _POSITIONAL:
+        raise TaskDefinitionError(
+            f"{where}: the context parameter {first.name!r} must be positional (the runtime "
+            "passes it second); remove the '*' before it"
+        )
     if not is_context or any(p.default is inspect.Parameter.empty for p in extra):
         raise TaskDefinitionError(
             f"{where}: a task takes at most two parameters, the payload model and "

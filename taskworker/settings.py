@@ -30,7 +30,10 @@ class Settings:
     idempotency_expires_seconds: int = 3600
     """How long a completed task's result answers duplicates (powertools' ``expires_after_seconds``)."""
     deadline_margin_seconds: float = 2.0
-    """Kept free at the end of a Lambda invocation so a started task can finish cleanly."""
+    """Kept free beyond a task's ``timeout`` before it may start, so it can finish cleanly."""
+    settle_seconds: float = 2.0
+    """Kept free at the end of a Lambda invocation for the calls after the batch (DLQ,
+    result events, status, visibility changes): no task starts into this time."""
     backoff_base_seconds: float = 5.0
     backoff_max_seconds: float = 900.0
     log_payloads: bool = False

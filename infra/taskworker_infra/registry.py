@@ -41,11 +41,11 @@ def load_task_specs(app: str, *, search_path: Path | None = None) -> tuple[TaskS
         from taskworker import load_app
 
         task_app = load_app(app)
-    return specs_from_registry(task_app.tasks)
+    return specs_from_registry(task_app.registry)
 
 
 def specs_from_registry(tasks: Mapping[str, Any]) -> tuple[TaskSpec, ...]:
-    """Turn ``TaskApp.tasks`` into specs, rejecting names API Gateway cannot route."""
+    """Turn ``TaskApp.registry`` into specs, rejecting names API Gateway cannot route."""
     specs = []
     for name, definition in sorted(tasks.items()):
         if not _TASK_NAME.match(name):

@@ -32,6 +32,6 @@ class BackgroundWorker:
 
 def start_worker(app: TaskApp, concurrency: int) -> BackgroundWorker:
     options = WorkerOptions(concurrency=concurrency, wait_time_seconds=1, grace_seconds=5.0)
-    background = BackgroundWorker(Worker(app, options))
+    background = BackgroundWorker(Worker.for_app(app, options))
     background.start()
     return background

@@ -3,7 +3,9 @@
 SQS hands out several messages of one group in a single receive, in order, and delivers
 no more of that group while any is in flight. The worker must keep that promise while it
 runs tasks in parallel: messages of one group run one after another, different groups run
-side by side. When a task of a group does not finish (it will be retried), the group's
+side by side. Whether a group may go on is not decided here but by the core's one FIFO
+rule (:mod:`taskworker.settlement`, the same in Lambda), after ``finish_batch``: when a
+message is not done (it will be retried, or its result event is still owed), the group's
 later messages are given back unstarted, so that nothing overtakes it.
 Messages without a group (standard queues) are always ready.
 """

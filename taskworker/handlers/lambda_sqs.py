@@ -1,123 +1,147 @@
 """The Lambda runtime: an SQS event in, ``{"batchItemFailures": [...]}`` out.
 
-Built on powertools' ``BatchProcessor`` (``SqsFifoPartialProcessor`` for FIFO queues, so a
-failure stops the rest of its message group and nothing else). Around it, this module adds
-what powertools does not do and a consumer needs:
+An adapter over the core: it converts each record to a :class:`TaskMessage`, dispatches it,
+hands the batch to the core's ``finish_batch`` (the ``after_batch`` chain, then one
+settlement per message, see :mod:`taskworker.settlement`) and applies what was decided:
+retry delays with ChangeMessageVisibilityBatch, everything not done reported as a batch item
+failure. It decides nothing about tasks.
 
-- a bad event or record never raises: it is reported, so SQS retries or redrives it;
-- a batch in which every record fails is returned, not raised, so the DLQ path works;
-- the dispatcher's deadline guard sees the invocation's remaining time, so a task that
-  cannot finish is not started (Lambda would kill it and retry the whole batch);
-- retry delays are applied with ChangeMessageVisibilityBatch;
-- permanent failures count as processed only once they are safely in the DLQ.
+Why no powertools ``BatchProcessor`` any more: of what it does, the core now decides all
+that matters (when a record counts as processed, the FIFO rule, which has to run *after*
+``finish_batch``), and each thing it added had to be worked around (it raises when every
+record fails, raises ``KeyError`` on a record without ``messageId``, has no deadline check,
+calls ``inspect.signature`` on every invocation). What is left is a loop over records,
+cheaper written here (see ``python -m benchmarks lambda_handler``) and without the 179 ms
+import of the batch utility at cold start.
+
+The invocation's time bounds everything: tasks are not started unless their timeout plus
+the deadline margin and ``settle_seconds`` are left, and every AWS call made during the
+invocation (``Clients.time_limit``) has a timeout derived from the time left, so an
+endpoint that never answers costs the records it concerns, never the whole batch.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    SqsFifoPartialProcessor,
-    process_partial_response,
-)
-
 from taskworker.context import Deadline
-from taskworker.handlers.visibility import QueueVisibility
+from taskworker.errors import AppLoadError
+from taskworker.handlers.visibility import change_visibility
+from taskworker.log import invocation
 from taskworker.messages import TaskMessage
-from taskworker.outcomes import Failed, Succeeded, TaskResult
+from taskworker.outcomes import ErrorInfo, Failed, RetryLater, Succeeded, TaskResult
+from taskworker.settlement import Settlement
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
     from taskworker.app import TaskApp
+    from taskworker.aws import Clients
+    from taskworker.dispatch import Dispatcher
+    from taskworker.handlers.visibility import QueueVisibility
 
 APP_ENVIRONMENT_VARIABLE = "TASKWORKER_APP"
-
-
-class TaskNotDoneError(Exception):
-    """Raised into powertools for a record that must come back (keeps FIFO groups ordered)."""
+SQS_EVENT_SOURCE = "aws:sqs"
+GROUP_HELD = ErrorInfo("GroupHeld", "not started: an earlier message of its FIFO group is not done")
+CALLS_PER_SETTLEMENT = 12
+"""Sequential calls the settlement may make against one unresponsive endpoint (DLQ,
+events, status, visibility, each with its retries): each call gets this share of the time
+left, until the batch helper takes one time budget for all of them."""
 
 
 class LambdaSqsRuntime:
-    """Feeds Lambda SQS events to an app's dispatcher and maps outcomes to the response."""
+    """Feeds Lambda SQS events to the core and maps its settlements to the response."""
 
-    def __init__(self, app: TaskApp) -> None:
-        self.app = app
-        self.visibility = QueueVisibility(app)
-        self._processors = threading.local()
+    def __init__(self, core: Dispatcher, clients: Clients, queues: QueueVisibility) -> None:
+        self.core = core
+        self.clients = clients
+        self.queues = queues
+        self.logger = core.logger
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         records = self._records(event)
         if not records:
             return {"batchItemFailures": []}
-        identified = [r for r in records if _message_id(r)]
-        results = self._process(identified, context) if identified else []
-        self.app.finish_batch(results)
-        self.visibility.apply(results)
-        done = {result.message.task_id for result in results if result.done}
-        failures = [{"itemIdentifier": r["messageId"]} for r in identified if r["messageId"] not in done]
-        if len(identified) < len(records):
+        deadline = Deadline.from_lambda_context(context)
+        with invocation(getattr(context, "aws_request_id", None)), self._calls_bounded(deadline):
+            settlements = self._run_batch(records, deadline)
+        failures = [{"itemIdentifier": s.result.message.task_id} for s in settlements if not s.delete]
+        if len(settlements) < len(records):
             unidentified = [r for r in records if not _message_id(r)]
             failures += [{"itemIdentifier": self._report_unidentified(r)} for r in unidentified]
         return {"batchItemFailures": failures}
 
     def _records(self, event: Any) -> list[Mapping[str, Any]]:
+        """The event's SQS records; anything else is logged and processes nothing."""
         raw = event.get("Records") if isinstance(event, Mapping) else None
         if not isinstance(raw, list):
-            self.app.logger.log(
-                40,
-                "not an SQS event: expected a mapping with a 'Records' list; nothing processed",
-                extra={"event_type": type(event).__name__},
-            )
+            self._not_sqs("expected a mapping with a 'Records' list", type(event).__name__)
             return []
-        return [r if type(r) is dict or isinstance(r, Mapping) else {"body": repr(r)} for r in raw]
+        records = [r if isinstance(r, Mapping) else {"body": repr(r)} for r in raw]
+        sources = {_event_source(r) for r in records} - {None, SQS_EVENT_SOURCE}
+        if sources:
+            self._not_sqs(f"eventSource {sorted(map(str, sources))}", type(event).__name__)
+            return []
+        return records
 
-    def _process(self, records: list[Mapping[str, Any]], context: Any) -> list[TaskResult]:
-        deadline = Deadline.from_lambda_context(context)
-        dispatch = self.app.dispatcher.dispatch
-        max_receives = self.visibility.max_receive_count
+    def _not_sqs(self, why: str, event_type: str) -> None:
+        self.logger.log(40, f"not an SQS event ({why}); nothing processed", extra={"event_type": event_type})
+
+    def _calls_bounded(self, deadline: Deadline) -> Any:
+        left = deadline.remaining()
+        return self.clients.time_limit(left / CALLS_PER_SETTLEMENT)
+
+    def _run_batch(self, records: list[Mapping[str, Any]], deadline: Deadline) -> list[Settlement]:
+        """Dispatch in order, then settle; a FIFO group stops at its first message not done.
+
+        Messages held behind their group are not started: they skip ``finish_batch`` and
+        go back at once, behind the message that holds them.
+        """
+        task_deadline = deadline.reserving(self.core.settings.settle_seconds)
+        max_receives = self.queues.max_receive_count
+        blocked: set[str] = set()
         results: list[TaskResult] = []
-
-        def record_handler(record: SQSRecord) -> None:
-            message = TaskMessage.from_lambda_record(record.raw_event)
-            result = dispatch(message, deadline, max_receives=max_receives)
+        held: list[Settlement] = []
+        for record in records:
+            if not _message_id(record):
+                continue
+            message = TaskMessage.from_lambda_record(record)
+            group = message.group_id
+            if group is not None and group in blocked:
+                held.append(Settlement(TaskResult(message, RetryLater(GROUP_HELD, 0.0)), False, 0.0, False))
+                continue
+            result = self.core.dispatch(message, task_deadline, max_receives=max_receives)
+            if group is not None and not _may_be_done(result):
+                blocked.add(group)
             results.append(result)
-            outcome = result.outcome
-            if isinstance(outcome, Succeeded) or (isinstance(outcome, Failed) and outcome.permanent):
-                return  # permanent failures are settled after the batch, through the DLQ
-            raise TaskNotDoneError(outcome.error.type)
+        with self._calls_bounded(deadline):
+            settlements = self.core.finish_batch(results) + held
+            self._apply(settlements)
+        return settlements
 
-        process_partial_response(
-            event={"Records": records},
-            record_handler=record_handler,
-            processor=self._processor(records),
-            context=context,
-        )
-        return results
-
-    def _processor(self, records: Sequence[Mapping[str, Any]]) -> BatchProcessor:
-        """One processor per kind and thread, reused: powertools resets it on each call."""
-        fifo = str(records[0].get("eventSourceARN", "")).endswith(".fifo")
-        processor: BatchProcessor | None = getattr(self._processors, "fifo" if fifo else "standard", None)
-        if processor is None:
-            if fifo:
-                processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-            else:
-                processor = BatchProcessor(event_type=EventType.SQS)
-            processor.raise_on_entire_batch_failure = False  # failures are reported, never raised
-            setattr(self._processors, "fifo" if fifo else "standard", processor)
-        return processor
+    def _apply(self, settlements: list[Settlement]) -> None:
+        """Retry delays with ChangeMessageVisibilityBatch, per queue; best effort: a message
+        whose change fails still returns when its visibility timeout ends."""
+        by_queue: dict[str, list[tuple[str, float]]] = {}
+        for settlement in settlements:
+            message = settlement.result.message
+            if settlement.delay is not None and message.queue_arn and message.receipt_handle:
+                by_queue.setdefault(message.queue_arn, []).append((message.receipt_handle, settlement.delay))
+        for arn, changes in by_queue.items():
+            url = self.queues.queue_url(arn)
+            failed = change_visibility(self.clients.sqs, url, changes) if url else changes
+            if failed:
+                self.logger.log(
+                    30,
+                    "could not change visibility; messages return after their timeout",
+                    extra={"queue_arn": arn, "messages": len(failed)},
+                )
 
     def _report_unidentified(self, record: Mapping[str, Any]) -> str:
         """A record without messageId cannot be reported precisely; Lambda then retries the
         whole batch, which loses nothing (idempotency absorbs the repeats)."""
         identifier = str(record.get("receiptHandle") or record.get("md5OfBody") or "")
-        self.app.logger.log(
+        self.logger.log(
             40,
             "SQS record without messageId; reported as failed by whatever id it has",
             extra={"item_identifier": identifier},
@@ -125,23 +149,51 @@ class LambdaSqsRuntime:
         return identifier
 
 
+def _may_be_done(result: TaskResult) -> bool:
+    """Whether dispatch left the message possibly done (``finish_batch`` decides for sure)."""
+    outcome = result.outcome
+    return isinstance(outcome, Succeeded) or (isinstance(outcome, Failed) and outcome.permanent)
+
+
+def _event_source(record: Mapping[str, Any]) -> object:
+    """``eventSource`` (SNS spells it ``EventSource``); ``None`` when a record has neither,
+    which is then treated as a malformed SQS record and reported, never dropped."""
+    return record.get("eventSource", record.get("EventSource"))
+
+
 def _message_id(record: Mapping[str, Any]) -> str:
     value = record.get("messageId")
     return value if isinstance(value, str) else ""
 
 
-_default_runtime: dict[str, TaskApp] = {}
+_default: dict[str, TaskApp] = {}
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """A ready Lambda handler for the app named by ``TASKWORKER_APP`` (``module:attribute``).
 
     Lets infrastructure point every function at ``taskworker.handlers.lambda_sqs.handler``
-    without a handler module of its own.
+    without a handler module of its own. The app is loaded at the first call (cold start);
+    an unset or wrong variable fails that call with one line naming it.
     """
-    app = _default_runtime.get("app")
+    app = _default.get("app")
     if app is None:
-        from taskworker.app import load_app
-
-        app = _default_runtime["app"] = load_app(os.environ[APP_ENVIRONMENT_VARIABLE])
+        app = _default["app"] = default_app()
     return app.lambda_handler(event, context)
+
+
+def default_app() -> TaskApp:
+    """The app ``TASKWORKER_APP`` names, or an :class:`AppLoadError` saying what to set."""
+    from taskworker.app import load_app
+
+    path = os.environ.get(APP_ENVIRONMENT_VARIABLE, "").strip()
+    if not path:
+        raise AppLoadError(
+            f"{APP_ENVIRONMENT_VARIABLE} is not set: set it to the app as 'module:attribute', "
+            "e.g. TASKWORKER_APP=mypkg.tasks:app"
+        )
+    try:
+        return load_app(path)
+    except AppLoadError as exc:
+        hint = "" if "'module:attribute'" in str(exc) else "; expected the app as 'module:attribute'"
+        raise AppLoadError(f"{APP_ENVIRONMENT_VARIABLE}={path}: {exc}{hint}") from None

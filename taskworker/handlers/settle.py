@@ -3,11 +3,14 @@
 Tasks finish one by one, but SQS charges per request, and DeleteMessageBatch takes ten
 receipt handles for the price of one. So finished results (and messages given back
 unstarted) are queued here and settled together when ten are pending or when the oldest
-has waited ``linger`` seconds. Each settle runs ``app.finish_batch`` once (DLQ, result
-events, status, all batched too) and then applies every result exactly as the core
-decided: ``done`` -> DeleteMessageBatch, else ``visibility_delay()`` ->
-ChangeMessageVisibilityBatch. Failed entries are retried; what still fails is logged
-(an undeleted message comes back and idempotency absorbs the repeat, so it is never lost).
+has waited ``linger`` seconds. Each settle runs the core's ``finish_batch`` once (DLQ,
+result events, status, all batched too) and then applies each
+:class:`~taskworker.settlement.Settlement` exactly as the core decided: ``delete`` ->
+DeleteMessageBatch, else ``delay`` -> ChangeMessageVisibilityBatch. Only then does a FIFO
+group learn whether it may go on (``on_settled``), so a later message never overtakes one
+that ``finish_batch`` turned back into a retry. Failed entries are retried; what still
+fails is logged (an undeleted message comes back and idempotency absorbs the repeat, so it
+is never lost).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskworker.handlers.heartbeat import Leases
@@ -24,7 +27,12 @@ from taskworker.messages import TaskMessage
 from taskworker.outcomes import TaskResult
 
 if TYPE_CHECKING:
-    from taskworker.app import TaskApp
+    from taskworker.dispatch import Dispatcher
+    from taskworker.settlement import Settlement
+
+OnSettled = Callable[[Sequence["Settlement"]], list[TaskMessage]]
+"""Told each batch's settlements before they are applied; returns messages to give back
+at once (a FIFO group's waiting messages, when the group may not go on)."""
 
 BATCH_SIZE = 10
 DELETE_ATTEMPTS = 3
@@ -69,17 +77,20 @@ class Settler:
 
     def __init__(
         self,
-        app: TaskApp,
+        core: Dispatcher,
+        sqs: Any,
         queue_url: str,
         leases: Leases,
         *,
+        on_settled: OnSettled = lambda settlements: [],
         linger: float = 0.05,
         batch_size: int = BATCH_SIZE,
     ) -> None:
-        self._app = app
-        self._sqs = app.clients.sqs
+        self._core = core
+        self._sqs = sqs
         self._queue_url = queue_url
         self._leases = leases
+        self._on_settled = on_settled
         self._linger = linger
         self._batch_size = batch_size
         self._inbox: queue.Queue[TaskResult | TaskMessage | None] = queue.Queue()
@@ -130,39 +141,27 @@ class Settler:
     def settle(self, batch: Sequence[TaskResult | TaskMessage]) -> None:
         results = [item for item in batch if isinstance(item, TaskResult)]
         releases = [item for item in batch if isinstance(item, TaskMessage)]
+        settlements = self._core.finish_batch(results) if results else []
+        releases += self._on_settled(settlements)
         changes = [(m.receipt_handle, 0.0) for m in releases if m.receipt_handle]
         deletes: list[str] = []
-        if results and self._finish(results):
-            for result in results:
-                handle = result.message.receipt_handle
-                delay = None if result.done else result.visibility_delay()
-                if handle and result.done:
-                    deletes.append(handle)
-                elif handle and delay is not None:
-                    changes.append((handle, delay))
+        for settlement in settlements:
+            handle = settlement.result.message.receipt_handle
+            if handle and settlement.delete:
+                deletes.append(handle)
+            elif handle and settlement.delay is not None:
+                changes.append((handle, settlement.delay))
         with self._leases.lock:
             self._leases.remove([r.message for r in results] + releases)
         self._apply(deletes, changes)
         self.settled += len(results)
 
-    def _finish(self, results: Sequence[TaskResult]) -> bool:
-        """``finish_batch``; if it breaks, nothing is deleted and the messages come back."""
-        try:
-            self._app.finish_batch(results)
-        except Exception as exc:
-            self._app.logger.log(
-                40,
-                "finish_batch failed; the batch's messages will be delivered again",
-                extra={"error": f"{type(exc).__name__}: {exc}", "messages": len(results)},
-            )
-            return False
-        return True
-
     def _apply(self, deletes: list[str], changes: list[tuple[str, float]]) -> None:
+        logger = self._core.logger
         if deletes:
             lost = delete_messages(self._sqs, self._queue_url, deletes)
             if lost:
-                self._app.logger.log(
+                logger.log(
                     40,
                     "could not delete finished messages; they will be delivered again",
                     extra={"messages": len(lost)},
@@ -170,7 +169,7 @@ class Settler:
         if changes:
             failed = change_visibility(self._sqs, self._queue_url, changes)
             if failed:
-                self._app.logger.log(
+                logger.log(
                     30,
                     "could not change visibility; messages return after their timeout",
                     extra={"messages": len(failed)},

@@ -5,20 +5,26 @@ It owns queue mechanics only; every decision about a task is the core's:
 1. a *receiver* thread long-polls the queue for as many messages as there are free
    slots (never more than it can start before their visibility runs out);
 2. each message becomes a :class:`~taskworker.messages.TaskMessage` and runs in the pool
-   (:mod:`~taskworker.handlers.worker_pool`) through ``app.dispatcher.dispatch``, FIFO
+   (:mod:`~taskworker.handlers.worker_pool`) through the core's ``dispatch``, FIFO
    groups one message at a time (:mod:`~taskworker.handlers.groups`);
 3. the :mod:`heartbeat <taskworker.handlers.heartbeat>` keeps held messages invisible
    up to each task's time limit, so a long task is not delivered twice;
-4. finished results are settled in batches (:mod:`~taskworker.handlers.settle`):
-   ``app.finish_batch``, then DeleteMessageBatch for ``result.done``, else
-   ChangeMessageVisibilityBatch with ``result.visibility_delay()``.
+4. finished results are settled in batches (:mod:`~taskworker.handlers.settle`): the
+   core's ``finish_batch`` decides each message's settlement, the settler applies it
+   (DeleteMessageBatch, or ChangeMessageVisibilityBatch with its delay), and only then
+   may a FIFO group's next message start.
 
 SIGTERM or SIGINT stops it gracefully: no more receives, unstarted messages go back at
-once, running tasks get ``grace_seconds`` to finish; a second signal exits at once.
+once, running tasks get ``grace_seconds`` to finish; a second signal exits at once. The
+signal handler only sets a flag (a handler that logs can re-enter a module that is half
+imported, such as the logger's own on its first line); the main loop logs and stops. A
+long poll still in flight is not waited for: the receiver thread is left to end on its
+own, and gives back (visibility 0) whatever that last poll still returns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -38,12 +44,14 @@ from taskworker.handlers.heartbeat import Heartbeat, Leases
 from taskworker.handlers.settle import Settler
 from taskworker.handlers.visibility import change_visibility, max_receive_count
 from taskworker.handlers.worker_pool import PoolKind, ProcessTaskPool, TaskPool, make_pool
+from taskworker.log import task_identity
 from taskworker.messages import TaskMessage
-from taskworker.outcomes import Failed, Succeeded
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
-    from taskworker.outcomes import TaskResult
+    from taskworker.aws import Clients
+    from taskworker.dispatch import Dispatcher
+    from taskworker.settlement import Settlement
 
 MAX_RECEIVE = 10
 """ReceiveMessage's limit per call."""
@@ -53,6 +61,9 @@ QUIET_SECONDS = 0.002
 
 DEFAULT_MAX_TASK_SECONDS = 12 * 3600.0
 """How long a task without a ``timeout`` may hold its message: SQS's own 12-hour cap."""
+
+SIGNAL_POLL_SECONDS = 0.1
+"""How often the main loop looks at the flag the signal handler sets."""
 
 
 class WorkerConfigError(TaskworkerError):
@@ -101,13 +112,26 @@ class WorkerOptions:
 
 
 class Worker:
-    """Consumes one queue with one app until stopped; see the module docstring."""
+    """Consumes one queue with one core until stopped; see the module docstring.
 
-    def __init__(self, app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None):
-        self.app = app
+    It takes the core (the app's dispatcher: registry, settings, middleware, logger) and
+    the clients, not the app; :meth:`for_app` builds one from a :class:`TaskApp`.
+    """
+
+    def __init__(
+        self,
+        core: Dispatcher,
+        clients: Clients,
+        options: WorkerOptions | None = None,
+        *,
+        queue_url: str | None = None,
+    ) -> None:
+        self.core = core
+        self.clients = clients
+        self.settings = settings = core.settings
         self.options = options or WorkerOptions()
         self.options.check()
-        url = queue_url or app.settings.queue_url
+        url = queue_url or settings.queue_url
         if not url:
             raise WorkerConfigError("no queue URL: set TASKWORKER_QUEUE_URL or pass --queue-url")
         self.queue_url = url
@@ -122,15 +146,34 @@ class Worker:
         """Tasks reserved or submitted and not yet handed to the settler (``None``: being
         submitted right now). Shutdown waits for this to empty before the last settle."""
         self._stopping = threading.Event()
+        self._signal: int | None = None
+        """Set by the signal handler, and nothing else: the main loop acts on it."""
         self._started = threading.Event()
         self._abandoned: list[TaskMessage] = []
+        self._overdue_at: dict[str, tuple[float, TaskMessage]] = {}
+        """Thread-pool tasks with a ``timeout``: when each must have finished."""
+        self._let_go: set[str] = set()
+        """Tasks that ran past their timeout on a thread: their message was given back."""
         self._pool: TaskPool | None = None
         self._settler: Settler | None = None
         self._heartbeat: Heartbeat | None = None
 
+    @classmethod
+    def for_app(
+        cls, app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None
+    ) -> Worker:
+        """A worker for ``app``'s core and clients; the process pool learns where to import
+        the app from (``module:attribute``) here, the one thing it needs of the app itself."""
+        from taskworker.handlers.worker_pool import find_app_path
+
+        options = options or WorkerOptions()
+        if options.pool == "process" and not options.app_path:
+            options = dataclasses.replace(options, app_path=find_app_path(app))
+        return cls(app.dispatcher, app.clients, options, queue_url=queue_url)
+
     @property
     def sqs(self) -> Any:
-        return self.app.clients.sqs
+        return self.clients.sqs
 
     @property
     def abandoned(self) -> list[TaskMessage]:
@@ -163,9 +206,12 @@ class Worker:
         self._log(20, "worker started", pool=self.options.pool, concurrency=self.concurrency)
         self._started.set()
         try:
-            while not self._stopping.wait(0.2):
-                pass
-            return self._shutdown(receiver)
+            while not self._stopping.wait(SIGNAL_POLL_SECONDS):
+                self._let_go_overdue()
+                if self._signal is not None:
+                    self._log(20, "signal received: stopping gracefully", signal=self._signal)
+                    self.stop()
+            return self._shutdown()
         finally:
             restore()
 
@@ -173,27 +219,34 @@ class Worker:
         limit = self._max_receives()
         self._pool = make_pool(
             self.options.pool,
-            self.app,
+            self.core,
             concurrency=self.concurrency,
             max_receives=limit,
             app_path=self.options.app_path,
         )
         if isinstance(self._pool, ProcessTaskPool):
             self._pool.warm_up()
-        self._settler = Settler(self.app, self.queue_url, self.leases, linger=self.options.linger_seconds)
+        self._settler = Settler(
+            self.core,
+            self.sqs,
+            self.queue_url,
+            self.leases,
+            on_settled=self._on_settled,
+            linger=self.options.linger_seconds,
+        )
         self._heartbeat = Heartbeat(
             self.sqs,
             self.queue_url,
             self.leases,
             visibility_timeout=self.options.visibility_timeout,
-            logger=self.app.logger,
+            logger=self.core.logger,
         )
         self._settler.start()
         self._heartbeat.start()
 
     def _max_receives(self) -> int | None:
         """The redrive limit (one GetQueueAttributes at start, which also checks the queue)."""
-        configured = self.app.settings.max_receive_count
+        configured = self.settings.max_receive_count
         if configured is not None:
             return configured
         try:
@@ -201,7 +254,7 @@ class Worker:
         except Exception as exc:
             raise WorkerConfigError(f"cannot read queue {self.queue_url}: {exc}") from exc
 
-    def _shutdown(self, receiver: threading.Thread) -> int:
+    def _shutdown(self) -> int:
         assert self._settler is not None
         assert self._heartbeat is not None
         assert self._pool is not None
@@ -215,7 +268,6 @@ class Worker:
         if self._abandoned:
             self._log(30, "grace period over; giving back tasks still running", messages=len(self._abandoned))
             self._release(self._abandoned)
-        receiver.join(timeout=max(0.1, deadline - time.monotonic()))
         self._settler.close()
         self._heartbeat.stop()
         self._pool.shutdown(wait=not self._abandoned)
@@ -326,7 +378,7 @@ class Worker:
         Reserving under the lock that shutdown takes means a stop either sees these
         messages (and waits for or gives them back) or is seen here.
         """
-        limit = self.options.max_task_seconds + 2 * self.app.settings.deadline_margin_seconds
+        limit = self.options.max_task_seconds + 2 * self.settings.deadline_margin_seconds
         self.leases.add(messages, received_at, self.options.visibility_timeout, limit)
         with self._cond:
             stopping = self._stopping.is_set()
@@ -358,7 +410,36 @@ class Worker:
             return
         with self._cond:
             self._running[_key(message)] = (message, future)
+            timeout = self._timeout(message)
+            if timeout and not isinstance(self._pool, ProcessTaskPool):  # processes stop their own
+                self._overdue_at[_key(message)] = (time.monotonic() + timeout, message)
         future.add_done_callback(partial(self._completed, message))  # runs after the line above
+
+    def _timeout(self, message: TaskMessage) -> float | None:
+        task = self.core.registry.get(message.task_type or "")
+        return task.timeout if task is not None else None
+
+    def _let_go_overdue(self) -> None:
+        """A thread cannot be stopped: a task past its timeout has its message given back
+        (visible at once, so it is retried) and is reported; its late result is dropped."""
+        now = time.monotonic()
+        with self._cond:
+            overdue = [(key, m) for key, (at, m) in self._overdue_at.items() if at <= now]
+            for key, _ in overdue:
+                del self._overdue_at[key]
+                self._let_go.add(key)
+        for _, message in overdue:
+            self._log(
+                40,
+                "task ran past its timeout; a thread cannot be stopped, so its message is let go",
+                **task_identity(message),
+                timeout=self._timeout(message),
+            )
+            self.stats["let_go"] += 1
+            self._release([message])
+            _, waiting = self._groups.finished(message, proceed=False)
+            for behind in waiting:  # its FIFO group waits behind it in the queue, not here
+                self._give_back(behind)
 
     def _budget(self, message: TaskMessage) -> float:
         """Seconds the task may hold its message: its timeout plus the dispatcher's margins.
@@ -366,9 +447,9 @@ class Worker:
         The dispatcher refuses to start a task whose deadline is closer than its timeout
         plus ``deadline_margin_seconds``; one more margin is left for settling.
         """
-        task = self.app.registry.get(message.task_type or "")
+        task = self.core.registry.get(message.task_type or "")
         timeout = task.timeout if task is not None and task.timeout else self.options.max_task_seconds
-        return timeout + 2 * self.app.settings.deadline_margin_seconds
+        return timeout + 2 * self.settings.deadline_margin_seconds
 
     def _completed(self, message: TaskMessage, future: Future[Any]) -> None:
         """Runs on the pool's thread as each task ends; hands it to the settler."""
@@ -383,24 +464,45 @@ class Worker:
         assert self._pool is not None
         assert self._settler is not None
         result = self._pool.result(message, future)
-        following, give_back = self._groups.finished(message, proceed=_group_may_proceed(result))
-        self._settler.put(result)
-        for waiting in give_back:
-            self._settler.put(waiting)
-        with self._cond:  # one step: shutdown never sees a gap between a task and its successor
+        with self._cond:
+            self._overdue_at.pop(_key(message), None)
+            let_go = _key(message) in self._let_go
+            self._let_go.discard(_key(message))
+        if not let_go:  # a let-go message is someone else's now: its late result is dropped
+            self._settler.put(result)
+        with self._cond:
             self.stats["finished"] += 1
             self._running.pop(_key(message), None)
-            self._held -= 1 + len(give_back)
+            self._held -= 1
             self._last_freed = time.monotonic()
-            starting = [] if self._stopping.is_set() else following
-            for successor in starting:
-                self._running[_key(successor)] = (successor, None)
             self._cond.notify_all()
-        for successor in following:
-            if starting:
-                self._submit(successor)
-            else:
-                self._give_back(successor)
+
+    def _on_settled(self, settlements: Sequence[Settlement]) -> list[TaskMessage]:
+        """The core settled a batch (on the settler's thread): move FIFO groups on or not.
+
+        Returns the messages to give back: the waiting messages of each group that may not
+        go on, and any successor while the worker is stopping.
+        """
+        give_back: list[TaskMessage] = []
+        starting: list[TaskMessage] = []
+        for settlement in settlements:
+            message = settlement.result.message
+            following, held = self._groups.finished(message, proceed=settlement.group_proceeds)
+            with self._cond:
+                stopping = self._stopping.is_set()
+                if not stopping:
+                    for successor in following:
+                        self._running[_key(successor)] = (successor, None)
+                released = held + following if stopping else held
+                self._held -= len(released)
+                if released:
+                    self._last_freed = time.monotonic()
+                    self._cond.notify_all()
+            give_back += released
+            starting += [] if stopping else following
+        for successor in starting:
+            self._submit(successor)
+        return give_back
 
     def _give_back(self, message: TaskMessage) -> None:
         assert self._settler is not None
@@ -427,11 +529,14 @@ class Worker:
         return restore
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self._stopping.is_set():
-            self._log(40, "second signal: exiting now", signal=signum)
-            self._exit_now(128 + signum)
-        self._log(20, "signal received: stopping gracefully", signal=signum)
-        self.stop()
+        """Only sets a flag; a second signal exits at once, with async-signal-safe calls only."""
+        if self._signal is None:
+            self._signal = signum
+            return
+        os.write(2, f"taskworker: second signal ({signum}): exiting now\n".encode())
+        if isinstance(self._pool, ProcessTaskPool):
+            self._pool.kill_children()
+        os._exit(128 + signum)
 
     def _exit_now(self, code: int) -> None:
         if isinstance(self._pool, ProcessTaskPool):
@@ -441,17 +546,11 @@ class Worker:
         os._exit(code)
 
     def _log(self, level: int, message: str, **extra: Any) -> None:
-        self.app.logger.log(level, message, extra={"queue_url": self.queue_url, **extra})
+        self.core.logger.log(level, message, extra={"queue_url": self.queue_url, **extra})
 
 
 def _key(message: TaskMessage) -> str:
     return message.receipt_handle or message.task_id
-
-
-def _group_may_proceed(result: TaskResult) -> bool:
-    """A FIFO group moves on once its message is settled for good (success or DLQ)."""
-    outcome = result.outcome
-    return isinstance(outcome, Succeeded) or (isinstance(outcome, Failed) and outcome.permanent)
 
 
 def run_worker(app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None) -> int:
@@ -460,7 +559,7 @@ def run_worker(app: TaskApp, options: WorkerOptions | None = None, *, queue_url:
     If tasks were still running when the grace period ended, their threads cannot be
     stopped, so the process exits here (their messages were already given back).
     """
-    worker = Worker(app, options, queue_url=queue_url)
+    worker = Worker.for_app(app, options, queue_url=queue_url)
     code = worker.run()
     if worker.abandoned:
         worker._exit_now(code)

@@ -23,6 +23,7 @@ from taskworker.outcomes import ErrorInfo, RetryLater, TaskResult
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
+    from taskworker.dispatch import Dispatcher
     from taskworker.messages import TaskMessage
     from taskworker.settings import Settings
 
@@ -43,8 +44,8 @@ class TaskPool(Protocol):
 class ThreadTaskPool:
     """Dispatches on threads of this process: cheap, shares clients, for I/O-bound tasks."""
 
-    def __init__(self, app: TaskApp, concurrency: int, max_receives: int | None) -> None:
-        self._app = app
+    def __init__(self, core: Dispatcher, concurrency: int, max_receives: int | None) -> None:
+        self._core = core
         self._max_receives = max_receives
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="taskworker-task")
 
@@ -52,8 +53,7 @@ class ThreadTaskPool:
         return self._executor.submit(self._dispatch, message, budget)
 
     def _dispatch(self, message: TaskMessage, budget: float) -> TaskResult:
-        dispatcher = self._app.dispatcher
-        return dispatcher.dispatch(message, Deadline.after(budget), max_receives=self._max_receives)
+        return self._core.dispatch(message, Deadline.after(budget), max_receives=self._max_receives)
 
     def result(self, message: TaskMessage, future: Future[Any]) -> TaskResult:
         return _result_or_crash(message, future)
@@ -69,11 +69,9 @@ class ProcessTaskPool:
     executor; the tasks it held come back as retries and a fresh executor is started.
     """
 
-    def __init__(
-        self, app: TaskApp, app_path: str, settings: Settings, concurrency: int, max_receives: int | None
-    ) -> None:
-        self._app = app
-        self._args = (app_path, settings, list(sys.path))
+    def __init__(self, core: Dispatcher, app_path: str, concurrency: int, max_receives: int | None) -> None:
+        self._core = core
+        self._args = (app_path, core.settings, list(sys.path))
         self._concurrency = concurrency
         self._max_receives = max_receives
         self._executor = self._start()
@@ -96,7 +94,7 @@ class ProcessTaskPool:
 
     def result(self, message: TaskMessage, future: Future[Any]) -> TaskResult:
         result = _result_or_crash(message, future)
-        result.task = self._app.registry.get(message.task_type or "")
+        result.task = self._core.registry.get(message.task_type or "")
         return result
 
     def warm_up(self) -> None:
@@ -105,29 +103,32 @@ class ProcessTaskPool:
         for future in futures:
             future.result()
 
+    def kill_children(self) -> None:
+        """Kill the children at once; safe inside a signal handler (takes no lock)."""
+        terminate_children(self._executor)
+
     def shutdown(self, *, wait: bool) -> None:
         if not wait:
-            terminate_children(self._executor)
+            self.kill_children()
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def make_pool(
     kind: PoolKind,
-    app: TaskApp,
+    core: Dispatcher,
     *,
     concurrency: int,
     max_receives: int | None,
     app_path: str | None,
 ) -> ThreadTaskPool | ProcessTaskPool:
     if kind == "thread":
-        return ThreadTaskPool(app, concurrency, max_receives)
-    app_path = app_path or find_app_path(app)
+        return ThreadTaskPool(core, concurrency, max_receives)
     if not app_path:
         raise ValueError(
             "the process pool imports the app in its children by 'module:attribute', and this app "
             "is not an attribute of an importable module; pass app_path='package.module:app'"
         )
-    return ProcessTaskPool(app, app_path, app.settings, concurrency, max_receives)
+    return ProcessTaskPool(core, app_path, concurrency, max_receives)
 
 
 def find_app_path(app: TaskApp) -> str | None:
@@ -178,7 +179,8 @@ def _init_child(app_path: str, settings: Settings, path: list[str]) -> None:
     from taskworker.app import load_app
 
     _child_app = load_app(app_path)
-    _child_app.settings = settings
+    _child_app.configure(settings=settings)
+    _child_app.dispatcher.stop_sync_tasks_at_timeout = True  # one task at a time, main thread
 
 
 def _dispatch_in_child(message: TaskMessage, budget: float, max_receives: int | None) -> TaskResult:

@@ -5,7 +5,14 @@ middleware instead of being re-implemented per runtime. The dispatcher calls the
 a fixed order for every message, whichever runtime received it:
 
 ``before_task`` -> ``wrap_handler`` (nested, first middleware outermost) -> ``after_task``,
-and once per batch, after the runtime has dead-lettered what it must, ``after_batch``.
+and once per batch ``after_batch``, in order, dead-lettering first.
+
+Like dramatiq's broker, the core isolates the hooks: one that raises is logged with the
+task's identity and the hook's name and never escapes dispatch or a batch. A raising
+``before_task`` or ``wrap_handler`` counts as the handler failing (the task did not run);
+a raising ``after_task`` or ``after_batch`` leaves the outcome as it was (a failed
+``after_batch`` step's changes are undone), and a message the DLQ acknowledged stays
+dead-lettered, so it is never copied there twice.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ class Middleware:
         """The handler finished (or failed); ``outcome`` is what the dispatcher decided."""
 
     def after_batch(self, results: Sequence[TaskResult]) -> None:
-        """Every message of a batch has an outcome and dead-lettering is done."""
+        """Every message of a batch has an outcome; earlier steps (dead-lettering first) ran."""
 
 
 def compose(middleware: Sequence[Middleware], call: TaskCall, handler: HandlerCall) -> HandlerCall:

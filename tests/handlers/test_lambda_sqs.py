@@ -118,7 +118,8 @@ def test_records_that_are_not_mappings_do_not_break_the_batch() -> None:
 
 def test_deadline_guard_stops_starting_tasks_when_time_runs_out_mid_batch() -> None:
     clock = ManualClock()
-    app = TaskApp("slow", settings=Settings(deadline_margin_seconds=1), clients=Clients(sqs=FakeSQS()))
+    settings = Settings(deadline_margin_seconds=1, settle_seconds=0)  # the settle reserve: tested apart
+    app = TaskApp("slow", settings=settings, clients=Clients(sqs=FakeSQS()))
     started: list[int] = []
 
     @app.task("slow.step", timeout=4)
@@ -130,7 +131,7 @@ def test_deadline_guard_stops_starting_tasks_when_time_runs_out_mid_batch() -> N
     context = lambda_context(timeout_ms=12_000, clock=clock)
     response = app.lambda_handler(sqs_event(records), context)
     # 12 s budget; each start needs timeout 4 + margin 1 = 5 s left: starts at 12 s and 9 s,
-    # then 6 s left (starts), then 3 s left (refused) -> two never started.
+    # then 6 s left (starts), then 3 s left (refused) -> the last two never started.
     assert started == [0, 1, 2]
     assert failures(response) == [r["messageId"] for r in records[3:]]
 

@@ -15,7 +15,7 @@ from taskworker_infra.schema import to_draft4, without_null_defaults
 from tests.infra.helpers import arn, logical_id, only, resources, statements
 from tests.infra.sample_app import app as sample_app
 
-TASKS = sorted(sample_app.tasks)
+TASKS = sorted(sample_app.registry)
 
 
 def _methods(tpl: dict, http_method: str) -> list[dict]:
@@ -66,7 +66,7 @@ def test_request_model_is_the_converted_input_schema(synthesis, task: str) -> No
     assert len(models) == len(TASKS)
     lid, model = models[model_name(task)]
     assert model["ContentType"] == "application/json"
-    expected = without_null_defaults(to_draft4(sample_app.tasks[task].input_schema()))
+    expected = without_null_defaults(to_draft4(sample_app.registry[task].input_schema()))
     assert model["Schema"] == expected
     assert _post_for(tpl, task)["RequestModels"] == {"application/json": {"Ref": lid}}
 

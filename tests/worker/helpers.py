@@ -91,7 +91,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, interval: f
 @contextlib.contextmanager
 def running_worker(app: TaskApp, **options: Any) -> Iterator[Worker]:
     """A worker on a background thread, stopped gracefully (and checked) on exit."""
-    worker = Worker(app, WorkerOptions(**{**QUICK, **options}))
+    worker = Worker.for_app(app, WorkerOptions(**{**QUICK, **options}))
     outcome: dict[str, Any] = {}
 
     def target() -> None:

@@ -210,13 +210,13 @@ def test_configuration_errors_are_clear(fake):
     from taskworker.handlers.worker import Worker, WorkerConfigError, WorkerOptions
 
     app = make_app("config", fake, "")
-    app.settings = Settings()
+    app.configure(settings=Settings())
     with pytest.raises(WorkerConfigError, match="TASKWORKER_QUEUE_URL"):
-        Worker(app)
+        Worker.for_app(app)
     with pytest.raises(WorkerConfigError, match="cannot read queue"):
-        Worker(app, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/missing").run()
+        Worker.for_app(app, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/missing").run()
     with pytest.raises(WorkerConfigError, match="concurrency"):
-        Worker(app, WorkerOptions(concurrency=0), queue_url="q")
+        Worker.for_app(app, WorkerOptions(concurrency=0), queue_url="q")
 
 
 def test_the_process_pool_finds_the_app_by_its_import_path():

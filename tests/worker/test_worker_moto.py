@@ -92,10 +92,11 @@ def test_process_pool_runs_cpu_bound_tasks_in_children(moto_queues: MotoQueues, 
 
     app = cpu_app_mod.app
     app.clients = Clients(sqs=moto_queues.sqs)
-    app.settings = Settings(queue_url=moto_queues.queue_url, dlq_url=moto_queues.dlq_url)
+    app.configure(settings=Settings(queue_url=moto_queues.queue_url, dlq_url=moto_queues.dlq_url))
     results: list[Any] = []
-    original = app.finish_batch
-    monkeypatch.setattr(app, "finish_batch", lambda batch: (results.extend(batch), original(batch)))
+    core = app.dispatcher
+    original = core.finish_batch
+    monkeypatch.setattr(core, "finish_batch", lambda batch: (results.extend(batch), original(batch))[1])
     send(moto_queues.sqs, moto_queues.queue_url, "crunch", [{"n": i} for i in range(8)])
     with running_worker(app, pool="process", concurrency=2, app_path="cpu_app_mod:app"):
         wait_until(lambda: len(results) == 8, timeout=60)

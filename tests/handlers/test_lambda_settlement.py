@@ -1,0 +1,175 @@
+"""Lambda settlement: decided after finish_batch, bounded by the invocation, only for SQS."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from taskworker import Settings, TaskApp, TaskContext
+from taskworker.aws import Clients
+from taskworker.errors import AppLoadError
+from taskworker.testing import FakeSQS, lambda_context, sqs_event, sqs_record
+from tests.core.sns_stub import RefusingSNS
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:results"
+
+
+class Job(BaseModel):
+    n: int
+
+
+def jobs_app(clients: Clients, **settings: Any) -> TaskApp:
+    app = TaskApp(
+        "settle", settings=Settings(**settings), clients=clients, logger=logging.getLogger("test.s")
+    )
+    ran: list[int] = []
+    app.ran = ran  # type: ignore[attr-defined]
+
+    @app.task("job.run")
+    def run(job: Job) -> None:
+        ran.append(job.n)
+        if job.n == 13:
+            raise ConnectionError("unlucky")
+
+    return app
+
+
+def failures(response: dict[str, Any]) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def test_a_fifo_message_whose_event_is_not_published_is_not_overtaken_by_its_group() -> None:
+    first = sqs_record({"n": 1}, task_type="job.run", queue="jobs.fifo", group_id="g")
+    second = sqs_record({"n": 2}, task_type="job.run", queue="jobs.fifo", group_id="g")
+    other = sqs_record({"n": 3}, task_type="job.run", queue="jobs.fifo", group_id="h")
+    sns = RefusingSNS({first["messageId"]}, times=100)
+    app = jobs_app(Clients(sqs=FakeSQS(), sns=sns), result_topic_arn=TOPIC, backoff_base_seconds=0)
+    response = app.lambda_handler(sqs_event([first, second, other]), lambda_context())
+    # The first is requeued (its event is owed); the second must wait behind it.
+    assert failures(response) == [first["messageId"], second["messageId"]]
+
+
+def test_an_sns_event_is_not_taken_for_an_sqs_event(caplog: pytest.LogCaptureFixture) -> None:
+    app = jobs_app(Clients(sqs=FakeSQS()))
+    event = {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:t:sub",
+                "Sns": {"MessageId": "m-1", "Message": "{}"},
+            }
+        ]
+    }
+    with caplog.at_level(logging.ERROR, logger="test.s"):
+        assert app.lambda_handler(event, lambda_context()) == {"batchItemFailures": []}
+    assert app.ran == []  # type: ignore[attr-defined]
+    assert any("not an SQS event" in r.getMessage() for r in caplog.records)
+
+
+def test_a_kinesis_event_is_not_taken_for_an_sqs_event() -> None:
+    app = jobs_app(Clients(sqs=FakeSQS()))
+    event = {"Records": [{"eventSource": "aws:kinesis", "eventID": "shard-1:1", "kinesis": {}}]}
+    assert app.lambda_handler(event, lambda_context()) == {"batchItemFailures": []}
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A TCP server on loopback that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+def test_an_endpoint_that_never_answers_costs_only_the_records_it_concerns(
+    silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    app = jobs_app(Clients())  # real boto3 clients, against the silent endpoint
+    ok = sqs_record({"n": 1}, task_type="job.run")
+    unlucky = sqs_record({"n": 13}, task_type="job.run")
+    context = lambda_context(timeout_ms=10_000)
+    answer: dict[str, Any] = {}
+
+    def invoke() -> None:
+        answer["response"] = app.lambda_handler(sqs_event([ok, unlucky]), context)
+        answer["left_ms"] = context.get_remaining_time_in_millis()
+
+    thread = threading.Thread(target=invoke, daemon=True)
+    thread.start()
+    thread.join(60)  # boto3's defaults would hang here for minutes
+    assert not thread.is_alive(), "the invocation outlived its deadline"
+    assert failures(answer["response"]) == [unlucky["messageId"]]
+    assert answer["left_ms"] > 0  # answered before Lambda would have killed it
+
+
+def test_taskworker_app_unset_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taskworker.handlers import lambda_sqs
+
+    monkeypatch.delenv("TASKWORKER_APP", raising=False)
+    monkeypatch.setattr(lambda_sqs, "_default", {})
+    with pytest.raises(AppLoadError, match=r"TASKWORKER_APP is not set.*'module:attribute'"):
+        lambda_sqs.handler(sqs_event(), lambda_context())
+
+
+def test_taskworker_app_wrong_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taskworker.handlers import lambda_sqs
+
+    monkeypatch.setattr(lambda_sqs, "_default", {})
+    for wrong in ("examples.reports", "no_such_module_xyz:app", "taskworker:__version__"):
+        monkeypatch.setenv("TASKWORKER_APP", wrong)
+        with pytest.raises(AppLoadError, match=rf"^TASKWORKER_APP={wrong}: .*expected .*'module:attribute'"):
+            lambda_sqs.handler(sqs_event(), lambda_context())
+
+
+def test_task_log_lines_carry_identity_correlation_and_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.logs")
+    app = TaskApp("logs", clients=Clients(sqs=FakeSQS()), logger=logger)
+
+    @app.task("job.log")
+    def log(job: Job, ctx: TaskContext) -> None:
+        ctx.logger.info("working")
+        raise ConnectionError("then it fails")
+
+    record = sqs_record({"n": 1}, task_type="job.log", correlation_id="corr-1", receive_count=2)
+    context = lambda_context()
+    with caplog.at_level(logging.INFO, logger="test.logs"):
+        app.lambda_handler(sqs_event([record]), context)
+    lines = [r for r in caplog.records if r.getMessage() in ("working", "task will be retried")]
+    assert len(lines) == 2
+    for line in lines:
+        identity = {k: getattr(line, k) for k in ("task_id", "task_type", "attempt", "correlation_id")}
+        assert identity == {
+            "task_id": record["messageId"],
+            "task_type": "job.log",
+            "attempt": 2,
+            "correlation_id": "corr-1",
+        }
+        assert line.request_id == context.aws_request_id  # type: ignore[attr-defined]
