@@ -64,7 +64,7 @@ class TaskMessage:
     receipt_handle: str | None = None
     group_id: str | None = None
     queue_arn: str | None = None
-    raw_attributes: Mapping[str, Any] = field(default_factory=dict)
+    raw_attributes: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The message attributes as received (either spelling, every data type), kept
     unconverted so the hot path pays nothing; :func:`typed_attributes` reads them."""
 

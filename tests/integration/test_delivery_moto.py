@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from taskworker import PermanentError, Retry, TaskApp, TaskContext
 from taskworker.status import StatusTable, TaskStatus
-from taskworker.testing.faults import FailingEntries
+from taskworker.testing.faults import FaultyClient
 
 
 class Add(BaseModel):
@@ -26,6 +26,13 @@ class Sum(BaseModel):
 
 class Blob(BaseModel):
     data: str
+
+
+def sns_down(stack: Stack) -> FaultyClient:
+    """SNS refusing every event entry (the service's fault), past any retry."""
+    sns = FaultyClient(stack.sns)
+    sns.fail_next("PublishBatch", entries=1_000)
+    return sns
 
 
 def add_app(stack: Stack, calls: list[int], **overrides: Any) -> TaskApp:
@@ -319,7 +326,8 @@ def test_always_failing_task_is_redriven_after_max_receives_with_a_failed_event(
 
 
 def test_failed_publish_entries_are_retried(stack: Stack) -> None:
-    flaky = FailingEntries(stack.sns, count=2)
+    flaky = FaultyClient(stack.sns)
+    flaky.fail_next("PublishBatch", entries=2)
     calls: list[int] = []
     app = add_app(stack, calls, sns=flaky)
     for n in range(3):
@@ -327,13 +335,13 @@ def test_failed_publish_entries_are_retried(stack: Stack) -> None:
 
     assert stack.deliver(app, expect=3) == {"batchItemFailures": []}
 
-    assert (flaky.calls, flaky.failed) == (2, 2)
+    assert (flaky.calls["PublishBatch"], flaky.failed_entries) == (2, 2)
     assert sorted(e["result"]["total"] for e in stack.events()) == [0, 1, 2]
 
 
 def test_unpublishable_success_is_requeued_and_republished_from_the_stored_result(stack: Stack) -> None:
     calls: list[int] = []
-    down = add_app(stack, calls, sns=FailingEntries(stack.sns, count=1_000))
+    down = add_app(stack, calls, sns=sns_down(stack))
     task_id = stack.send("math.add", {"a": 5, "b": 5})
 
     response = stack.deliver(down, expect=1)
