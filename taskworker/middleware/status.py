@@ -94,6 +94,9 @@ class TaskStatusMiddleware(Middleware):
             elif result is not None and isinstance(result.outcome, Succeeded):
                 self._warn("final status not written; the task goes back to the queue", status.task_id, error)
                 result.requeue(ErrorInfo(NOT_WRITTEN, str(error)), delay=self.requeue_delay)
+                retrying = self._from_result(result, time.time())
+                if retrying is not None:  # conditional PutItem: may work while BatchWriteItem does not
+                    self._write_retrying(retrying)
             else:
                 self._warn("final status not written; kept for the next batch", status.task_id, error)
                 kept.append(status)

@@ -193,4 +193,7 @@ def test_dlq_redrive_of_100_messages_loses_none(env):
     messages = receive_all(env.sqs, env.queue_url)
     assert sorted(json.loads(m["Body"])["subject"] for m in messages) == sorted(str(n) for n in range(100))
     for message in messages:
-        assert set(message["MessageAttributes"]) == {"task_type", "task_id"}  # error_*/failed_at stripped, id kept
+        assert set(message["MessageAttributes"]) == {
+            "task_type",
+            "task_id",
+        }  # error_*/failed_at stripped, id kept

@@ -9,6 +9,7 @@ import boto3
 from taskworker.handlers.settle import delete_messages
 from taskworker.handlers.visibility import change_visibility
 
+
 def _queue(moto_endpoint: str, name: str) -> tuple[Any, str]:
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
     return sqs, sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "30"})["QueueUrl"]

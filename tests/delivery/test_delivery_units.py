@@ -241,7 +241,10 @@ def test_dead_letter_attributes_keep_the_reason_within_sqs_attribute_limit() -> 
     attributes.update(task_type="t.a", correlation_id="c", idempotency_key="k")
     message = TaskMessage(task_id="m", body="{}", attributes=attributes)
 
-    dead = {name: value["StringValue"] for name, value in dead_letter_attributes(message, "Boom", "it broke").items()}
+    dead = {
+        name: value["StringValue"]
+        for name, value in dead_letter_attributes(message, "Boom", "it broke").items()
+    }
 
     assert len(dead) == MAX_MESSAGE_ATTRIBUTES
     assert dead["task_id"] == "m"
