@@ -14,7 +14,8 @@ caller gets the same rules:
 - everything else (entry failures of the service's fault, throttling, 5xx, connection
   errors, an entry neither acknowledged nor refused, DynamoDB's UnprocessedItems) is
   retried with full-jitter exponential backoff, within a number of attempts *and* a
-  total time budget (the Lambda runtime passes the time it has left).
+  total time budget: the policy's, cut by an enclosing :func:`time_budget` (the Lambda
+  runtime wraps its settlement in one with the time it has left).
 
 The result says, per caller item, whether it succeeded (with the service's answer, e.g.
 the MessageId) or failed, with the code, message and sender-fault flag of the last
@@ -23,11 +24,13 @@ answer. Callers decide what a failure means for their items; nothing here logs.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -167,6 +170,31 @@ class RetryPolicy:
 
 DEFAULT_POLICY = RetryPolicy()
 
+_scope_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("batch_deadline", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Every batched call made inside ends within ``seconds`` from now, retries included.
+
+    The Lambda runtime wraps its settlement in this with the time the invocation has
+    left, so no policy deep in the middleware can outlive the function's deadline.
+    Nested budgets only ever shorten.
+    """
+    deadline = time.monotonic() + max(0.0, seconds)
+    outer = _scope_deadline.get()
+    token = _scope_deadline.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _scope_deadline.reset(token)
+
+
+def _budget(policy: RetryPolicy) -> float:
+    """The policy's budget, cut to what an enclosing :func:`time_budget` leaves."""
+    scope = _scope_deadline.get()
+    return policy.budget if scope is None else max(0.0, min(policy.budget, scope - time.monotonic()))
+
 
 @dataclass(slots=True)
 class _Pending(Generic[T]):
@@ -194,7 +222,7 @@ def call_batch(
     pending = [
         _Pending(str(i), item, _with_id(operation, str(i), entry(item))) for i, item in enumerate(items)
     ]
-    deadline = policy.clock() + policy.budget
+    deadline = policy.clock() + _budget(policy)
     for attempt in range(policy.attempts):
         if attempt:
             pause = policy.pause(attempt)
@@ -353,7 +381,7 @@ def retry_call(call: Callable[[], T], *, policy: RetryPolicy = DEFAULT_POLICY) -
 
     Raises the last exception when the attempts or the budget run out.
     """
-    deadline = policy.clock() + policy.budget
+    deadline = policy.clock() + _budget(policy)
     for attempt in range(policy.attempts):
         if attempt:
             pause = policy.pause(attempt)

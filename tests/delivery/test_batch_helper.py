@@ -55,19 +55,17 @@ class Scripted:
         self.requests.append(entries)
         return self.answer(entries)
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call(Entries)
+    def send_message_batch(self, **request: Any) -> dict[str, Any]:
+        return self._call(request["Entries"])
 
-    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call(Entries)
+    def change_message_visibility_batch(self, **request: Any) -> dict[str, Any]:
+        return self._call(request["Entries"])
 
-    def publish_batch(
-        self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        return self._call(PublishBatchRequestEntries)
+    def publish_batch(self, **request: Any) -> dict[str, Any]:
+        return self._call(request["PublishBatchRequestEntries"])
 
-    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-        [(table, requests)] = RequestItems.items()
+    def batch_write_item(self, **request: Any) -> dict[str, Any]:
+        [(table, requests)] = request["RequestItems"].items()
         return {"UnprocessedItems": {table: self._call(requests).get("Unprocessed", [])}}
 
 
@@ -256,3 +254,14 @@ def test_retry_call_retries_service_faults_and_raises_sender_faults_at_once() ->
     with pytest.raises(ClientError):
         retry_call(refused, policy=policy(clock))
     assert calls == [1]
+
+
+def test_an_enclosing_time_budget_cuts_every_policy() -> None:
+    from taskworker.aws.batch import time_budget
+
+    client, clock = Scripted(lambda entries: {"Successful": [], "Failed": []}), ManualClock()
+    with time_budget(0.0):  # what the Lambda runtime passes when no time is left
+        result = call_batch(client, SEND_MESSAGES, "q", [1], lambda i: message(1), policy=policy(clock))
+    assert len(client.requests) == 1
+    assert clock.sleeps == []
+    assert not result.ok

@@ -11,10 +11,10 @@ import pytest
 from pydantic import BaseModel
 
 from taskworker import ErrorInfo, Failed, RetryLater, Settings, Succeeded, TaskApp, TaskResult
+from taskworker.aws.batch import RetryPolicy
 from taskworker.messages import MAX_EVENT_BYTES, TaskMessage
 from taskworker.middleware import InProcessRetries
 from taskworker.middleware.metrics import TaskMetrics
-from taskworker.aws.batch import RetryPolicy
 from taskworker.middleware.results import ResultEvents, build_event
 from taskworker.status import TaskStatus
 from taskworker.testing.faults import FaultyClient
