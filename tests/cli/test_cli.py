@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -18,6 +19,10 @@ from tests.moto_env import MotoQueues
 from tests.worker.helpers import queue_depth
 
 runner = CliRunner()
+
+
+class Account(BaseModel):
+    n: int
 
 
 @pytest.fixture
@@ -197,3 +202,28 @@ def test_dlq_redrive_of_100_messages_loses_none(env):
             "task_type",
             "task_id",
         }  # error_*/failed_at stripped, id kept
+
+
+def test_dlq_list_and_show_find_a_dead_lettered_copy_by_the_task_id_the_client_got(env):
+    from taskworker import PermanentError, TaskApp
+
+    app = TaskApp("cli-dlq")
+
+    @app.task("acct.close")
+    def close(payload: Account) -> None:
+        raise PermanentError("account is closed")
+
+    task_id = app.client().submit("acct.close", {"n": 1})
+    from taskworker.testing import lambda_context, receive_lambda_event
+
+    assert app.lambda_handler(receive_lambda_event(env.sqs, env.queue_url), lambda_context()) == {
+        "batchItemFailures": []
+    }
+    listed = invoke("dlq", "list")
+    assert task_id in listed.stdout
+    result = invoke("dlq", "show", task_id)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["task_id"] == task_id
+    assert shown["message_id"] != task_id  # a copy: SQS gave it a new MessageId
+    assert shown["error"] == {"type": "PermanentError", "message": "account is closed"}
