@@ -160,6 +160,10 @@ class RetryPolicy:
     clock: Callable[[], float] = time.monotonic
     random: Callable[[], float] = random.random
 
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.budget < 0:
+            raise ValueError("a RetryPolicy needs at least one attempt and a budget of 0 s or more")
+
     def within(self, seconds: float | None) -> RetryPolicy:
         """The same policy with a budget no larger than ``seconds`` (``None``: unchanged)."""
         return self if seconds is None else replace(self, budget=max(0.0, min(self.budget, seconds)))
@@ -222,13 +226,7 @@ def call_batch(
     pending = [
         _Pending(str(i), item, _with_id(operation, str(i), entry(item))) for i, item in enumerate(items)
     ]
-    deadline = policy.clock() + _budget(policy)
-    for attempt in range(policy.attempts):
-        if attempt:
-            pause = policy.pause(attempt)
-            if policy.clock() + pause >= deadline:
-                break
-            policy.sleep(pause)
+    for deadline in _rounds(policy):
         retry: list[_Pending[T]] = []
         for number, chunk in enumerate(_chunks(operation, pending)):
             if number and policy.clock() >= deadline:
@@ -381,18 +379,26 @@ def retry_call(call: Callable[[], T], *, policy: RetryPolicy = DEFAULT_POLICY) -
 
     Raises the last exception when the attempts or the budget run out.
     """
+    last: Exception | None = None
+    for _ in _rounds(policy):
+        try:
+            return call()
+        except Exception as exc:
+            if _request_error(exc)[0].sender_fault:
+                raise
+            last = exc
+    assert last is not None  # a policy allows at least one attempt
+    raise last
+
+
+def _rounds(policy: RetryPolicy) -> Iterator[float]:
+    """Yields the deadline once per attempt, pausing in between; ends when the attempts
+    run out or the next pause would end past the budget."""
     deadline = policy.clock() + _budget(policy)
     for attempt in range(policy.attempts):
         if attempt:
             pause = policy.pause(attempt)
             if policy.clock() + pause >= deadline:
-                break
+                return
             policy.sleep(pause)
-        try:
-            return call()
-        except Exception as exc:
-            error, _ = _request_error(exc)
-            if error.sender_fault or attempt == policy.attempts - 1:
-                raise
-            last = exc
-    raise last
+        yield deadline
