@@ -110,9 +110,9 @@ class DeadLetterQueue:
         entry: dict[str, Any] = {"MessageBody": message.body or " ", "MessageAttributes": attributes}
         if self.fifo:  # SQS refuses empty bodies, hence the space above
             entry["MessageGroupId"] = _group(message)
-            entry["MessageDeduplicationId"] = str(attributes.get(TASK_ID, {}).get("StringValue", "unknown"))[
-                :128
-            ]
+            entry["MessageDeduplicationId"] = (
+                message.attributes.get(TASK_ID) or message.task_id or "unknown"
+            )[:128]
         return entry
 
     def _no_room_for_reason(self, result: TaskResult, limit: int) -> None:
