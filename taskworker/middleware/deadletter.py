@@ -88,9 +88,8 @@ class DeadLetterQueue:
     def send(self, results: Sequence[TaskResult]) -> BatchResult[TaskResult]:
         """Mark each result ``dead_lettered`` once SQS acknowledged its copy; requeue the rest."""
         limit = self.max_message_bytes
-        entries = {id(result): self._entry(result, limit) for result in results}
         sent = call_batch(
-            self._sqs(), SEND_MESSAGES, self.url, results, lambda r: entries[id(r)], policy=self.policy
+            self._sqs(), SEND_MESSAGES, self.url, results, lambda r: self._entry(r, limit), policy=self.policy
         )
         for result, _ in sent.succeeded:
             result.dead_lettered = True
@@ -107,8 +106,9 @@ class DeadLetterQueue:
         attributes = dead_letter_attributes(message, error.type, error.message, max_bytes=limit)
         if ERROR_TYPE not in attributes:
             self._no_room_for_reason(result, limit)
-        entry: dict[str, Any] = {"MessageBody": message.body or " ", "MessageAttributes": attributes}
-        if self.fifo:  # SQS refuses empty bodies, hence the space above
+        body = message.body or " "  # SQS refuses empty bodies
+        entry: dict[str, Any] = {"MessageBody": body, "MessageAttributes": attributes}
+        if self.fifo:
             entry["MessageGroupId"] = _group(message)
             entry["MessageDeduplicationId"] = (
                 message.attributes.get(TASK_ID) or message.task_id or "unknown"
