@@ -203,14 +203,17 @@ class DeadLetters:
     def _move_by_hand(self, progress: Progress | None) -> RedriveReport:
         """Move at most the DLQ's depth at the start, each task at most once; see the module."""
         report = RedriveReport("manual")
-        left, moved, skipped = self.depth(), set[str](), list[dict[str, Any]]()
+        depth = self.depth()
+        left, receives_left = depth, 2 * depth  # each task once; its copies coming back once more
+        moved, skipped = set[str](), list[dict[str, Any]]()
         try:
-            while left > 0:
-                batch = self._receive(min(BATCH_SIZE, left), MOVE_VISIBILITY)
+            while left > 0 and receives_left > 0:
+                batch = self._receive(min(BATCH_SIZE, receives_left), MOVE_VISIBILITY)
                 if not batch:
                     break
-                left -= len(batch)
-                fresh = _first_of_each_task(batch, moved)
+                receives_left -= len(batch)
+                fresh = _first_of_each_task(batch, moved)[:left]
+                left -= len(fresh)
                 skipped += [m for m in batch if m not in fresh]
                 self._move_batch(fresh, report, progress)
                 moved.update(_task_id(m) for m in fresh)
