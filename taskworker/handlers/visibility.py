@@ -81,9 +81,12 @@ class QueueVisibility:
                 by_queue.setdefault(arn, []).append((handle, delay))
         for arn, changes in by_queue.items():
             url = self.queue_url(arn)
-            failed = change_visibility(self.app.clients.sqs, url, changes) if url else changes
-            if failed:
-                self._warn("could not change visibility; messages return after their timeout", arn)
+            if url is None:
+                continue  # resolving the URL failed and said so; the messages return after their timeout
+            answer = change_visibility_batch(self.app.clients.sqs, url, changes)
+            if answer.failed:
+                codes = ", ".join(answer.codes())
+                self._warn(f"could not change visibility ({codes}); messages return after their timeout", arn)
 
     def max_receive_count(self, message: TaskMessage) -> int | None:
         """The redrive limit of the message's queue; a configured setting wins."""
