@@ -44,3 +44,31 @@ def test_delete_messages_returns_what_sqs_refused(moto_endpoint: str) -> None:
 
     assert lost == ["not-a-receipt-handle"]
     assert "Messages" not in sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
+
+
+def test_faulty_client_fails_whole_calls_entries_and_raises_given_errors_on_a_moto_client(
+    moto_endpoint: str,
+) -> None:
+    import pytest
+
+    from taskworker.testing.faults import FaultyClient
+
+    real, url = _queue(moto_endpoint, "faulty")
+    sqs = FaultyClient(real)
+    sqs.fail_next("SendMessageBatch", count=1, code="QueueDoesNotExist")
+    sqs.fail_next("send_message_batch", entries={"1"}, code="InternalError")
+    sqs.fail_next("GetQueueAttributes", error=ConnectionResetError("reset"))
+    entries = [{"Id": str(i), "MessageBody": str(i)} for i in range(3)]
+
+    with pytest.raises(real.exceptions.QueueDoesNotExist):
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    with pytest.raises(ConnectionResetError):
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+
+    assert sorted(s["Id"] for s in answer["Successful"]) == ["0", "2"]
+    assert [(f["Id"], f["Code"], f["SenderFault"]) for f in answer["Failed"]] == [
+        ("1", "InternalError", False)
+    ]
+    assert sqs.calls["SendMessageBatch"] == 2
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]  # passes again
