@@ -71,6 +71,9 @@ class EntryError:
         return f"{self.code}: {self.message}" if self.message else self.code
 
 
+NOT_SENT = EntryError(NOT_ACKNOWLEDGED, "not sent yet")
+
+
 @dataclass(slots=True)
 class BatchResult(Generic[T]):
     """Per caller item: succeeded (with the service's answer for it) or failed (with why)."""
@@ -205,7 +208,7 @@ class _Pending(Generic[T]):
     entry_id: str
     item: T
     entry: Entry
-    error: EntryError = field(default_factory=lambda: EntryError(NOT_ACKNOWLEDGED, "not sent yet"))
+    error: EntryError = NOT_SENT
 
 
 def call_batch(
@@ -252,6 +255,11 @@ def _expired(chunk: list[_Pending[T]]) -> list[_Pending[T]]:
 
 def _chunks(operation: Operation, pending: Sequence[_Pending[T]]) -> list[list[_Pending[T]]]:
     """Groups within the operation's count and byte limits (an oversized entry goes alone)."""
+    if operation.size is _no_bytes:  # receipt handles: count is the only limit
+        return [
+            list(pending[i : i + operation.max_entries])
+            for i in range(0, len(pending), operation.max_entries)
+        ]
     chunks: list[list[_Pending[T]]] = []
     current: list[_Pending[T]] = []
     size = 0
