@@ -170,7 +170,10 @@ class TaskApp:
 
             items.append(
                 TaskStatusMiddleware(
-                    self._status_table, ttl_seconds=settings.status_ttl_seconds, logger=self.logger
+                    self._status_table,
+                    ttl_seconds=settings.status_ttl_seconds,
+                    logger=self.logger,
+                    requeue_delay=settings.backoff_base_seconds,
                 )
             )
         if settings.metrics_namespace:

@@ -269,7 +269,7 @@ def dlq_list(
         table.add_column(name, overflow="fold", no_wrap=name in ("error", "receives"))
     for item in items:
         table.add_row(
-            item.message_id,
+            item.task_id,
             item.task_type or "",
             item.error_type or "(redriven by SQS)",
             item.error_message or "",
@@ -282,30 +282,49 @@ def dlq_list(
 
 @dlq_app.command("show")
 def dlq_show(
-    message_id: Annotated[str, typer.Argument(help="Task id (SQS MessageId) of the failed task.")],
+    task_id: Annotated[str, typer.Argument(help="Task id of the failed task (the id the API returned).")],
     dlq_url: DlqUrl = None,
 ) -> None:
-    """Print one failed task: its reason, attributes and payload."""
+    """Print one failed task: its reason, attributes and payload.
+
+    A message SQS redrove itself carries no reason; with TASKWORKER_STATUS_TABLE set, the
+    task's status (which names the error) is shown too.
+    """
     letters = dead_letters(dlq_url)
     with user_errors():
-        item = letters.find(message_id)
+        item = letters.find(task_id)
     if item is None:
-        err.print(f"message {message_id} is not in the DLQ (or not visible right now)", highlight=False)
+        err.print(f"task {task_id} is not in the DLQ (or not visible right now)", highlight=False)
         raise typer.Exit(1)
     try:
         body: Any = json.loads(item.body)
     except json.JSONDecodeError:
         body = item.body
     record = {
-        "task_id": item.message_id,
+        "task_id": item.task_id,
+        "message_id": item.message_id,
         "task_type": item.task_type,
-        "error": {"type": item.error_type, "message": item.error_message},
+        "error": {"type": item.error_type, "message": item.error_message} if item.error_type else None,
         "failed_at": item.failed_at,
         "receive_count": item.receive_count,
         "attributes": item.attributes,
         "payload": body,
     }
+    status = _dead_letter_status(item.task_id)
+    if status is not None:
+        record["status"] = status
     out.print_json(json.dumps(record))
+
+
+def _dead_letter_status(task_id: str) -> dict[str, Any] | None:
+    """The task's status record when a status table is configured."""
+    from taskworker.client import TaskClient
+
+    config = settings()
+    if not config.status_table:
+        return None
+    with user_errors():
+        return TaskClient(settings=config).get_status(task_id)
 
 
 @dlq_app.command("redrive")

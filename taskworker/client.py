@@ -10,13 +10,13 @@ model *before* sending, so a typo fails in the caller, not later in the DLQ.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
 from taskworker.errors import TaskworkerError, validation_summary
 from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
 from taskworker.settings import Settings
@@ -24,8 +24,8 @@ from taskworker.settings import Settings
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
 
-BATCH_SIZE = 10
-SEND_ATTEMPTS = 4
+PROGRESS_STEP = 100
+"""Tasks handed to the batch helper at a time, so ``progress`` moves during a long submit."""
 
 
 class SubmitError(TaskworkerError):
@@ -102,14 +102,14 @@ class TaskClient:
         settings: Settings | None = None,
         sqs: Any = None,
         dynamodb: Any = None,
-        retry_pause: float = 0.2,
+        policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.app = app
         self.settings = settings or (app.settings if app is not None else Settings.from_env())
         self.queue_url = queue_url or self.settings.queue_url
         self._sqs = sqs
         self._dynamodb = dynamodb
-        self._retry_pause = retry_pause
+        self.policy = policy
 
     @property
     def sqs(self) -> Any:
@@ -140,23 +140,29 @@ class TaskClient:
     def submit_many(
         self, requests: Iterable[TaskRequest | Mapping[str, Any]], *, progress: Any = None
     ) -> list[str]:
-        """Send many tasks with SendMessageBatch, ten per request; returns ids in input order.
+        """Send many tasks with SendMessageBatch (ten and 1 MiB per request); ids in input order.
 
         Every task is checked before anything is sent (:class:`PayloadError` names the
-        first bad one). Failed entries are retried; if some still fail,
-        :class:`PartialSubmitError` lists them (the others *were* sent).
-        ``progress(n)`` is called with the number of tasks sent by each request.
+        first bad one). Failed entries are retried by the batch helper, refused ones
+        (sender faults) are not; if some were not sent, :class:`PartialSubmitError` lists
+        them with SQS's error code (the others *were* sent). ``progress(n)`` is called as
+        tasks are handed over, at most :data:`PROGRESS_STEP` at a time.
         """
         items = [r if isinstance(r, TaskRequest) else TaskRequest.from_mapping(r) for r in requests]
         entries = [self._entry(index, request) for index, request in enumerate(items)]
         queue_url = self._require_queue()
         ids: list[str | None] = [None] * len(entries)
         failures: dict[int, str] = {}
-        for start in range(0, len(entries), BATCH_SIZE):
-            chunk = entries[start : start + BATCH_SIZE]
-            failures.update(self._send_with_retries(queue_url, chunk, ids))
+        for start in range(0, len(entries), PROGRESS_STEP):
+            step = list(range(start, min(start + PROGRESS_STEP, len(entries))))
+            sent = call_batch(
+                self.sqs, SEND_MESSAGES, queue_url, step, lambda i: entries[i], policy=self.policy
+            )
+            for index, answer in sent.succeeded:
+                ids[index] = str(answer["MessageId"])
+            failures.update((index, str(error)) for index, error in sent.failed)
             if progress is not None:
-                progress(len(chunk))
+                progress(len(step))
         if failures:
             raise PartialSubmitError(ids, failures)
         return [task_id for task_id in ids if task_id is not None]
@@ -166,10 +172,8 @@ class TaskClient:
         table = self.settings.status_table
         if not table:
             raise SubmitError("no status table: set TASKWORKER_STATUS_TABLE")
-        try:
-            from taskworker.status import StatusTable  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            return _read_status_item(self.dynamodb, table, task_id)
+        from taskworker.status import StatusTable
+
         status = StatusTable(table, self.dynamodb).get(task_id)
         return None if status is None else dict(status.as_api_json())
 
@@ -190,7 +194,6 @@ class TaskClient:
                 f"{MAX_MESSAGE_BYTES:,}: store large inputs elsewhere (e.g. S3) and send a reference"
             )
         entry: dict[str, Any] = {
-            "Id": str(index),
             "MessageBody": body,
             "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         }
@@ -219,74 +222,6 @@ class TaskClient:
                 f"invalid payload for {request.task_type}: {validation_summary(exc)}"
             ) from None
         return body
-
-    def _send_with_retries(
-        self, queue_url: str, chunk: Sequence[dict[str, Any]], ids: list[str | None]
-    ) -> dict[int, str]:
-        pending = {entry["Id"]: entry for entry in chunk}
-        reasons: dict[str, str] = {}
-        for attempt in range(SEND_ATTEMPTS):
-            if attempt:
-                time.sleep(self._retry_pause * 2 ** (attempt - 1))
-            pending, hopeless = self._send_round(queue_url, pending, ids, reasons)
-            if not pending and not hopeless:
-                return {}
-            if not pending:
-                break
-        return {int(entry_id): reasons.get(entry_id, "not sent") for entry_id in {*pending, *hopeless}}
-
-    def _send_round(
-        self,
-        queue_url: str,
-        pending: dict[str, dict[str, Any]],
-        ids: list[str | None],
-        reasons: dict[str, str],
-    ) -> tuple[dict[str, dict[str, Any]], set[str]]:
-        """One SendMessageBatch; returns (entries worth retrying, entries refused for good)."""
-        try:
-            response = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=list(pending.values()))
-        except Exception as exc:
-            for entry_id in pending:
-                reasons[entry_id] = f"{type(exc).__name__}: {exc}"
-            return pending, set()
-        for success in response.get("Successful", []):
-            ids[int(success["Id"])] = success["MessageId"]
-        retry: dict[str, dict[str, Any]] = {}
-        hopeless: set[str] = set()
-        for failure in response.get("Failed", []):
-            entry_id = failure["Id"]
-            reasons[entry_id] = f"{failure.get('Code', 'Error')}: {failure.get('Message', '')}".strip()
-            if failure.get("SenderFault"):
-                hopeless.add(entry_id)
-            elif entry_id in pending:
-                retry[entry_id] = pending[entry_id]
-        return retry, hopeless
-
-
-def _read_status_item(dynamodb: Any, table: str, task_id: str) -> dict[str, Any] | None:
-    """Read the status item directly (schema in the README) when no status reader exists."""
-    item = dynamodb.get_item(TableName=table, Key={"task_id": {"S": task_id}}, ConsistentRead=True).get(
-        "Item"
-    )
-    if item is None:
-        return None
-
-    def text(name: str) -> str | None:
-        value = item.get(name)
-        return None if value is None else value.get("S")
-
-    data: dict[str, Any] = {"task_id": task_id}
-    for name in ("task_type", "status", "started_at", "updated_at", "finished_at"):
-        if text(name) is not None:
-            data[name] = text(name)
-    if "attempt" in item:
-        data["attempt"] = int(item["attempt"]["N"])
-    result = text("result")
-    if result is not None:
-        data["result"] = json.loads(result)
-    if text("error_type") is not None:
-        data["error"] = {"type": text("error_type"), "message": text("error_message") or ""}
-    return data
 
 
 def _dumps(payload: Any) -> str:

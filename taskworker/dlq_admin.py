@@ -4,30 +4,39 @@ SQS has no "list" for a queue: looking means receiving. :meth:`DeadLetters.peek`
 with a short visibility timeout and gives every message back at once, so a look leaves
 the DLQ as it was (apart from receive counts).
 
+Messages are known by their task id, the id a client got from the API: the ``task_id``
+attribute of a copy the worker dead-lettered, or the MessageId of a message SQS redrove
+itself (SQS keeps the id; such a message carries no reason, the status and the failed
+event name the error).
+
 Redrive prefers SQS's own StartMessageMoveTask, which moves messages server-side. Where the
 endpoint lacks it (moto answers HTTP 500) or refuses it, messages are moved by hand:
 receive from the DLQ, send to the task queue, and only then delete from the DLQ, in
-batches, so a crash in between can duplicate a message but never lose one. The hand-moved
-copies lose the ``error_*``/``failed_at`` attributes the worker added, so they look like
-fresh tasks again; a server-side move keeps all attributes.
+batches, so a crash in between can duplicate a message but never lose one. A hand move
+is bounded by the DLQ's depth when it started and moves each task at most once per run,
+so permanent failures that a running consumer sends straight back are left for the next
+run instead of looping. The hand-moved copies keep their task id and typed attributes
+and lose the ``error_*``/``failed_at`` reason, so they look like fresh tasks again; a
+server-side move keeps all attributes.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
 from taskworker.handlers.settle import delete_messages
 from taskworker.handlers.visibility import change_visibility
-from taskworker.messages import ERROR_MESSAGE, ERROR_TYPE, FAILED_AT, TASK_TYPE
+from taskworker.messages import ERROR_MESSAGE, ERROR_TYPE, FAILED_AT, TASK_ID, TASK_TYPE
 
 BATCH_SIZE = 10
 PEEK_VISIBILITY = 30
 MOVE_VISIBILITY = 120
-SEND_ATTEMPTS = 3
 REDRIVE_STRIPPED = frozenset({ERROR_TYPE, ERROR_MESSAGE, FAILED_AT})
 """Attributes that describe a failure, dropped when a message gets another try."""
 
@@ -45,9 +54,15 @@ class DeadLetter:
     message_id: str
     body: str
     attributes: dict[str, str]
+    """Every attribute as text (Binary ones as ``base64:...``), for showing."""
     receive_count: int
     sent_timestamp_ms: int | None
     group_id: str | None = None
+
+    @property
+    def task_id(self) -> str:
+        """The id the client got: the copy's ``task_id``, else the MessageId SQS kept."""
+        return self.attributes.get(TASK_ID) or self.message_id
 
     @property
     def task_type(self) -> str | None:
@@ -72,11 +87,7 @@ class DeadLetter:
         return cls(
             message_id=raw["MessageId"],
             body=raw.get("Body", ""),
-            attributes={
-                name: value["StringValue"]
-                for name, value in raw.get("MessageAttributes", {}).items()
-                if "StringValue" in value
-            },
+            attributes={name: _text(value) for name, value in raw.get("MessageAttributes", {}).items()},
             receive_count=int(system.get("ApproximateReceiveCount", 0)),
             sent_timestamp_ms=int(sent) if sent else None,
             group_id=system.get("MessageGroupId"),
@@ -95,10 +106,13 @@ class RedriveReport:
 class DeadLetters:
     """The DLQ at ``dlq_url``; ``queue_url`` is where redriven messages go."""
 
-    def __init__(self, sqs: Any, dlq_url: str, queue_url: str | None = None) -> None:
+    def __init__(
+        self, sqs: Any, dlq_url: str, queue_url: str | None = None, *, policy: RetryPolicy = DEFAULT_POLICY
+    ) -> None:
         self.sqs = sqs
         self.dlq_url = dlq_url
         self.queue_url = queue_url
+        self.policy = policy
 
     def depth(self) -> int:
         """ApproximateNumberOfMessages of the DLQ."""
@@ -112,10 +126,14 @@ class DeadLetters:
         raw = self._receive_upto(limit, lambda batch: False)
         return [DeadLetter.from_sqs(m) for m in raw]
 
-    def find(self, message_id: str, scan_limit: int = 1000) -> DeadLetter | None:
-        """The message with ``message_id``, scanning at most ``scan_limit`` messages."""
-        raw = self._receive_upto(scan_limit, lambda batch: any(m["MessageId"] == message_id for m in batch))
-        return next((DeadLetter.from_sqs(m) for m in raw if m["MessageId"] == message_id), None)
+    def find(self, task_id: str, scan_limit: int = 1000) -> DeadLetter | None:
+        """The message of ``task_id`` (or with that MessageId), scanning at most ``scan_limit``."""
+
+        def matches(raw: Mapping[str, Any]) -> bool:
+            return task_id in (raw["MessageId"], _task_id(raw))
+
+        raw = self._receive_upto(scan_limit, lambda batch: any(matches(m) for m in batch))
+        return next((DeadLetter.from_sqs(m) for m in raw if matches(m)), None)
 
     def _receive_upto(
         self, limit: int, found: Callable[[list[dict[str, Any]]], bool]
@@ -183,51 +201,59 @@ class DeadLetters:
         return RedriveReport("move-task", moved=reported)
 
     def _move_by_hand(self, progress: Progress | None) -> RedriveReport:
+        """Move at most the DLQ's depth at the start, each task at most once; see the module."""
         report = RedriveReport("manual")
-        while True:
-            batch = self._receive(BATCH_SIZE, MOVE_VISIBILITY)
-            if not batch:
-                return report
-            sent, failed = self._send_back(batch)
-            lost = delete_messages(self.sqs, self.dlq_url, [m["ReceiptHandle"] for m in sent])
-            report.moved += len(sent)
-            if progress is not None:
-                progress(len(sent))
-            if lost:
-                report.note = f"{len(lost)} messages were sent back but are still in the DLQ too"
-            if failed:
-                change_visibility(self.sqs, self.dlq_url, [(m["ReceiptHandle"], 0.0) for m in failed])
-                report.failed_ids = [m["MessageId"] for m in failed]
-                raise RedriveError(
-                    f"{len(failed)} messages could not be sent back after {SEND_ATTEMPTS} attempts "
-                    f"and remain in the DLQ ({report.moved} moved)"
-                )
+        depth = self.depth()
+        left, receives_left = depth, 2 * depth  # each task once; its copies coming back once more
+        moved, skipped = set[str](), list[dict[str, Any]]()
+        try:
+            while left > 0 and receives_left > 0:
+                batch = self._receive(min(BATCH_SIZE, receives_left), MOVE_VISIBILITY)
+                if not batch:
+                    break
+                receives_left -= len(batch)
+                fresh = _first_of_each_task(batch, moved)[:left]
+                left -= len(fresh)
+                skipped += [m for m in batch if m not in fresh]
+                self._move_batch(fresh, report, progress)
+                moved.update(_task_id(m) for m in fresh)
+        finally:
+            change_visibility(self.sqs, self.dlq_url, [(m["ReceiptHandle"], 0.0) for m in skipped])
+        if skipped:
+            report.note = f"{len(skipped)} messages of tasks already moved in this run were left in the DLQ"
+        return report
 
-    def _send_back(
-        self, batch: Sequence[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """SendMessageBatch to the task queue, retrying failed entries: (sent, not sent)."""
-        pending = {str(i): m for i, m in enumerate(batch)}
-        sent: list[dict[str, Any]] = []
-        for attempt in range(SEND_ATTEMPTS):
-            if attempt:
-                time.sleep(0.2 * 2 ** (attempt - 1))
-            entries = [self._entry(entry_id, m) for entry_id, m in pending.items()]
-            try:
-                response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except Exception:
-                continue
-            for success in response.get("Successful", []):
-                sent.append(pending.pop(success["Id"]))
-            if not pending:
-                break
-        return sent, list(pending.values())
+    def _move_batch(
+        self, batch: list[dict[str, Any]], report: RedriveReport, progress: Progress | None
+    ) -> None:
+        sent = call_batch(
+            self.sqs, SEND_MESSAGES, self.queue_url or "", batch, self._entry, policy=self.policy
+        )
+        moved = [m for m, _ in sent.succeeded]
+        lost = delete_messages(
+            self.sqs, self.dlq_url, [m["ReceiptHandle"] for m in moved], policy=self.policy
+        )
+        report.moved += len(moved)
+        if progress is not None:
+            progress(len(moved))
+        if lost:
+            report.note = f"{len(lost)} messages were sent back but are still in the DLQ too"
+        if sent.failed:
+            failed = sent.failed_items()
+            change_visibility(self.sqs, self.dlq_url, [(m["ReceiptHandle"], 0.0) for m in failed])
+            report.failed_ids = [_task_id(m) for m in failed]
+            raise RedriveError(
+                f"{len(failed)} messages could not be sent back ({', '.join(sent.codes())}) "
+                f"and remain in the DLQ ({report.moved} moved)"
+            )
 
-    def _entry(self, entry_id: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-        attributes = {k: v for k, v in raw.get("MessageAttributes", {}).items() if k not in REDRIVE_STRIPPED}
-        entry: dict[str, Any] = {"Id": entry_id, "MessageBody": raw.get("Body", "")}
-        if attributes:
-            entry["MessageAttributes"] = {k: _attribute(v) for k, v in attributes.items()}
+    def _entry(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The message as a fresh task: reason stripped, task id and typed attributes kept."""
+        attributes = {
+            k: _attribute(v) for k, v in raw.get("MessageAttributes", {}).items() if k not in REDRIVE_STRIPPED
+        }
+        attributes.setdefault(TASK_ID, {"DataType": "String", "StringValue": raw["MessageId"]})
+        entry: dict[str, Any] = {"MessageBody": raw.get("Body", ""), "MessageAttributes": attributes}
         if (self.queue_url or "").endswith(".fifo"):
             system = raw.get("Attributes", {})
             entry["MessageGroupId"] = system.get("MessageGroupId") or attributes.get(TASK_TYPE, {}).get(
@@ -239,6 +265,29 @@ class DeadLetters:
     def _arn(self, url: str) -> str:
         response = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return str(response["Attributes"]["QueueArn"])
+
+
+def _task_id(raw: Mapping[str, Any]) -> str:
+    value = raw.get("MessageAttributes", {}).get(TASK_ID, {}).get("StringValue")
+    return value if isinstance(value, str) and value else str(raw["MessageId"])
+
+
+def _first_of_each_task(batch: Sequence[dict[str, Any]], moved: set[str]) -> list[dict[str, Any]]:
+    """The messages whose task was not moved yet in this run, one per task."""
+    seen = set(moved)
+    fresh = []
+    for raw in batch:
+        if _task_id(raw) not in seen:
+            seen.add(_task_id(raw))
+            fresh.append(raw)
+    return fresh
+
+
+def _text(value: Mapping[str, Any]) -> str:
+    if "StringValue" in value:
+        return str(value["StringValue"])
+    data = value.get("BinaryValue", b"")
+    return "base64:" + base64.b64encode(data if isinstance(data, bytes) else str(data).encode()).decode()
 
 
 def _attribute(value: Mapping[str, Any]) -> dict[str, Any]:

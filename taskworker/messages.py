@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 TASK_TYPE = "task_type"
+TASK_ID = "task_id"
+"""On a DLQ copy (and on what is moved back from the DLQ): the original task id."""
 IDEMPOTENCY_KEY = "idempotency_key"
 CORRELATION_ID = "correlation_id"
 ERROR_TYPE = "error_type"
@@ -37,7 +39,8 @@ MAX_EVENT_ERROR_TEXT = 4_000
 """How much of an error message travels in a result event; the rest is cut."""
 
 MAX_MESSAGE_BYTES = 262_144
-"""SQS's limit for body plus message attributes (names, types and values)."""
+"""SQS's limit for body plus message attributes (names, types and values) on a queue that
+keeps the old default; what producers stay under. A DLQ's own limit is read from it."""
 
 MAX_MESSAGE_ATTRIBUTES = 10
 """SQS's limit on message attributes per message."""
@@ -61,6 +64,9 @@ class TaskMessage:
     receipt_handle: str | None = None
     group_id: str | None = None
     queue_arn: str | None = None
+    raw_attributes: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The message attributes as received (either spelling, every data type), kept
+    unconverted so the hot path pays nothing; :func:`typed_attributes` reads them."""
 
     @property
     def task_type(self) -> str | None:
@@ -105,7 +111,8 @@ class TaskMessage:
         if not (message_id and body and handle and arn) or not (group_id is None or type(group_id) is str):
             raise TypeError("unusual record")
         receive_count = int(system["ApproximateReceiveCount"])
-        return cls(message_id, body, attributes, receive_count, handle, group_id or None, arn)
+        raw = record["messageAttributes"]
+        return cls(message_id, body, attributes, receive_count, handle, group_id or None, arn, raw)
 
     @classmethod
     def _from_any_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
@@ -119,6 +126,7 @@ class TaskMessage:
             receipt_handle=_optional_text(record.get("receiptHandle")),
             group_id=_optional_text(system.get("MessageGroupId")),
             queue_arn=_optional_text(record.get("eventSourceARN")),
+            raw_attributes=_mapping(record.get("messageAttributes")),
         )
 
     @classmethod
@@ -133,11 +141,8 @@ class TaskMessage:
             receipt_handle=_optional_text(message.get("ReceiptHandle")),
             group_id=_optional_text(system.get("MessageGroupId")),
             queue_arn=queue_arn,
+            raw_attributes=_mapping(message.get("MessageAttributes")),
         )
-
-    def message_attributes(self) -> dict[str, dict[str, str]]:
-        """The string attributes in SendMessage's shape, to forward the message unchanged."""
-        return {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes.items()}
 
 
 def message_size(body: str, attributes: Mapping[str, str]) -> int:
@@ -163,38 +168,92 @@ def send_attributes(
     return attributes
 
 
-def dead_letter_attributes(message: TaskMessage, error_type: str, error_message: str) -> dict[str, str]:
-    """The reason a message was dead-lettered plus as many original attributes as fit.
+def typed_attributes(message: TaskMessage) -> dict[str, dict[str, Any]]:
+    """The message's attributes in SendMessage's shape with their types kept.
 
-    SQS refuses a message with more than :data:`MAX_MESSAGE_ATTRIBUTES` attributes (moto
-    does not check), so the reason and the known attributes come first and any other
-    original attributes fill the remaining slots.
+    Number stays Number (custom types such as ``Number.int`` too), Binary stays Binary
+    (Lambda's base64 text becomes bytes again, as boto3 sends them). String attributes
+    the message was built with directly are included as String.
     """
-    attributes = {
+    typed: dict[str, dict[str, Any]] = {}
+    for name, raw in message.raw_attributes.items():
+        if not isinstance(name, str) or not isinstance(raw, Mapping):
+            continue
+        data_type = raw.get("DataType", raw.get("dataType"))
+        string = raw.get("StringValue", raw.get("stringValue"))
+        binary = raw.get("BinaryValue", raw.get("binaryValue"))
+        if not isinstance(data_type, str):
+            continue
+        if isinstance(string, str):
+            typed[name] = {"DataType": data_type, "StringValue": string}
+        elif binary is not None:
+            typed[name] = {"DataType": data_type, "BinaryValue": _binary(binary)}
+    for name, value in message.attributes.items():
+        typed.setdefault(name, {"DataType": "String", "StringValue": value})
+    return typed
+
+
+def typed_message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
+    """Bytes SQS counts for a body and attributes in SendMessage's shape (any data type)."""
+    size = len(body.encode())
+    for name, value in attributes.items():
+        data = value.get("StringValue", value.get("BinaryValue", b""))
+        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        size += len(data) if isinstance(data, bytes | bytearray) else len(str(data).encode())
+    return size
+
+
+REASON_ATTRIBUTES = (TASK_ID, ERROR_TYPE, ERROR_MESSAGE, FAILED_AT, TASK_TYPE)
+"""What a DLQ copy carries before any original attribute, most important first."""
+
+
+def dead_letter_attributes(
+    message: TaskMessage, error_type: str, error_message: str, *, max_bytes: int = MAX_MESSAGE_BYTES
+) -> dict[str, dict[str, Any]]:
+    """The DLQ copy's attributes: identity and reason first, then the originals, typed.
+
+    The copy carries the original task id (a copy of a copy keeps the first one), the
+    reason, the task type, and as many original attributes as fit SQS's limits of
+    :data:`MAX_MESSAGE_ATTRIBUTES` attributes and ``max_bytes`` per message (the DLQ's
+    ``MaximumMessageSize``). Originals are dropped first, least important first; only
+    when the body alone leaves no room are the reason's parts dropped too (the caller
+    checks for :data:`ERROR_TYPE` and says so).
+    """
+    reason = {
+        TASK_ID: message.attributes.get(TASK_ID) or message.task_id or "unknown",
         ERROR_TYPE: error_type,
         ERROR_MESSAGE: _clip(error_message) or error_type,
-        TASK_TYPE: message.task_type or NO_TASK_TYPE,
         FAILED_AT: utc_now_iso(),
+        TASK_TYPE: message.task_type or NO_TASK_TYPE,
     }
-    known = [(k, message.attributes[k]) for k in (IDEMPOTENCY_KEY, CORRELATION_ID) if k in message.attributes]
-    for name, value in [*known, *message.attributes.items()]:
+    attributes = {name: {"DataType": "String", "StringValue": value} for name, value in reason.items()}
+    originals = typed_attributes(message)
+    known = [k for k in (IDEMPOTENCY_KEY, CORRELATION_ID) if k in originals]
+    for name in [*known, *originals]:
         if len(attributes) >= MAX_MESSAGE_ATTRIBUTES:
             break
-        attributes.setdefault(name, value)
-    return _fitting(message.body, attributes)
+        attributes.setdefault(name, originals[name])
+    return _fitting(message.body, attributes, max_bytes)
 
 
-def _fitting(body: str, attributes: dict[str, str]) -> dict[str, str]:
-    """Drop attributes, least important first, until the DLQ copy fits SQS's size limit.
+def _fitting(body: str, attributes: dict[str, dict[str, Any]], max_bytes: int) -> dict[str, dict[str, Any]]:
+    """Drop attributes until the copy fits: originals (last first), then the reason's parts.
 
-    The body is never cut: a copy with fewer attributes still holds the task, and a copy
-    that does not fit would be refused and left on the source queue to loop until redrive.
+    The body is never cut: a copy with fewer attributes still holds the task.
     """
-    droppable = [name for name in reversed(attributes) if name not in (ERROR_TYPE, TASK_TYPE)]
-    droppable.append(ERROR_TYPE)
-    while attributes and message_size(body, attributes) > MAX_MESSAGE_BYTES and droppable:
+    originals = [name for name in reversed(attributes) if name not in REASON_ATTRIBUTES]
+    droppable = [*originals, FAILED_AT, ERROR_MESSAGE, TASK_TYPE, ERROR_TYPE, TASK_ID]
+    while attributes and typed_message_size(body, attributes) > max_bytes and droppable:
         attributes.pop(droppable.pop(0), None)
     return attributes
+
+
+def _binary(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    import base64
+
+    return base64.b64decode(str(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,15 +24,14 @@ and the attribute-value shapes are written out here once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from taskworker.aws.batch import DEFAULT_POLICY, WRITE_ITEMS, BatchResult, RetryPolicy, call_batch
+
 StatusName = Literal["running", "retrying", "succeeded", "failed"]
 FINAL: frozenset[str] = frozenset({"succeeded", "failed"})
-
-BATCH_SIZE = 25
-"""BatchWriteItem's limit."""
 
 MAX_RESULT_BYTES = 350_000
 """Results above this are not stored inline: DynamoDB refuses items above 400 KB."""
@@ -172,31 +171,27 @@ class StatusTable:
             raise
         return True
 
-    def put_batch(self, statuses: Iterable[TaskStatus]) -> list[TaskStatus]:
-        """BatchWriteItem in chunks of 25; returns the statuses that were not written.
+    def put_batch(
+        self, statuses: Iterable[TaskStatus], *, policy: RetryPolicy = DEFAULT_POLICY
+    ) -> BatchResult[TaskStatus]:
+        """BatchWriteItem through the batch helper (25 items, 16 MiB, unprocessed items retried).
 
         Final statuses are written unconditionally (BatchWriteItem has no conditions): a
-        final answer is never stale, whichever attempt found it.
+        final answer is never stale, whichever attempt found it. Of several statuses of
+        one task only the latest attempt's is written (DynamoDB refuses a key twice).
         """
         latest: dict[str, TaskStatus] = {}
-        for status in statuses:  # one key twice in a request is refused by DynamoDB
+        for status in statuses:
             if status.task_id not in latest or latest[status.task_id].attempt <= status.attempt:
                 latest[status.task_id] = status
-        pending = list(latest.values())
-        failed: list[TaskStatus] = []
-        for start in range(0, len(pending), BATCH_SIZE):
-            failed += self._write_chunk(pending[start : start + BATCH_SIZE])
-        return failed
-
-    def _write_chunk(self, chunk: Sequence[TaskStatus]) -> list[TaskStatus]:
-        requests = [{"PutRequest": {"Item": status.to_item()}} for status in chunk]
-        try:
-            response = self.client.batch_write_item(RequestItems={self.table: requests})
-        except Exception:
-            return list(chunk)
-        unprocessed = response.get("UnprocessedItems", {}).get(self.table, [])
-        left = {request["PutRequest"]["Item"]["task_id"]["S"] for request in unprocessed}
-        return [status for status in chunk if status.task_id in left]
+        return call_batch(
+            self.client,
+            WRITE_ITEMS,
+            self.table,
+            list(latest.values()),
+            lambda status: {"PutRequest": {"Item": status.to_item()}},
+            policy=policy,
+        )
 
 
 def _error_code(exc: Exception) -> str | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from taskworker.handlers.settle import delete_messages
 from taskworker.testing.events import record_from_sqs_message
 from taskworker.testing.lambda_context import lambda_context
 
@@ -118,7 +119,4 @@ class LambdaEventSource:
         self._delete(done)
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
-            chunk = messages[start : start + 10]
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        delete_messages(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages])

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from taskworker.handlers.settle import delete_messages
+
 Printer = Callable[[str], None]
 
 
@@ -70,8 +72,7 @@ class ResultsLog:
             self.events.append(event)
             self.printer(describe(event))
         if messages:
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            delete_messages(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages])
 
 
 def _clip(text: str, limit: int = 160) -> str:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from taskworker.aws.batch import DEFAULT_POLICY, DELETE_MESSAGES, RetryPolicy, call_batch
 from taskworker.handlers.heartbeat import Leases
 from taskworker.handlers.visibility import change_visibility
 from taskworker.messages import TaskMessage
@@ -35,41 +36,19 @@ OnSettled = Callable[[Sequence["Settlement"]], list[TaskMessage]]
 at once (a FIFO group's waiting messages, when the group may not go on)."""
 
 BATCH_SIZE = 10
-DELETE_ATTEMPTS = 3
 
 
-def delete_messages(sqs: Any, queue_url: str, handles: Sequence[str], *, pause: float = 0.1) -> list[str]:
-    """DeleteMessageBatch in chunks of ten, retrying failed entries; returns what never succeeded.
+def delete_messages(
+    sqs: Any, queue_url: str, handles: Sequence[str], *, policy: RetryPolicy = DEFAULT_POLICY
+) -> list[str]:
+    """DeleteMessageBatch through the batch helper; returns the handles that were not deleted.
 
-    Entries failed by the sender's fault (a receipt handle that expired) cannot succeed on
-    a retry and are returned at once.
+    Sender faults (a receipt handle that expired) are returned at once, never retried.
     """
-    pending, hopeless = list(handles), []
-    for attempt in range(DELETE_ATTEMPTS):
-        if attempt:
-            time.sleep(pause * 2 ** (attempt - 1))
-        retry: list[str] = []
-        for start in range(0, len(pending), BATCH_SIZE):
-            again, lost = _delete_chunk(sqs, queue_url, pending[start : start + BATCH_SIZE])
-            retry += again
-            hopeless += lost
-        pending = retry
-        if not pending:
-            break
-    return hopeless + pending
-
-
-def _delete_chunk(sqs: Any, queue_url: str, chunk: Sequence[str]) -> tuple[list[str], list[str]]:
-    entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(chunk)]
-    try:
-        response = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-    except Exception:
-        return list(chunk), []
-    retry: list[str] = []
-    lost: list[str] = []
-    for failure in response.get("Failed", []):
-        (lost if failure.get("SenderFault") else retry).append(chunk[int(failure["Id"])])
-    return retry, lost
+    result = call_batch(
+        sqs, DELETE_MESSAGES, queue_url, handles, lambda handle: {"ReceiptHandle": handle}, policy=policy
+    )
+    return result.failed_items()
 
 
 class Settler:

@@ -2,9 +2,10 @@
 
 Both runtimes give a failed message back with a delay (exponential backoff, or at once
 for a task that was never started) through ChangeMessageVisibilityBatch, and both need
-the queue's ``maxReceiveCount`` to know which attempt is the last. These calls are best
-effort by design: when one fails, the message still comes back when its current
-visibility timeout ends, so a failure here costs latency, never a message.
+the queue's ``maxReceiveCount`` to know which attempt is the last. A failed change costs
+latency, never a message (it comes back when its current visibility timeout ends), but
+it is always reported, refused receipt handles included: the heartbeat must not record
+an extension SQS refused.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from taskworker.aws.batch import CHANGE_VISIBILITY, DEFAULT_POLICY, BatchResult, RetryPolicy, call_batch
 from taskworker.messages import TaskMessage
 from taskworker.outcomes import TaskResult
 from taskworker.retry import MAX_VISIBILITY_SECONDS
@@ -20,35 +22,32 @@ from taskworker.retry import MAX_VISIBILITY_SECONDS
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
 
-BATCH_SIZE = 10
-ATTEMPTS = 2
 
+def change_visibility(
+    sqs: Any, queue_url: str, changes: Sequence[tuple[str, float]], *, policy: RetryPolicy = DEFAULT_POLICY
+) -> list[str]:
+    """Set each ``(receipt_handle, seconds)``; returns the receipt handles that failed.
 
-def change_visibility(sqs: Any, queue_url: str, changes: Sequence[tuple[str, float]]) -> list[str]:
-    """Set each ``(receipt_handle, seconds)``; returns the receipt handles that failed."""
-    pending = list(changes)
-    for _ in range(ATTEMPTS):
-        pending = [
-            c
-            for start in range(0, len(pending), BATCH_SIZE)
-            for c in _change_chunk(sqs, queue_url, pending[start : start + BATCH_SIZE])
-        ]
-        if not pending:
-            break
-    return [handle for handle, _ in pending]
-
-
-def _change_chunk(sqs: Any, queue_url: str, chunk: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-    entries = [
-        {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": _seconds(delay)}
-        for i, (handle, delay) in enumerate(chunk)
+    Refused handles (a stale receipt handle is a sender fault) count as failed like any
+    other: the caller must not believe in an extension that never happened.
+    """
+    return [
+        handle for handle, _ in change_visibility_batch(sqs, queue_url, changes, policy=policy).failed_items()
     ]
-    try:
-        response = sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
-    except Exception:
-        return list(chunk)
-    retryable = {f["Id"] for f in response.get("Failed", []) if not f.get("SenderFault")}
-    return [chunk[int(i)] for i in sorted(retryable, key=int)]
+
+
+def change_visibility_batch(
+    sqs: Any, queue_url: str, changes: Sequence[tuple[str, float]], *, policy: RetryPolicy = DEFAULT_POLICY
+) -> BatchResult[tuple[str, float]]:
+    """ChangeMessageVisibilityBatch through :func:`~taskworker.aws.batch.call_batch`, per change."""
+    return call_batch(
+        sqs,
+        CHANGE_VISIBILITY,
+        queue_url,
+        changes,
+        lambda change: {"ReceiptHandle": change[0], "VisibilityTimeout": _seconds(change[1])},
+        policy=policy,
+    )
 
 
 def _seconds(delay: float) -> int:
@@ -82,9 +81,12 @@ class QueueVisibility:
                 by_queue.setdefault(arn, []).append((handle, delay))
         for arn, changes in by_queue.items():
             url = self.queue_url(arn)
-            failed = change_visibility(self.app.clients.sqs, url, changes) if url else changes
-            if failed:
-                self._warn("could not change visibility; messages return after their timeout", arn)
+            if url is None:
+                continue  # resolving the URL failed and said so; the messages return after their timeout
+            answer = change_visibility_batch(self.app.clients.sqs, url, changes)
+            if answer.failed:
+                codes = ", ".join(answer.codes())
+                self._warn(f"could not change visibility ({codes}); messages return after their timeout", arn)
 
     def max_receive_count(self, message: TaskMessage) -> int | None:
         """The redrive limit of the message's queue; a configured setting wins."""

@@ -2,28 +2,33 @@
 
 SQS's own redrive can only move a message after ``maxReceiveCount`` receives and says
 nothing about why. A message that can never succeed (bad JSON, unknown task type, invalid
-payload, ``PermanentError``) is sent there at once instead, carrying ``error_type``,
-``error_message``, ``task_type`` and ``failed_at`` next to its original body and
-attributes. A message counts as dead-lettered only when SQS acknowledged its entry;
-otherwise it stays on its source queue, so nothing is lost when the DLQ is unreachable.
+payload, ``PermanentError``) is sent there at once instead: a copy of its body with the
+original task id (``task_id``), the reason (``error_type``, ``error_message``,
+``failed_at``), ``task_type`` and its original attributes with their types.
+
+Copies always fit: the batch helper splits requests by count and by SQS's 1 MiB per
+request, and each copy is fitted to the DLQ's own ``MaximumMessageSize`` (read once),
+reason first. A message counts as dead-lettered only when SQS acknowledged its copy;
+otherwise it stays on its source queue (``DeadLetterQueueUnavailable``) and the log names
+SQS's error, so nothing is lost when the DLQ is unreachable.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from taskworker.messages import TaskMessage, dead_letter_attributes
+from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, BatchResult, RetryPolicy, call_batch
+from taskworker.log import LazyLogger, SupportsLogging
+from taskworker.messages import ERROR_TYPE, MAX_MESSAGE_BYTES, TASK_ID, TaskMessage, dead_letter_attributes
 from taskworker.middleware.base import Middleware
 from taskworker.outcomes import ErrorInfo, Failed, TaskResult
 
 if TYPE_CHECKING:
     from taskworker.registry import TaskDefinition
 
-BATCH_SIZE = 10
-SEND_ATTEMPTS = 3
-UNAVAILABLE = ErrorInfo("DeadLetterQueueUnavailable", "could not send to the DLQ; retrying")
+UNAVAILABLE = "DeadLetterQueueUnavailable"
 
 
 class DeadLettering(Middleware):
@@ -42,68 +47,98 @@ class DeadLettering(Middleware):
 
     def after_batch(self, results: Sequence[TaskResult]) -> None:
         permanent = [r for r in results if isinstance(r.outcome, Failed) and r.outcome.permanent]
-        if not permanent:
-            return
-        self.queue.send(permanent)
-        for result in permanent:
-            if not result.dead_lettered:
-                result.requeue(UNAVAILABLE)
+        if permanent:
+            self.queue.send(permanent)
 
 
 class DeadLetterQueue:
-    """Sends failed messages to ``url`` in batches, retrying failed entries."""
+    """Sends failed messages to ``url`` through the batch helper; see the module docstring."""
 
-    def __init__(self, url: str, sqs: Callable[[], Any], *, retry_pause: float = 0.2) -> None:
+    def __init__(
+        self,
+        url: str,
+        sqs: Callable[[], Any],
+        *,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        logger: SupportsLogging | None = None,
+    ) -> None:
         self.url = url
         self.fifo = url.endswith(".fifo")
         self._sqs = sqs
-        self._retry_pause = retry_pause
+        self.policy = policy
+        self.logger = logger or LazyLogger("taskworker")
+        self._max_bytes: int | None = None
 
-    def send(self, results: Sequence[TaskResult]) -> None:
-        """Mark each result ``dead_lettered`` once its message is safely in the DLQ."""
-        pending = {str(index): result for index, result in enumerate(results)}
-        for attempt in range(SEND_ATTEMPTS):
-            if attempt:
-                time.sleep(self._retry_pause * 2 ** (attempt - 1))
-            pending = self._send_round(pending)
-            if not pending:
-                return
+    @property
+    def max_message_bytes(self) -> int:
+        """The DLQ's ``MaximumMessageSize``, read once; SQS's old default if it cannot be read."""
+        if self._max_bytes is None:
+            try:
+                response = self._sqs().get_queue_attributes(
+                    QueueUrl=self.url, AttributeNames=["MaximumMessageSize"]
+                )
+                self._max_bytes = int(response["Attributes"]["MaximumMessageSize"])
+            except Exception as exc:
+                self._log(
+                    30, "could not read the DLQ's MaximumMessageSize; copies fit 256 KiB", error=_name(exc)
+                )
+                return MAX_MESSAGE_BYTES
+        return self._max_bytes
 
-    def _send_round(self, pending: dict[str, TaskResult]) -> dict[str, TaskResult]:
-        failed: dict[str, TaskResult] = {}
-        ids = list(pending)
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = {entry_id: pending[entry_id] for entry_id in ids[start : start + BATCH_SIZE]}
-            failed.update(self._send_chunk(chunk))
-        return failed
+    def send(self, results: Sequence[TaskResult]) -> BatchResult[TaskResult]:
+        """Mark each result ``dead_lettered`` once SQS acknowledged its copy; requeue the rest."""
+        limit = self.max_message_bytes
+        sent = call_batch(
+            self._sqs(), SEND_MESSAGES, self.url, results, lambda r: self._entry(r, limit), policy=self.policy
+        )
+        for result, _ in sent.succeeded:
+            result.dead_lettered = True
+        for result, error in sent.failed:
+            self._log(
+                40, "could not send to the DLQ; the message stays on its queue", result, error=str(error)
+            )
+            result.requeue(ErrorInfo(UNAVAILABLE, f"could not send to the DLQ ({error.code}); retrying"))
+        return sent
 
-    def _send_chunk(self, chunk: dict[str, TaskResult]) -> dict[str, TaskResult]:
-        entries = [self._entry(entry_id, result) for entry_id, result in chunk.items()]
-        try:
-            response = self._sqs().send_message_batch(QueueUrl=self.url, Entries=entries)
-        except Exception:
-            return chunk  # the whole call failed: every entry is retried
-        for success in response.get("Successful", []):
-            chunk[success["Id"]].dead_lettered = True
-        return {f["Id"]: chunk[f["Id"]] for f in response.get("Failed", []) if f["Id"] in chunk}
-
-    def _entry(self, entry_id: str, result: TaskResult) -> dict[str, Any]:
+    def _entry(self, result: TaskResult, limit: int) -> dict[str, Any]:
         assert isinstance(result.outcome, Failed)
-        message = result.message
-        error = result.outcome.error
-        attributes = dead_letter_attributes(message, error.type, error.message)
-        entry: dict[str, Any] = {
-            "Id": entry_id,
-            "MessageBody": message.body or " ",  # SQS refuses empty bodies
-            "MessageAttributes": {
-                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-            },
-        }
+        message, error = result.message, result.outcome.error
+        attributes = dead_letter_attributes(message, error.type, error.message, max_bytes=limit)
+        if ERROR_TYPE not in attributes:
+            self._no_room_for_reason(result, limit)
+        body = message.body or " "  # SQS refuses empty bodies
+        entry: dict[str, Any] = {"MessageBody": body, "MessageAttributes": attributes}
         if self.fifo:
             entry["MessageGroupId"] = _group(message)
-            entry["MessageDeduplicationId"] = (message.task_id or "unknown")[:128]
+            entry["MessageDeduplicationId"] = (
+                message.attributes.get(TASK_ID) or message.task_id or "unknown"
+            )[:128]
         return entry
+
+    def _no_room_for_reason(self, result: TaskResult, limit: int) -> None:
+        """The body alone fills the DLQ's limit: the copy goes without reason, and says so."""
+        assert isinstance(result.outcome, Failed)
+        size = len(result.message.body.encode())
+        note = (
+            f" (the DLQ copy carries no reason: its {size:,}-byte body leaves no room under {limit:,} bytes)"
+        )
+        self._log(
+            40, "DLQ copy without its reason: the body is too large", result, body_bytes=size, limit=limit
+        )
+        error = result.outcome.error
+        result.outcome = replace(result.outcome, error=ErrorInfo(error.type, error.message + note))
+
+    def _log(self, level: int, text: str, result: TaskResult | None = None, **extra: Any) -> None:
+        if result is not None:
+            extra.update(
+                task_id=result.message.task_id, task_type=result.message.task_type, queue_url=self.url
+            )
+        self.logger.log(level, text, extra=extra)
 
 
 def _group(message: TaskMessage) -> str:
     return message.group_id or message.task_type or "taskworker"
+
+
+def _name(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -5,8 +5,15 @@ works); ``succeeded`` and ``failed`` are written in ``after_batch`` with BatchWr
 after dead-lettering and result events have had their say, so the status never claims an
 outcome that a later hook turned into a retry. ``retrying`` is written per task with a
 condition on ``attempt``, because a late ``retrying`` of attempt 1 must not hide the
-``running`` of attempt 2. A write that fails is retried a few times and then logged: the
-status is a report about the task, never a reason to fail it.
+``running`` of attempt 2. Writes go through the batch helper's retry rules.
+
+A status never stays ``running`` for a task that finished: a final status that could
+not be written is not given up. A success goes back to its queue (its message is kept
+until the status is written; idempotency replays the result on redelivery). A failure
+is already in the DLQ or on its way there, so its final status is kept in the
+consumer's backlog and written with the next batch. A write DynamoDB refuses (a sender
+fault: no such table, access denied) is logged, not kept. A ``running``/``retrying`` write
+that fails is only logged: the status is a report about the task, never a reason to fail it.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from taskworker.aws.batch import DEFAULT_POLICY, EntryError, RetryPolicy, retry_call
 from taskworker.context import TaskCall
 from taskworker.log import SupportsLogging
 from taskworker.messages import NO_TASK_TYPE, iso_from_epoch
+from taskworker.middleware.backlog import Backlog
 from taskworker.middleware.base import Middleware
-from taskworker.outcomes import Failed, RetryLater, Succeeded, TaskResult
+from taskworker.outcomes import ErrorInfo, Failed, RetryLater, Succeeded, TaskResult
 from taskworker.status import StatusName, StatusTable, TaskStatus, clip_error, result_text
 
-WRITE_ATTEMPTS = 3
+NOT_WRITTEN = "FinalStatusNotWritten"
 
 
 class TaskStatusMiddleware(Middleware):
@@ -34,12 +43,15 @@ class TaskStatusMiddleware(Middleware):
         *,
         ttl_seconds: int,
         logger: SupportsLogging,
-        retry_pause: float = 0.05,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        requeue_delay: float | None = None,
     ) -> None:
         self._table = table
         self.ttl_seconds = ttl_seconds
         self.logger = logger
-        self.retry_pause = retry_pause
+        self.policy = policy
+        self.requeue_delay = requeue_delay
+        self.backlog: Backlog[TaskStatus] = Backlog()
 
     @property
     def table(self) -> StatusTable:
@@ -56,34 +68,40 @@ class TaskStatusMiddleware(Middleware):
 
     def after_batch(self, results: Sequence[TaskResult]) -> None:
         now = time.time()
-        final: list[TaskStatus] = []
+        final: dict[str, TaskResult] = {}
+        statuses = self.backlog.take()
         for result in results:
-            if not result.message.task_id:
-                continue
-            status = self._from_result(result, now)
-            if status is None:
-                continue
-            if status.final:
-                final.append(status)
-            else:
+            status = self._from_result(result, now) if result.message.task_id else None
+            if status is not None and status.final:
+                final[status.task_id] = result
+                statuses.append(status)
+            elif status is not None:
                 self._write_retrying(status)
-        if final:
-            self._write_final(final)
+        if statuses:
+            self._write_final(statuses, final)
 
     def _write_retrying(self, status: TaskStatus) -> None:
         self._write("retrying", status.task_id, lambda: self.table.put_if_newer(status))
 
-    def _write_final(self, statuses: list[TaskStatus]) -> None:
-        """BatchWriteItem, then again for unprocessed items, a bounded number of times."""
-        pending = statuses
-        for attempt in range(WRITE_ATTEMPTS):
-            if attempt:
-                time.sleep(self.retry_pause * 2 ** (attempt - 1))
-            pending = self.table.put_batch(pending)
-            if not pending:
-                return
-        for status in pending:
-            self._warn("final status not written", status.task_id, None)
+    def _write_final(self, statuses: list[TaskStatus], results: dict[str, TaskResult]) -> None:
+        """BatchWriteItem; what is not written is requeued (a success) or kept (a failure)."""
+        written = self.table.put_batch(statuses, policy=self.policy)
+        kept: list[TaskStatus] = []
+        for status, error in written.failed:
+            result = results.get(status.task_id)
+            if error.sender_fault:  # a missing table or denied access: keeping it cannot help
+                self._warn("final status refused", status.task_id, error)
+            elif result is not None and isinstance(result.outcome, Succeeded):
+                self._warn("final status not written; the task goes back to the queue", status.task_id, error)
+                result.requeue(ErrorInfo(NOT_WRITTEN, str(error)), delay=self.requeue_delay)
+                retrying = self._from_result(result, time.time())
+                if retrying is not None:  # conditional PutItem: may work while BatchWriteItem does not
+                    self._write_retrying(retrying)
+            else:
+                self._warn("final status not written; kept for the next batch", status.task_id, error)
+                kept.append(status)
+        for status in self.backlog.keep(kept):
+            self._warn("final status given up: the backlog is full", status.task_id, None)
 
     def _from_result(self, result: TaskResult, now: float) -> TaskStatus | None:
         message, outcome = result.message, result.outcome
@@ -125,17 +143,17 @@ class TaskStatusMiddleware(Middleware):
         )
 
     def _write(self, what: str, task_id: str, write: Callable[[], object]) -> None:
-        error: Exception | None = None
-        for attempt in range(WRITE_ATTEMPTS):
-            if attempt:
-                time.sleep(self.retry_pause * 2 ** (attempt - 1))
-            try:
-                write()
-                return
-            except Exception as exc:
-                error = exc
-        self._warn(f"{what} status not written", task_id, error)
+        try:
+            retry_call(write, policy=self.policy)
+        except Exception as exc:
+            self._warn(f"{what} status not written", task_id, exc)
 
-    def _warn(self, message: str, task_id: str, exc: Exception | None) -> None:
-        detail = f"{type(exc).__name__}: {exc}" if exc else None
+    def _warn(self, message: str, task_id: str, error: Exception | EntryError | None) -> None:
+        detail = (
+            None
+            if error is None
+            else str(error)
+            if isinstance(error, EntryError)
+            else f"{type(error).__name__}: {error}"
+        )
         self.logger.log(30, message, extra={"task_id": task_id, "error": detail})

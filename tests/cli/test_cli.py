@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -18,6 +19,10 @@ from tests.moto_env import MotoQueues
 from tests.worker.helpers import queue_depth
 
 runner = CliRunner()
+
+
+class Account(BaseModel):
+    n: int
 
 
 @pytest.fixture
@@ -193,4 +198,65 @@ def test_dlq_redrive_of_100_messages_loses_none(env):
     messages = receive_all(env.sqs, env.queue_url)
     assert sorted(json.loads(m["Body"])["subject"] for m in messages) == sorted(str(n) for n in range(100))
     for message in messages:
-        assert set(message["MessageAttributes"]) == {"task_type"}  # error_*/failed_at stripped
+        assert set(message["MessageAttributes"]) == {
+            "task_type",
+            "task_id",
+        }  # error_*/failed_at stripped, id kept
+
+
+def test_dlq_list_and_show_find_a_dead_lettered_copy_by_the_task_id_the_client_got(env):
+    from taskworker import PermanentError, TaskApp
+
+    app = TaskApp("cli-dlq")
+
+    @app.task("acct.close")
+    def close(payload: Account) -> None:
+        raise PermanentError("account is closed")
+
+    task_id = app.client().submit("acct.close", {"n": 1})
+    from taskworker.testing import lambda_context, receive_lambda_event
+
+    assert app.lambda_handler(receive_lambda_event(env.sqs, env.queue_url), lambda_context()) == {
+        "batchItemFailures": []
+    }
+    listed = invoke("dlq", "list")
+    assert task_id in listed.stdout
+    result = invoke("dlq", "show", task_id)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["task_id"] == task_id
+    assert shown["message_id"] != task_id  # a copy: SQS gave it a new MessageId
+    assert shown["error"] == {"type": "PermanentError", "message": "account is closed"}
+
+
+def test_dlq_show_of_a_message_sqs_redrove_names_the_error_from_its_status(env, monkeypatch):
+    import uuid
+
+    import boto3
+
+    from taskworker.status import StatusTable, TaskStatus
+
+    sent = env.sqs.send_message(  # what SQS's redrive leaves: the original MessageId, no reason
+        QueueUrl=env.dlq_url,
+        MessageBody=json.dumps({"email": "a@b.c", "subject": "s"}),
+        MessageAttributes={"task_type": {"DataType": "String", "StringValue": "report.notify"}},
+    )
+    task_id = sent["MessageId"]
+    table = f"status-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", endpoint_url=env.endpoint)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    failed = TaskStatus(task_id, "report.notify", "failed", 5, "s", "u", 1, error_type="TimeoutError")
+    assert StatusTable(table, dynamodb).put_batch([failed]).ok
+    monkeypatch.setenv("TASKWORKER_STATUS_TABLE", table)
+
+    listed = invoke("dlq", "list")
+    assert task_id in listed.stdout
+    assert "(redriven by SQS)" in listed.stdout
+    shown = json.loads(invoke("dlq", "show", task_id).stdout)
+    assert (shown["task_id"], shown["error"]) == (task_id, None)
+    assert shown["status"]["error"]["type"] == "TimeoutError"

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
+from taskworker.aws.batch import RetryPolicy
 from taskworker.client import PartialSubmitError, PayloadError, SubmitError, TaskClient
 from taskworker.messages import MAX_MESSAGE_BYTES
 from taskworker.testing.fake_sqs import FakeSQS
@@ -79,6 +80,9 @@ def test_oversized_messages_are_refused_with_the_limit(fake, app):
     assert "SendMessageBatch" not in fake.calls
 
 
+NO_WAIT = RetryPolicy(attempts=4, sleep=lambda seconds: None)
+
+
 def test_submit_many_batches_by_ten_and_keeps_order(fake, app):
     ids = app.client().submit_many(
         [{"task_type": "order.ship", "payload": {"order_id": str(i)}} for i in range(25)]
@@ -93,7 +97,7 @@ def test_submit_many_batches_by_ten_and_keeps_order(fake, app):
 def test_failed_entries_are_retried(fake, app):
     fake.fail_next("SendMessageBatch", entries=["3", "12"])
     fake.fail_next("SendMessageBatch")  # a whole failed call, too
-    client = TaskClient(app=app, retry_pause=0.01)
+    client = TaskClient(app=app, policy=NO_WAIT)
     ids = client.submit_many(
         [{"task_type": "order.ship", "payload": {"order_id": str(i)}} for i in range(15)]
     )
@@ -102,9 +106,9 @@ def test_failed_entries_are_retried(fake, app):
 
 
 def test_entries_that_keep_failing_are_listed(fake, app):
-    for _ in range(4):
+    for _ in range(NO_WAIT.attempts):
         fake.fail_next("SendMessageBatch", entries=["1"], code="InternalError")
-    client = TaskClient(app=app, retry_pause=0.01)
+    client = TaskClient(app=app, policy=NO_WAIT)
     with pytest.raises(PartialSubmitError, match=r"1 of 3 tasks were not sent: #1: InternalError") as caught:
         client.submit_many([{"task_type": "order.ship", "payload": {"order_id": str(i)}} for i in range(3)])
     assert caught.value.task_ids[1] is None

@@ -75,16 +75,16 @@ def test_queue_url_from_arn() -> None:
 
 
 def test_dead_letter_copy_drops_attributes_rather_than_exceed_the_size_limit() -> None:
-    from taskworker.messages import MAX_MESSAGE_BYTES, dead_letter_attributes
+    from taskworker.messages import MAX_MESSAGE_BYTES, dead_letter_attributes, typed_message_size
 
     record = sqs_record(task_type="a.b", correlation_id="c" * 200)
     record["body"] = "x" * (MAX_MESSAGE_BYTES - 300)
     message = TaskMessage.from_lambda_record(record)
     attributes = dead_letter_attributes(message, "PermanentError", "e" * 900)
-    assert message_size(message.body, attributes) <= MAX_MESSAGE_BYTES
-    assert attributes["task_type"] == "a.b"
-    assert attributes["error_type"] == "PermanentError"
+    assert typed_message_size(message.body, attributes) <= MAX_MESSAGE_BYTES
+    assert attributes["task_type"]["StringValue"] == "a.b"
+    assert attributes["error_type"]["StringValue"] == "PermanentError"
 
     small = TaskMessage.from_lambda_record(sqs_record({"n": 1}, task_type="a.b", correlation_id="c"))
     kept = dead_letter_attributes(small, "PermanentError", "boom")
-    assert set(kept) == {"error_type", "error_message", "task_type", "failed_at", "correlation_id"}
+    assert set(kept) == {"task_id", "error_type", "error_message", "task_type", "failed_at", "correlation_id"}

@@ -11,12 +11,13 @@ import pytest
 from pydantic import BaseModel
 
 from taskworker import ErrorInfo, Failed, RetryLater, Settings, Succeeded, TaskApp, TaskResult
+from taskworker.aws.batch import RetryPolicy
 from taskworker.messages import MAX_EVENT_BYTES, TaskMessage
 from taskworker.middleware import InProcessRetries
 from taskworker.middleware.metrics import TaskMetrics
-from taskworker.middleware.results import ResultEvents, _chunks, build_event
+from taskworker.middleware.results import ResultEvents, build_event
 from taskworker.status import TaskStatus
-from taskworker.testing.faults import FailingEntries
+from taskworker.testing.faults import FaultyClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,14 +64,6 @@ def test_too_large_result_is_omitted() -> None:
     assert "result" not in body
 
 
-def test_batches_respect_count_and_total_size() -> None:
-    publisher = ResultEvents("arn:aws:sns:us-east-1:1:t", lambda: None, logger=_NullLogger())
-    small = [publisher._entry(str(i), _result(Succeeded(Out(text="s")))) for i in range(23)]
-    assert [len(c) for c in _chunks(small)] == [10, 10, 3]
-    big = [publisher._entry(str(i), _result(Succeeded(Out(text="x" * 100_000)))) for i in range(5)]
-    assert [len(c) for c in _chunks(big)] == [2, 2, 1]
-
-
 class _NullLogger:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -89,20 +82,26 @@ class _RecordingSns:
         return {"Successful": [{"Id": e["Id"], "MessageId": "x"} for e in entries], "Failed": []}
 
 
+NO_WAIT = RetryPolicy(attempts=2, sleep=lambda seconds: None)
+
+
 def test_only_finished_tasks_publish_and_persistent_failures_requeue_successes_only() -> None:
-    sns = FailingEntries(_RecordingSns(), count=1_000)
+    sns = FaultyClient(_RecordingSns())
+    sns.fail_next("PublishBatch", entries=1_000)
     logger = _NullLogger()
-    publisher = ResultEvents("arn:aws:sns:us-east-1:1:t", lambda: sns, logger=logger, attempts=2, backoff=0)
+    publisher = ResultEvents("arn:aws:sns:us-east-1:1:t", lambda: sns, logger=logger, policy=NO_WAIT)
     ok = _result(Succeeded(None), task_id="a")
     failed = _result(Failed(ErrorInfo("E", "m")), task_id="b")
     retry = _result(RetryLater(ErrorInfo("E", "m")), task_id="c")
 
     publisher.after_batch([ok, failed, retry])
 
-    assert sns.calls == 2
+    assert sns.calls["PublishBatch"] == 2
+    assert sns.failed_entries == 4  # two events, two attempts
     assert isinstance(ok.outcome, RetryLater)
     assert ok.outcome.error.type == "ResultEventNotPublished"
-    assert isinstance(failed.outcome, Failed)  # logged: the DLQ already holds it
+    assert isinstance(failed.outcome, Failed)  # kept for the next batch: the DLQ already holds it
+    assert len(publisher.backlog) == 1
     assert len(logger.lines) == 2
 
 
@@ -113,11 +112,11 @@ def test_fifo_entries_have_group_and_stable_deduplication_ids() -> None:
     def a(x: Out) -> None: ...
 
     publisher = ResultEvents("arn:aws:sns:us-east-1:1:t.fifo", lambda: None, logger=_NullLogger())
-    entry = publisher._entry("0", _result(Succeeded(None), app=app))
-    again = publisher._entry("0", _result(Succeeded(None), app=app))
+    entry = publisher.event(_result(Succeeded(None), app=app))
+    again = publisher.event(_result(Succeeded(None), app=app))
     assert entry.request["MessageGroupId"] == "tenant"
     assert entry.request["MessageDeduplicationId"] == again.request["MessageDeduplicationId"]
-    unknown = publisher._entry("1", _result(Failed(ErrorInfo("UnknownTaskType", "")), task_type="t.zzz"))
+    unknown = publisher.event(_result(Failed(ErrorInfo("UnknownTaskType", "")), task_type="t.zzz"))
     assert unknown.request["MessageGroupId"] == "t.zzz"
 
 
@@ -242,9 +241,13 @@ def test_dead_letter_attributes_keep_the_reason_within_sqs_attribute_limit() -> 
     attributes.update(task_type="t.a", correlation_id="c", idempotency_key="k")
     message = TaskMessage(task_id="m", body="{}", attributes=attributes)
 
-    dead = dead_letter_attributes(message, "Boom", "it broke")
+    dead = {
+        name: value["StringValue"]
+        for name, value in dead_letter_attributes(message, "Boom", "it broke").items()
+    }
 
     assert len(dead) == MAX_MESSAGE_ATTRIBUTES
+    assert dead["task_id"] == "m"
     assert dead["error_type"] == "Boom"
     assert dead["error_message"] == "it broke"
     assert dead["task_type"] == "t.a"

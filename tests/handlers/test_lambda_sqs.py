@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from taskworker import PermanentError, RetryableError, Settings, TaskApp
 from taskworker.aws import Clients
+from taskworker.aws.batch import DEFAULT_POLICY
 from taskworker.testing import (
     FakeSQS,
     ManualClock,
@@ -175,7 +176,9 @@ def test_permanent_failure_counts_as_processed_only_once_it_is_in_the_dlq() -> N
     queue, dlq = _queue_pair(sqs)
     app = build_app(Settings(dlq_url=dlq), sqs=sqs)
     bad = _send(sqs, queue, "job.run", '{"n": -1}')
-    sqs.fail_next("SendMessageBatch", count=3)  # the DLQ is unreachable for every attempt
+    sqs.fail_next(
+        "SendMessageBatch", count=DEFAULT_POLICY.attempts
+    )  # the DLQ is unreachable for every attempt
     response = app.lambda_handler(receive_lambda_event(sqs, queue), lambda_context())
     assert failures(response) == [bad]
     assert "Messages" not in sqs.receive_message(QueueUrl=dlq)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from taskworker import PermanentError, Retry, TaskApp, TaskContext
 from taskworker.status import StatusTable, TaskStatus
-from taskworker.testing.faults import FailingEntries
+from taskworker.testing.faults import FaultyClient
 
 
 class Add(BaseModel):
@@ -26,6 +26,13 @@ class Sum(BaseModel):
 
 class Blob(BaseModel):
     data: str
+
+
+def sns_down(stack: Stack) -> FaultyClient:
+    """SNS refusing every event entry (the service's fault), past any retry."""
+    sns = FaultyClient(stack.sns)
+    sns.fail_next("PublishBatch", entries=1_000)
+    return sns
 
 
 def add_app(stack: Stack, calls: list[int], **overrides: Any) -> TaskApp:
@@ -318,7 +325,8 @@ def test_always_failing_task_is_redriven_after_max_receives_with_a_failed_event(
 
 
 def test_failed_publish_entries_are_retried(stack: Stack) -> None:
-    flaky = FailingEntries(stack.sns, count=2)
+    flaky = FaultyClient(stack.sns)
+    flaky.fail_next("PublishBatch", entries=2)
     calls: list[int] = []
     app = add_app(stack, calls, sns=flaky)
     for n in range(3):
@@ -326,13 +334,13 @@ def test_failed_publish_entries_are_retried(stack: Stack) -> None:
 
     assert stack.deliver(app, expect=3) == {"batchItemFailures": []}
 
-    assert (flaky.calls, flaky.failed) == (2, 2)
+    assert (flaky.calls["PublishBatch"], flaky.failed_entries) == (2, 2)
     assert sorted(e["result"]["total"] for e in stack.events()) == [0, 1, 2]
 
 
 def test_unpublishable_success_is_requeued_and_republished_from_the_stored_result(stack: Stack) -> None:
     calls: list[int] = []
-    down = add_app(stack, calls, sns=FailingEntries(stack.sns, count=1_000))
+    down = add_app(stack, calls, sns=sns_down(stack))
     task_id = stack.send("math.add", {"a": 5, "b": 5})
 
     response = stack.deliver(down, expect=1)
@@ -398,7 +406,7 @@ def test_stale_status_writes_lose(stack: Stack) -> None:
     assert table.put_if_newer(status("running", 2))
     assert not table.put_if_newer(status("retrying", 1))  # late news of attempt 1
     assert table.get("t-1") == status("running", 2)
-    assert table.put_batch([status("succeeded", 2)]) == []
+    assert table.put_batch([status("succeeded", 2)]).ok
     assert not table.put_if_newer(status("retrying", 2))  # must not undo the final answer
     found = table.get("t-1")
     assert found is not None
@@ -429,3 +437,207 @@ def test_an_unreachable_idempotency_table_retries_without_running(stack: Stack) 
     status = app.get_status(task_id)
     assert status is not None
     assert (status.status, status.error_type) == ("retrying", "IdempotencyPersistenceLayerError")
+
+
+# ------------------------------------------------------------------ the DLQ path
+
+
+def closing_app(stack: Stack, **overrides: Any) -> TaskApp:
+    """An app whose only task always fails for good (so every message is dead-lettered)."""
+    app = stack.app(**overrides)
+
+    @app.task("acct.close")
+    def close(req: Blob) -> None:
+        raise PermanentError("account is closed")
+
+    return app
+
+
+def reasons(message: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.get("StringValue") for name, value in message["MessageAttributes"].items()}
+
+
+def test_a_dlq_batch_over_1_mib_is_split_and_every_copy_keeps_its_reason(stack: Stack) -> None:
+    app = closing_app(stack)
+    big = [stack.send("acct.close", {"data": str(n) * 300_000}) for n in range(4)]  # about 1.2 MB
+    small = stack.send("acct.close", {"data": "tiny"})
+
+    assert stack.deliver(app, expect=5) == {"batchItemFailures": []}
+
+    dead = {reasons(m)["task_id"]: m for m in stack.dead_letters()}
+    assert set(dead) == {*big, small}
+    for task_id, message in dead.items():
+        assert reasons(message)["error_type"] == "PermanentError", task_id
+        assert reasons(message)["error_message"] == "account is closed"
+    assert len(dead[big[0]]["Body"]) > 262_144  # a 1 MiB DLQ holds bodies above the old limit with reasons
+    for task_id in dead:
+        status = app.get_status(task_id)
+        assert status is not None
+        assert (status.status, status.error_type) == ("failed", "PermanentError")
+
+
+def test_a_body_that_leaves_no_room_for_the_reason_says_so(stack: Stack) -> None:
+    stack.sqs.set_queue_attributes(QueueUrl=stack.dlq_url, Attributes={"MaximumMessageSize": "262144"})
+    app = closing_app(stack)
+    task_id = stack.send("acct.close", {"data": "x" * 262_100})
+
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+
+    [dead] = stack.dead_letters()
+    assert len(dead["Body"]) > 262_100
+    assert "error_type" not in dead.get("MessageAttributes", {})
+    status = app.get_status(task_id)
+    assert status is not None
+    assert status.status == "failed"
+    assert "the DLQ copy carries no reason" in (status.error_message or "")
+    [event] = stack.events()
+    assert "the DLQ copy carries no reason" in event["error"]["message"]
+
+
+def test_a_dlq_round_trip_by_task_id_keeps_number_and_binary_attributes(stack: Stack) -> None:
+    from taskworker.dlq_admin import DeadLetters
+
+    app = closing_app(stack)
+    sent = stack.sqs.send_message(
+        QueueUrl=stack.queue_url,
+        MessageBody=json.dumps({"data": "x"}),
+        MessageAttributes={
+            "task_type": {"DataType": "String", "StringValue": "acct.close"},
+            "priority": {"DataType": "Number", "StringValue": "7"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xffraw"},
+        },
+    )
+    task_id = sent["MessageId"]
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+
+    letters = DeadLetters(stack.sqs, stack.dlq_url, stack.queue_url)
+    found = letters.find(task_id)
+    assert found is not None
+    assert (found.task_id, found.error_type) == (task_id, "PermanentError")
+    [dead] = stack.dead_letters()
+    attributes = dead["MessageAttributes"]
+    assert attributes["priority"] == {"DataType": "Number", "StringValue": "7"}
+    assert attributes["blob"] == {"DataType": "Binary", "BinaryValue": b"\x00\xffraw"}
+
+    report = letters.redrive(server_side=False)
+
+    assert report.moved == 1
+    [back] = stack.receive()
+    assert back["MessageAttributes"]["task_id"]["StringValue"] == task_id
+    assert back["MessageAttributes"]["priority"] == {"DataType": "Number", "StringValue": "7"}
+    assert back["MessageAttributes"]["blob"] == {"DataType": "Binary", "BinaryValue": b"\x00\xffraw"}
+    assert "error_type" not in back["MessageAttributes"]
+
+
+def test_redrive_with_a_consumer_running_moves_each_message_at_most_once_and_ends(stack: Stack) -> None:
+    from taskworker.dlq_admin import DeadLetters
+
+    app = closing_app(stack)
+    task_ids = {stack.send("acct.close", {"data": str(n)}) for n in range(5)}
+    stack.deliver(app, expect=5)
+    stop = threading.Event()
+
+    def consumer() -> None:  # fails every redriven task straight back into the DLQ
+        while not stop.is_set():
+            messages = stack.receive(wait=1)
+            if messages:
+                stack.invoke(app, messages)
+
+    thread = threading.Thread(target=consumer, daemon=True)
+    thread.start()
+    letters = DeadLetters(stack.sqs, stack.dlq_url, stack.queue_url)
+    outcome: dict[str, Any] = {}
+    redrive = threading.Thread(
+        target=lambda: outcome.update(report=letters.redrive(server_side=False)), daemon=True
+    )
+    redrive.start()
+    redrive.join(timeout=120)
+    stop.set()
+    thread.join(timeout=30)
+
+    assert not redrive.is_alive(), "redrive did not end"
+    assert outcome["report"].moved == 5
+    deadline = time.monotonic() + 30
+    while stack.visible_count() and time.monotonic() < deadline:  # the consumer's last round
+        stack.invoke(app, stack.receive())
+    ids = [reasons(m)["task_id"] for m in stack.dead_letters()]
+    assert sorted(ids) == sorted(task_ids)  # still one copy per task, each under its task id
+
+
+def test_a_failed_event_is_not_lost_when_sns_fails_past_its_retries(stack: Stack) -> None:
+    sns = FaultyClient(stack.sns)
+    sns.fail_next("PublishBatch", entries=1_000)
+    app = closing_app(stack, sns=sns)
+    task_id = stack.send("acct.close", {"data": "x"})
+
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}  # in the DLQ: done here
+    assert stack.events() == []
+
+    sns.clear_failures()  # SNS is back; the next batch publishes the kept event
+    later = stack.send("acct.close", {"data": "y"})
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+
+    events = {e["task_id"]: e for e in stack.events()}
+    assert set(events) == {task_id, later}
+    assert events[task_id]["status"] == "failed"
+    assert events[task_id]["error"]["type"] == "PermanentError"
+    assert len(stack.dead_letters()) == 2  # one copy each: nothing was dead-lettered twice
+
+
+def dynamodb_down(stack: Stack) -> tuple[FaultyClient, TaskApp]:
+    """An app whose status table answers BatchWriteItem with 500s past any retry."""
+    from taskworker.aws import Clients
+
+    dynamodb = FaultyClient(stack.dynamodb)
+    dynamodb.fail_next("BatchWriteItem", count=1_000, code="InternalServerError")
+    clients = Clients(sqs=stack.sqs, sns=stack.sns, dynamodb=dynamodb)
+    settings = stack.settings(backoff_base_seconds=0.0)  # a requeued message is visible again at once
+    return dynamodb, TaskApp("down", settings=settings, clients=clients)
+
+
+def test_a_success_whose_final_status_cannot_be_written_is_kept_until_it_is(stack: Stack) -> None:
+    dynamodb, app = dynamodb_down(stack)
+    calls: list[int] = []
+
+    @app.task("math.add")
+    def add(req: Add) -> Sum:
+        calls.append(req.a + req.b)
+        return Sum(total=req.a + req.b)
+
+    task_id = stack.send("math.add", {"a": 1, "b": 2})
+
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": [{"itemIdentifier": task_id}]}
+    status = app.get_status(task_id)
+    assert status is not None
+    assert (status.status, status.error_type) == ("retrying", "FinalStatusNotWritten")
+
+    dynamodb.clear_failures()
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+    status = app.get_status(task_id)
+    assert status is not None
+    assert (status.status, status.result) == ("succeeded", '{"total":3}')
+    assert calls == [3]  # idempotency replayed the stored result
+
+
+def test_a_failure_whose_final_status_cannot_be_written_never_stays_running(stack: Stack) -> None:
+    dynamodb, app = dynamodb_down(stack)
+
+    @app.task("acct.close")
+    def close(req: Blob) -> None:
+        raise PermanentError("account is closed")
+
+    task_id = stack.send("acct.close", {"data": "x"})
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+    status = app.get_status(task_id)
+    assert status is not None
+    assert status.status == "running"  # the outage: not written yet, but not given up
+
+    dynamodb.clear_failures()
+    later = stack.send("acct.close", {"data": "y"})
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+
+    for done in (task_id, later):
+        status = app.get_status(done)
+        assert status is not None
+        assert (status.status, status.error_type) == ("failed", "PermanentError")
+    assert len(stack.dead_letters()) == 2
