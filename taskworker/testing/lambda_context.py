@@ -1,4 +1,9 @@
-"""A Lambda context whose remaining time really counts down."""
+"""A Lambda context whose remaining time really counts down.
+
+By default it has Lambda's longest timeout, 900 s: a shorter default would make the
+dispatcher refuse (as too close to the deadline) any task slower than it, which in a test
+reads as a bug of the task rather than of the context.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from dataclasses import dataclass, field
 
 from taskworker.testing.events import DEFAULT_ACCOUNT, DEFAULT_REGION
 
+LAMBDA_MAX_TIMEOUT_MS = 900_000
+
 
 @dataclass
 class FakeLambdaContext:
@@ -18,7 +25,7 @@ class FakeLambdaContext:
     time pass for real or drive a manual clock to make the deadline run out mid-batch.
     """
 
-    timeout_ms: int = 30_000
+    timeout_ms: int = LAMBDA_MAX_TIMEOUT_MS
     function_name: str = "taskworker-consumer"
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 512
@@ -41,7 +48,7 @@ class FakeLambdaContext:
 
 
 def lambda_context(
-    timeout_ms: int = 30_000,
+    timeout_ms: int = LAMBDA_MAX_TIMEOUT_MS,
     *,
     function_name: str = "taskworker-consumer",
     clock: Callable[[], float] = time.monotonic,

@@ -59,8 +59,8 @@ def tester(app: TaskApp, layer: InMemoryPersistenceLayer) -> TaskTester:
 
 
 def test_same_key_runs_once_and_returns_the_stored_result(tester: TaskTester, runs: list[int]) -> None:
-    first = tester.run("order.charge", {"n": 2}, idempotency_key="k")
-    second = tester.run("order.charge", {"n": 2}, idempotency_key="k")
+    first = tester.run("order.charge", {"n": 2}, idempotency_key="k").outcome
+    second = tester.run("order.charge", {"n": 2}, idempotency_key="k").outcome
 
     assert first == Succeeded(Receipt(doubled=4))
     assert second == Succeeded(Receipt(doubled=4), duplicate=True)
@@ -68,8 +68,8 @@ def test_same_key_runs_once_and_returns_the_stored_result(tester: TaskTester, ru
 
 
 def test_same_message_id_is_a_duplicate(tester: TaskTester, runs: list[int]) -> None:
-    tester.run("order.charge", {"n": 1}, message_id="m-1")
-    again = tester.run("order.charge", {"n": 1}, message_id="m-1", attempt=2)
+    tester.run("order.charge", {"n": 1}, message_id="m-1").outcome
+    again = tester.run("order.charge", {"n": 1}, message_id="m-1", attempt=2).outcome
 
     assert isinstance(again, Succeeded)
     assert again.duplicate
@@ -77,9 +77,9 @@ def test_same_message_id_is_a_duplicate(tester: TaskTester, runs: list[int]) -> 
 
 
 def test_keys_are_per_task_type_and_per_key(tester: TaskTester, runs: list[int]) -> None:
-    tester.run("order.charge", {"n": 1}, idempotency_key="a")
-    tester.run("order.charge", {"n": 1}, idempotency_key="b")
-    tester.run("order.charge", {"n": 1}, message_id="a")  # a message id is not a client key
+    tester.run("order.charge", {"n": 1}, idempotency_key="a").outcome
+    tester.run("order.charge", {"n": 1}, idempotency_key="b").outcome
+    tester.run("order.charge", {"n": 1}, message_id="a").outcome  # a message id is not a client key
 
     assert runs == [1, 1, 1]
 
@@ -87,8 +87,8 @@ def test_keys_are_per_task_type_and_per_key(tester: TaskTester, runs: list[int])
 def test_opting_out_runs_every_time(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    tester.run("order.log", {"n": 5}, idempotency_key="k")
-    tester.run("order.log", {"n": 5}, idempotency_key="k")
+    tester.run("order.log", {"n": 5}, idempotency_key="k").outcome
+    tester.run("order.log", {"n": 5}, idempotency_key="k").outcome
 
     assert runs == [5, 5]
     assert layer.calls == []
@@ -97,7 +97,7 @@ def test_opting_out_runs_every_time(
 def test_failure_releases_the_key_so_the_retry_runs(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    outcome = tester.run("order.charge", {"n": -1}, idempotency_key="k")
+    outcome = tester.run("order.charge", {"n": -1}, idempotency_key="k").outcome
 
     assert isinstance(outcome, RetryLater)
     assert runs == [-1, -1, -1]  # in-process retries ran inside one idempotency lock
@@ -108,7 +108,7 @@ def test_failure_releases_the_key_so_the_retry_runs(
 def test_invalid_result_is_reported_and_not_stored(
     tester: TaskTester, layer: InMemoryPersistenceLayer
 ) -> None:
-    outcome = tester.run("order.bad", {"n": 1}, idempotency_key="k")
+    outcome = tester.run("order.bad", {"n": 1}, idempotency_key="k").outcome
 
     assert isinstance(outcome, Failed)
     assert outcome.error.type == "InvalidResult"
@@ -118,7 +118,7 @@ def test_invalid_result_is_reported_and_not_stored(
 def test_a_key_in_progress_elsewhere_is_retried_not_run(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    tester.run("order.charge", {"n": 3}, idempotency_key="k")
+    tester.run("order.charge", {"n": 3}, idempotency_key="k").outcome
     [key] = layer.records
     now = time.time()
     layer.records[key] = DataRecord(
@@ -128,7 +128,7 @@ def test_a_key_in_progress_elsewhere_is_retried_not_run(
         in_progress_expiry_timestamp=int(now * 1000) + 60_000,
     )
 
-    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k")
+    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k").outcome
 
     assert isinstance(outcome, RetryLater)
     assert outcome.error.type == "DuplicateInProgressError"
@@ -138,7 +138,7 @@ def test_a_key_in_progress_elsewhere_is_retried_not_run(
 def test_a_crashed_attempts_lock_expires_with_its_deadline(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", deadline=Deadline.after(30))
+    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", deadline=Deadline.after(30)).outcome
     [record] = layer.records.values()
     assert isinstance(outcome, Succeeded)
     [key] = layer.records
@@ -150,7 +150,7 @@ def test_a_crashed_attempts_lock_expires_with_its_deadline(
         in_progress_expiry_timestamp=int(time.time() * 1000) - 1,
     )
 
-    again = tester.run("order.charge", {"n": 3}, idempotency_key="k")
+    again = tester.run("order.charge", {"n": 3}, idempotency_key="k").outcome
 
     assert again == Succeeded(Receipt(doubled=6))
     assert runs == [3, 3]
@@ -165,7 +165,7 @@ def test_in_progress_lock_follows_the_runtime_deadline(app: TaskApp, layer: InMe
         seen.append(record.in_progress_expiry_timestamp)
 
     before = time.time() * 1000
-    TaskTester(app, idempotency=layer).run("order.peek", {"n": 1}, deadline=Deadline.after(30))
+    TaskTester(app, idempotency=layer).run("order.peek", {"n": 1}, deadline=Deadline.after(30)).outcome
 
     [lock] = seen
     assert lock is not None
