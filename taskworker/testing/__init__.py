@@ -17,18 +17,18 @@ from taskworker.testing.events import (
 )
 from taskworker.testing.fake_sqs import FakeSQS, ManualClock
 from taskworker.testing.lambda_context import FakeLambdaContext, lambda_context
-from taskworker.testing.network import NetworkBlocked, sockets_blocked
+from taskworker.testing.network import NetworkBlockedError, sockets_blocked
 from taskworker.testing.task_context import task_context
-from taskworker.testing.tester import TaskRun, TaskRunFailed, TaskTester, offline_clients
+from taskworker.testing.tester import TaskRun, TaskRunFailedError, TaskTester, offline_clients
 
 __all__ = [
     "FakeLambdaContext",
     "FakeSQS",
     "InMemoryPersistenceLayer",
     "ManualClock",
-    "NetworkBlocked",
+    "NetworkBlockedError",
     "TaskRun",
-    "TaskRunFailed",
+    "TaskRunFailedError",
     "TaskTester",
     "lambda_context",
     "md5_of_message_attributes",

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 
-class NetworkBlocked(RuntimeError):
+class NetworkBlockedError(RuntimeError):
     """Raised by a connection attempt or a name lookup while sockets are blocked."""
 
 
@@ -30,7 +30,7 @@ def sockets_blocked() -> Iterator[list[str]]:
     def refuse(*args: Any, **_: Any) -> Any:
         target = args[1] if len(args) > 1 and isinstance(args[0], socket.socket) else args[0] if args else "?"
         attempts.append(repr(target))
-        raise NetworkBlocked(f"network access while sockets are blocked: {target!r}")
+        raise NetworkBlockedError(f"network access while sockets are blocked: {target!r}")
 
     saved = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
     socket.socket.connect = refuse  # type: ignore[method-assign]

@@ -38,7 +38,7 @@ def lambda_context() -> Callable[..., Any]:
 
 @pytest.fixture
 def no_network() -> Iterator[list[str]]:
-    """Sockets blocked for the test: any connection or name lookup raises ``NetworkBlocked``.
+    """Sockets blocked for the test: any connection or name lookup raises ``NetworkBlockedError``.
 
     The fixture's value lists the refused targets; the test fails at teardown if any
     were refused, even when the code under test swallowed the error.

@@ -9,7 +9,7 @@ test hands it a client that does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class TaskRunFailed(AssertionError):
+class TaskRunFailedError(AssertionError):
     """``TaskRun.output`` of a run that did not succeed; the message carries the outcome."""
 
 
@@ -53,9 +53,9 @@ class TaskRun(Generic[T]):
 
     @property
     def output(self) -> T:
-        """The handler's output model; raises :class:`TaskRunFailed` if the run failed."""
+        """The handler's output model; raises :class:`TaskRunFailedError` if the run failed."""
         if not isinstance(self.outcome, Succeeded):
-            raise TaskRunFailed(f"the task did not succeed: {self.outcome!r}")
+            raise TaskRunFailedError(f"the task did not succeed: {self.outcome!r}")
         return cast(T, self.outcome.result)
 
     @property
@@ -121,13 +121,46 @@ class TaskTester:
         return self.clients.sqs
 
     @overload
-    def run(self, task: Callable[..., Awaitable[T]], payload: Any = ..., **options: Any) -> TaskRun[T]: ...  # type: ignore[overload-overlap]
+    def run(
+        self,
+        task: Callable[..., Coroutine[Any, Any, T]],
+        payload: Any = ...,
+        *,
+        body: str | None = ...,
+        attempt: int = ...,
+        idempotency_key: str | None = ...,
+        message_id: str | None = ...,
+        max_receives: int | None = ...,
+        deadline: Deadline | None = ...,
+    ) -> TaskRun[T]: ...
 
     @overload
-    def run(self, task: Callable[..., T], payload: Any = ..., **options: Any) -> TaskRun[T]: ...
+    def run(
+        self,
+        task: Callable[..., T],
+        payload: Any = ...,
+        *,
+        body: str | None = ...,
+        attempt: int = ...,
+        idempotency_key: str | None = ...,
+        message_id: str | None = ...,
+        max_receives: int | None = ...,
+        deadline: Deadline | None = ...,
+    ) -> TaskRun[T]: ...
 
     @overload
-    def run(self, task: str, payload: Any = ..., **options: Any) -> TaskRun[Any]: ...
+    def run(
+        self,
+        task: str,
+        payload: Any = ...,
+        *,
+        body: str | None = ...,
+        attempt: int = ...,
+        idempotency_key: str | None = ...,
+        message_id: str | None = ...,
+        max_receives: int | None = ...,
+        deadline: Deadline | None = ...,
+    ) -> TaskRun[Any]: ...
 
     def run(
         self,

@@ -187,7 +187,9 @@ def test_a_result_of_the_wrong_type_is_permanent(app: TaskApp) -> None:
 
 
 def test_a_result_that_validates_into_the_output_model_is_accepted(app: TaskApp) -> None:
-    assert app.testing.run("order.dict_result", VALID).outcome == Succeeded(Receipt(order_id="o-123", total=2))
+    assert app.testing.run("order.dict_result", VALID).outcome == Succeeded(
+        Receipt(order_id="o-123", total=2)
+    )
 
 
 def test_task_is_not_started_when_deadline_is_too_close(app: TaskApp) -> None:
@@ -197,7 +199,9 @@ def test_task_is_not_started_when_deadline_is_too_close(app: TaskApp) -> None:
     assert outcome.delay == 0
     assert outcome.error.type == "DeadlineTooClose"
     assert app.calls == []  # type: ignore[attr-defined]
-    assert isinstance(app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin)).outcome, Succeeded)
+    assert isinstance(
+        app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin)).outcome, Succeeded
+    )
 
 
 def test_a_task_never_started_for_lack_of_time_fails_on_its_last_receive(app: TaskApp) -> None:
@@ -218,7 +222,7 @@ def test_context_carries_identity_attempt_and_deadline() -> None:
     def capture(order: Order, ctx: TaskContext) -> None:
         seen.append(ctx)
 
-    app.testing.run("ctx.capture", VALID, attempt=3, idempotency_key="k-1", deadline=Deadline(lambda: 42.0)).outcome
+    app.testing.run("ctx.capture", VALID, attempt=3, idempotency_key="k-1", deadline=Deadline(lambda: 42.0))
     ctx = seen[0]
     assert (ctx.task_type, ctx.attempt, ctx.idempotency_key) == ("ctx.capture", 3, "k-1")
     assert ctx.task_id
@@ -364,7 +368,7 @@ def test_payloads_reach_failure_logs_only_when_asked(
 
     tester = TaskTester(app, settings=Settings(log_payloads=log_payloads))
     with caplog.at_level(logging.ERROR, logger="test.logs"):
-        tester.run("order.reject", {"order_id": "secret-123", "quantity": 1}).outcome
+        tester.run("order.reject", {"order_id": "secret-123", "quantity": 1})
     (record,) = caplog.records
     assert record.error_type == "PermanentError"  # type: ignore[attr-defined]
     assert ("secret-123" in getattr(record, "body", "")) is log_payloads

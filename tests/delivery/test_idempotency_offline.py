@@ -68,7 +68,7 @@ def test_same_key_runs_once_and_returns_the_stored_result(tester: TaskTester, ru
 
 
 def test_same_message_id_is_a_duplicate(tester: TaskTester, runs: list[int]) -> None:
-    tester.run("order.charge", {"n": 1}, message_id="m-1").outcome
+    tester.run("order.charge", {"n": 1}, message_id="m-1")
     again = tester.run("order.charge", {"n": 1}, message_id="m-1", attempt=2).outcome
 
     assert isinstance(again, Succeeded)
@@ -77,9 +77,9 @@ def test_same_message_id_is_a_duplicate(tester: TaskTester, runs: list[int]) -> 
 
 
 def test_keys_are_per_task_type_and_per_key(tester: TaskTester, runs: list[int]) -> None:
-    tester.run("order.charge", {"n": 1}, idempotency_key="a").outcome
-    tester.run("order.charge", {"n": 1}, idempotency_key="b").outcome
-    tester.run("order.charge", {"n": 1}, message_id="a").outcome  # a message id is not a client key
+    tester.run("order.charge", {"n": 1}, idempotency_key="a")
+    tester.run("order.charge", {"n": 1}, idempotency_key="b")
+    tester.run("order.charge", {"n": 1}, message_id="a")  # a message id is not a client key
 
     assert runs == [1, 1, 1]
 
@@ -87,8 +87,8 @@ def test_keys_are_per_task_type_and_per_key(tester: TaskTester, runs: list[int])
 def test_opting_out_runs_every_time(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    tester.run("order.log", {"n": 5}, idempotency_key="k").outcome
-    tester.run("order.log", {"n": 5}, idempotency_key="k").outcome
+    tester.run("order.log", {"n": 5}, idempotency_key="k")
+    tester.run("order.log", {"n": 5}, idempotency_key="k")
 
     assert runs == [5, 5]
     assert layer.calls == []
@@ -118,7 +118,7 @@ def test_invalid_result_is_reported_and_not_stored(
 def test_a_key_in_progress_elsewhere_is_retried_not_run(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    tester.run("order.charge", {"n": 3}, idempotency_key="k").outcome
+    tester.run("order.charge", {"n": 3}, idempotency_key="k")
     [key] = layer.records
     now = time.time()
     layer.records[key] = DataRecord(
@@ -165,7 +165,7 @@ def test_in_progress_lock_follows_the_runtime_deadline(app: TaskApp, layer: InMe
         seen.append(record.in_progress_expiry_timestamp)
 
     before = time.time() * 1000
-    TaskTester(app, idempotency=layer).run("order.peek", {"n": 1}, deadline=Deadline.after(30)).outcome
+    TaskTester(app, idempotency=layer).run("order.peek", {"n": 1}, deadline=Deadline.after(30))
 
     [lock] = seen
     assert lock is not None

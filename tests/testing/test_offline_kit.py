@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from taskworker import Failed, RetryableError, Succeeded, TaskApp, TaskContext
+from taskworker import Failed, RetryableError, TaskApp, TaskContext
 from taskworker.errors import TaskworkerError
 from taskworker.settings import Settings
 from taskworker.testing import (
-    NetworkBlocked,
-    TaskRunFailed,
+    NetworkBlockedError,
+    TaskRunFailedError,
     TaskTester,
     lambda_context,
     sockets_blocked,
@@ -53,15 +53,18 @@ def test_run_returns_the_output_typed_by_the_handler(no_network: list[str]) -> N
     run = app.testing.run(generate, {"account_id": "acme", "month": "2026-10"})
     result: ReportResult = run.output  # typed: mypy checks this assignment
     assert result == ReportResult(account_id="acme", rows=10)
-    assert run.succeeded and run.error is None
+    assert run.succeeded
+    assert run.error is None
 
 
 def test_run_by_name_and_failures(no_network: list[str]) -> None:
     run = app.testing.run("report.generate", {"account_id": "acme"})
-    assert isinstance(run.outcome, Failed) and run.outcome.permanent
-    assert run.error is not None and run.error.type == "InvalidPayload"
-    with pytest.raises(TaskRunFailed, match="did not succeed"):
-        run.output
+    assert isinstance(run.outcome, Failed)
+    assert run.outcome.permanent
+    assert run.error == run.outcome.error
+    assert run.error.type == "InvalidPayload"
+    with pytest.raises(TaskRunFailedError, match="did not succeed"):
+        _ = run.output
 
 
 def test_run_refuses_a_function_that_is_not_a_task() -> None:
@@ -108,7 +111,8 @@ def test_features_without_a_client_fail_clearly_instead_of_calling_aws(no_networ
 
 def test_task_context_lets_a_test_call_the_handler_directly(no_network: list[str]) -> None:
     ctx = task_context("report.generate", task_id="t-1", attempt=3, correlation_id="c-9")
-    assert (ctx.task_id, ctx.task_type, ctx.attempt, ctx.correlation_id) == ("t-1", "report.generate", 3, "c-9")
+    seen = (ctx.task_id, ctx.task_type, ctx.attempt, ctx.correlation_id)
+    assert seen == ("t-1", "report.generate", 3, "c-9")
     assert generate(ReportRequest(account_id="acme", month="2026-10"), ctx).rows == 30
     assert task_context(remaining_seconds=5).remaining_seconds() == 5
 
@@ -129,6 +133,6 @@ def test_the_block_catches_what_an_unconfigured_app_would_do(monkeypatch: pytest
     record = sqs_record({"account_id": "acme", "month": "2026-10"}, task_type="report.flaky")
     with sockets_blocked() as attempts:
         production.lambda_handler(sqs_event([record]), lambda_context())
-    assert attempts and "amazonaws.com" in attempts[0]
-    assert issubclass(NetworkBlocked, RuntimeError)
-    assert Succeeded  # the public outcome types stay importable beside the kit
+    assert attempts
+    assert "amazonaws.com" in attempts[0]
+    assert issubclass(NetworkBlockedError, RuntimeError)
