@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack, cast, overload
 
 from taskworker.aws import Clients
 from taskworker.context import Deadline
@@ -30,6 +30,18 @@ if TYPE_CHECKING:
     from taskworker.middleware import Middleware
 
 T = TypeVar("T")
+
+
+class RunOptions(TypedDict, total=False):
+    """How the message of one run looks: the raw ``body`` instead of the payload, its
+    ``attempt`` (receive count, 1 by default), keys and id, and the runtime's limits."""
+
+    body: str | None
+    attempt: int
+    idempotency_key: str | None
+    message_id: str | None
+    max_receives: int | None
+    deadline: Deadline | None
 
 
 class TaskRunFailedError(AssertionError):
@@ -122,70 +134,35 @@ class TaskTester:
 
     @overload
     def run(
-        self,
-        task: Callable[..., Coroutine[Any, Any, T]],
-        payload: Any = ...,
-        *,
-        body: str | None = ...,
-        attempt: int = ...,
-        idempotency_key: str | None = ...,
-        message_id: str | None = ...,
-        max_receives: int | None = ...,
-        deadline: Deadline | None = ...,
+        self, task: Callable[..., Coroutine[Any, Any, T]], payload: Any = ..., **options: Unpack[RunOptions]
     ) -> TaskRun[T]: ...
 
     @overload
     def run(
-        self,
-        task: Callable[..., T],
-        payload: Any = ...,
-        *,
-        body: str | None = ...,
-        attempt: int = ...,
-        idempotency_key: str | None = ...,
-        message_id: str | None = ...,
-        max_receives: int | None = ...,
-        deadline: Deadline | None = ...,
+        self, task: Callable[..., T], payload: Any = ..., **options: Unpack[RunOptions]
     ) -> TaskRun[T]: ...
 
     @overload
-    def run(
-        self,
-        task: str,
-        payload: Any = ...,
-        *,
-        body: str | None = ...,
-        attempt: int = ...,
-        idempotency_key: str | None = ...,
-        message_id: str | None = ...,
-        max_receives: int | None = ...,
-        deadline: Deadline | None = ...,
-    ) -> TaskRun[Any]: ...
+    def run(self, task: str, payload: Any = ..., **options: Unpack[RunOptions]) -> TaskRun[Any]: ...
 
     def run(
-        self,
-        task: str | Callable[..., Any],
-        payload: Any = None,
-        *,
-        body: str | None = None,
-        attempt: int = 1,
-        idempotency_key: str | None = None,
-        message_id: str | None = None,
-        max_receives: int | None = None,
-        deadline: Deadline | None = None,
+        self, task: str | Callable[..., Any], payload: Any = None, **options: Unpack[RunOptions]
     ) -> TaskRun[Any]:
         """Run one message carrying ``payload`` (or the raw ``body``) for ``task``: its
         name, or the decorated handler itself (then ``.output`` is typed)."""
         record = sqs_record(
             payload,
             task_type=task if isinstance(task, str) else self._task_name(task),
-            body=body,
-            receive_count=attempt,
-            idempotency_key=idempotency_key,
-            message_id=message_id,
+            body=options.get("body"),
+            receive_count=options.get("attempt", 1),
+            idempotency_key=options.get("idempotency_key"),
+            message_id=options.get("message_id"),
         )
         message = TaskMessage.from_lambda_record(record)
-        return TaskRun(self._twin.dispatcher.dispatch(message, deadline, max_receives=max_receives).outcome)
+        result = self._twin.dispatcher.dispatch(
+            message, options.get("deadline"), max_receives=options.get("max_receives")
+        )
+        return TaskRun(result.outcome)
 
     def lambda_handler(self, event: Any, context: Any = None) -> dict[str, Any]:
         """``app.lambda_handler`` on the twin: the Lambda runtime, its visibility changes and
