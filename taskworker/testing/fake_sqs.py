@@ -438,9 +438,25 @@ class FakeSQS(InjectsFailures):
 
     # ------------------------------------------------------------------ sending
 
-    def send_message(self, *, QueueUrl: str, MessageBody: str, **options: Any) -> Response:
+    def send_message(
+        self,
+        *,
+        QueueUrl: str,
+        MessageBody: str,
+        DelaySeconds: int | None = None,
+        MessageAttributes: Mapping[str, Mapping[str, Any]] | None = None,
+        MessageDeduplicationId: str | None = None,
+        MessageGroupId: str | None = None,
+    ) -> Response:
+        entry = {
+            "MessageBody": MessageBody,
+            "DelaySeconds": DelaySeconds,
+            "MessageAttributes": MessageAttributes,
+            "MessageDeduplicationId": MessageDeduplicationId,
+            "MessageGroupId": MessageGroupId,
+        }
         with self._api("SendMessage"):
-            return _ok(self._send_one(self._queue(QueueUrl), {"MessageBody": MessageBody, **options}))
+            return _ok(self._send_one(self._queue(QueueUrl), entry))
 
     def send_message_batch(self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]) -> Response:
         """Send up to 10 messages; invalid entries fail individually in ``Failed``."""
@@ -526,7 +542,7 @@ class FakeSQS(InjectsFailures):
         MaxNumberOfMessages: int = 1,
         VisibilityTimeout: int | None = None,
         WaitTimeSeconds: int = 0,
-        **_: Any,
+        ReceiveRequestAttemptId: str | None = None,
     ) -> Response:
         """Receive up to MaxNumberOfMessages, long polling for WaitTimeSeconds if none is ready."""
         with self._api("ReceiveMessage"):

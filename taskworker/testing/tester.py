@@ -84,6 +84,8 @@ class Unconfigured:
         self._service = service
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and friends probe for these
+            raise AttributeError(name)
         raise TaskworkerError(
             f"the testing kit has no {self._service} endpoint (called {name}); pass "
             f"TaskTester(app, clients=Clients({self._service}=...)) with a client of your own"
