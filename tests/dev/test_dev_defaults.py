@@ -131,6 +131,7 @@ def test_the_event_source_reports_a_refused_delete(caplog: pytest.LogCaptureFixt
 def test_demo_of_another_app_says_it_tours_the_example_only() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "taskworker", "demo", "--app", "tests.dev.dev_app:app"],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=120,

@@ -51,7 +51,7 @@ def flaky(req: ReportRequest) -> None:
 
 def test_run_returns_the_output_typed_by_the_handler(no_network: list[str]) -> None:
     run = app.testing.run(generate, {"account_id": "acme", "month": "2026-10"})
-    result: ReportResult = run.output  # typed: mypy checks this assignment
+    result: ReportResult = run.output  # TaskRun[ReportResult] to a type checker
     assert result == ReportResult(account_id="acme", rows=10)
     assert run.succeeded
     assert run.error is None
