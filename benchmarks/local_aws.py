@@ -78,8 +78,10 @@ def counted_client(endpoint: str, service: str) -> tuple[Any, Counter[str]]:
 
 
 def queue_arn(sqs: Any, queue_url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
-    return str(attributes["QueueArn"])
+    """The library's own lookup (``taskworker.dev.resources``), kept here for the benchmarks."""
+    from taskworker.dev.resources import queue_arn as lookup
+
+    return lookup(sqs, queue_url)
 
 
 def unique(prefix: str) -> str:

@@ -1,8 +1,9 @@
 """Offline tour: the example app consumes real-shaped SQS events, with no AWS at all.
 
 It builds a batch like the one Lambda's event source delivers, valid and broken messages
-mixed, runs ``app.lambda_handler`` on it against an in-memory queue pair (queue + DLQ),
-and prints what became of each message. Run: ``python -m examples.offline_demo``.
+mixed, runs the Lambda entry point on it through the testing kit (``TaskTester``) against an
+in-memory queue pair (queue + DLQ), and prints what became of each message. The app itself
+is left untouched: the tester drives a twin of it wired to the fake. Run: ``python -m examples.offline_demo``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import time
 
 from examples.reports import app
 from taskworker import Settings
-from taskworker.aws import Clients
-from taskworker.testing import FakeSQS, lambda_context, receive_lambda_event
+from taskworker.dev.resources import DevResources, provision_queues
+from taskworker.testing import FakeSQS, TaskTester, offline_clients, receive_lambda_event
 
 MESSAGES: list[tuple[str, str | None, str]] = [
     ("a monthly report", "report.generate", '{"account_id": "acme", "month": "2026-10", "detail": 5}'),
@@ -30,10 +31,9 @@ MESSAGES: list[tuple[str, str | None, str]] = [
 
 def main() -> int:
     sqs = FakeSQS()
-    dlq = sqs.create_queue(QueueName="reports-dlq")["QueueUrl"]
-    redrive = json.dumps({"deadLetterTargetArn": sqs.queue_arn(dlq), "maxReceiveCount": 5})
-    queue = sqs.create_queue(QueueName="reports", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
-    app.configure(settings=Settings(dlq_url=dlq), clients=Clients(sqs=sqs))
+    queues = provision_queues(DevResources(prefix="reports"), sqs)
+    queue, dlq = queues.queue_url, queues.dlq_url
+    tester = TaskTester(app, settings=Settings(dlq_url=dlq), clients=offline_clients(sqs))
 
     labels = {}
     for label, task_type, body in MESSAGES:
@@ -43,7 +43,7 @@ def main() -> int:
     event = receive_lambda_event(sqs, queue)
 
     started = time.perf_counter()
-    response = app.lambda_handler(event, lambda_context(timeout_ms=900_000))
+    response = tester.lambda_handler(event)
     elapsed = time.perf_counter() - started
 
     failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}

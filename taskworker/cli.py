@@ -363,10 +363,11 @@ def _dev_config(
     aws_port: int,
     runtime: str,
     endpoint_url: str | None = None,
-    batch_size: int = 10,
+    batch_size: int = 1,
     batching_window: float = 0.0,
     function_timeout: float | None = None,
     concurrency: int = 4,
+    prefix: str | None = None,
 ) -> Any:
     from taskworker.dev import DevStackConfig
     from taskworker.dev.event_source import EventSourceConfig
@@ -383,6 +384,7 @@ def _dev_config(
         endpoint_url=endpoint_url,
         event_source=source,
         worker_concurrency=concurrency,
+        prefix=prefix,
     )
 
 
@@ -395,15 +397,21 @@ def dev(
     endpoint_url: Annotated[
         str | None, typer.Option(help="Use this AWS endpoint (LocalStack, ...) instead of the embedded one.")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Lambda emulation: records per event (1-10).")] = 10,
+    batch_size: Annotated[
+        int, typer.Option(help="Lambda emulation: records per event (1-10); 1 as deployed.")
+    ] = 1,
     batching_window: Annotated[
         float, typer.Option(help="Lambda emulation: seconds to gather a batch.")
     ] = 0.0,
     function_timeout: Annotated[
         float | None,
-        typer.Option(help="Lambda emulation: function timeout [default: slowest task's timeout + 30 s]."),
+        typer.Option(help="Lambda emulation: function timeout [default: as deployed, slowest task + 30 s]."),
     ] = None,
     concurrency: Annotated[int, typer.Option(help="Worker runtime: tasks at once.")] = 4,
+    prefix: Annotated[
+        str | None,
+        typer.Option(help="Start of every resource name [default: derived from the app's name]."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline on this machine: AWS endpoint, API, consumer, result log."""
     from taskworker.dev import DevStack
@@ -411,7 +419,15 @@ def dev(
 
     task_app = load(app_path)
     config = _dev_config(
-        port, aws_port, runtime, endpoint_url, batch_size, batching_window, function_timeout, concurrency
+        port,
+        aws_port,
+        runtime,
+        endpoint_url,
+        batch_size,
+        batching_window,
+        function_timeout,
+        concurrency,
+        prefix,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -430,20 +446,23 @@ def dev(
 
 @app.command()
 def demo(
-    app_path: Annotated[str, typer.Option("--app", help="The app to tour.")] = "examples.reports:app",
+    app_path: Annotated[
+        str, typer.Option("--app", help="The app to tour: the example app, or one with its tasks.")
+    ] = "examples.reports:app",
     port: Port = 0,
     aws_port: AwsPort = 0,
     runtime: Runtime = "lambda",
 ) -> None:
-    """A scripted tour: start the dev stack, submit tasks over HTTP, show what became of them."""
-    from taskworker.dev.demo import run_demo
+    """A scripted tour of the example app: start the dev stack, submit tasks over HTTP, show
+    what became of them. Other apps: ``taskworker dev``."""
+    from taskworker.dev.demo import NotTheExampleAppError, run_demo
     from taskworker.dev.ports import PortInUseError
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")  # the tour prints its own lines
     task_app = load(app_path)
     try:
         code = run_demo(task_app, _dev_config(port, aws_port, runtime), printer=_plain)
-    except PortInUseError as exc:
+    except (PortInUseError, NotTheExampleAppError) as exc:
         fail(str(exc))
     raise typer.Exit(code)
 

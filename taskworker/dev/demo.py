@@ -1,8 +1,11 @@
 """``taskworker demo``: a scripted tour of the whole pipeline on this machine.
 
-Starts the dev stack with the example app, submits tasks over HTTP as a client would
-(valid ones, one the API rejects with 400, one whose handler fails for good), waits for
-them, and prints their statuses, results and the DLQ entry with its reason.
+The tour is written for the example app (``examples.reports:app``): its submissions are
+that app's tasks and payloads. Another app is refused with a message that says so and
+points at ``taskworker dev``, which runs any app. The tour starts the dev stack, submits
+tasks over HTTP as a client would (valid ones, one the API rejects with 400, one whose
+handler fails for good), waits for them, and prints their statuses, results and the DLQ
+entry with its reason.
 """
 
 from __future__ import annotations
@@ -27,10 +30,26 @@ SUBMISSIONS: list[tuple[str, dict[str, Any], str | None]] = [
     ("report.fail", {"account_id": "initech"}, None),
 ]
 INVALID = ("report.generate", {"account_id": "acme", "month": "2026-13"})
+EXAMPLE_APP = "examples.reports:app"
+
+
+class NotTheExampleAppError(ValueError):
+    """The tour was asked to run an app that lacks the example's tasks."""
+
+
+def check_tourable(app: TaskApp) -> None:
+    """Refuse, with what to do instead, an app the scripted tour cannot drive."""
+    missing = sorted({task_type for task_type, _, _ in SUBMISSIONS} - set(app.registry))
+    if missing:
+        raise NotTheExampleAppError(
+            f"taskworker demo tours the example app ({EXAMPLE_APP}) only: {app.name!r} has no "
+            f"{', '.join(missing)}. Run your app with: taskworker dev <module>:<attribute>"
+        )
 
 
 def run_demo(app: TaskApp, config: DevStackConfig, printer: Printer = print, timeout: float = 60.0) -> int:
     """Run the tour; returns the process exit code (0 when everything behaved)."""
+    check_tourable(app)
     with DevStack(app, config, printer=lambda line: printer(f"  event  {line}")) as stack:
         printer(stack.banner())
         assert stack.api is not None

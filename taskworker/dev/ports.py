@@ -15,11 +15,14 @@ def ensure_free(port: int, what: str, option: str) -> None:
     """Raise :class:`PortInUseError` when ``port`` on 127.0.0.1 cannot be bound.
 
     A server thread that fails to bind would otherwise die silently while its starter
-    waits forever for it to become ready.
+    waits forever for it to become ready. The probe binds with ``SO_REUSEADDR``, as the
+    servers do (http.server, werkzeug): connections of a stopped server lingering in
+    TIME_WAIT then do not count as "in use", while a listener still does.
     """
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOCALHOST, port))
         except OSError as exc:

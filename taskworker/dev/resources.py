@@ -1,43 +1,88 @@
-"""Creating what the app's settings name, on whatever endpoint boto3 points at.
+"""Creating the queues, topic and tables an app uses, on whatever endpoint the clients reach.
 
-The dev stack provisions the same shapes the infra deploys (a queue with a RedrivePolicy
-to its DLQ, the result topic, the status and idempotency tables with their keys and TTL),
-so code that works locally meets no surprise on AWS. Existing resources are reused.
+One function provisions for ``taskworker dev``, the integration tests and the benchmarks,
+in the shapes the infra deploys (a queue with a RedrivePolicy to its DLQ, the result topic
+with a raw-delivery subscriber queue, the status and idempotency tables with their keys and
+TTL), so code that works locally meets no surprise on AWS. Names start with a prefix
+derived from the app's name, so two apps on one endpoint never share (and steal from) a
+queue. Existing resources are reused.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from taskworker.settings import Settings
 
+# The deployed stack's numbers (infra/taskworker_infra: queues.py, consumer.py, timeouts.py);
+# tests/dev checks that these stay equal to the infra's.
 MAX_RECEIVE_COUNT = 5
+BATCH_SIZE = 1
+TIMEOUT_MARGIN = 30
+DEFAULT_TASK_TIMEOUT = 60
+LAMBDA_MAX_TIMEOUT = 900
+VISIBILITY_FACTOR = 6
+SQS_MAX_VISIBILITY = 43_200
+MAX_PREFIX = 60
+"""Room for the longest suffix (``-tasks-dlq.fifo``) within SQS's 80-character names."""
+
+
+def prefix_for(app_name: str) -> str:
+    """A resource-name prefix from an app's name: ``Shop Tasks`` -> ``shop-tasks``."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", app_name.lower()).strip("-_")
+    if not slug:
+        raise ValueError(f"cannot derive resource names from the app name {app_name!r}: pass --prefix")
+    return slug[:MAX_PREFIX]
+
+
+def consumer_timeout(task_timeouts: Iterable[float | None], batch_size: int = BATCH_SIZE) -> int:
+    """The Lambda timeout the infra derives: the slowest task (tasks without a timeout count
+    as 60 s) plus 30 s, times the batch size, at most Lambda's 900 s."""
+    slowest = max((t if t is not None else DEFAULT_TASK_TIMEOUT for t in task_timeouts), default=0)
+    required = math.ceil(slowest + TIMEOUT_MARGIN)
+    return min(LAMBDA_MAX_TIMEOUT, max(required, required * batch_size))
+
+
+def visibility_for(consumer_seconds: float) -> int:
+    """The queue's visibility timeout the infra derives: six times the consumer's timeout."""
+    return min(SQS_MAX_VISIBILITY, math.ceil(VISIBILITY_FACTOR * consumer_seconds))
 
 
 @dataclass(frozen=True)
 class DevResources:
-    """Names of the local resources; ``settings()`` turns them into app settings."""
+    """Names and shapes of one app's resources."""
 
     prefix: str = "taskworker-dev"
     visibility_timeout: int = 30
+    max_receive_count: int = MAX_RECEIVE_COUNT
+    fifo: bool = False
+    """A FIFO task queue and DLQ."""
+    fifo_results: bool = False
+    """A FIFO result topic and results queue."""
+
+    def _name(self, stem: str, fifo: bool) -> str:
+        return f"{self.prefix}-{stem}" + (".fifo" if fifo else "")
 
     @property
     def queue(self) -> str:
-        return f"{self.prefix}-tasks"
+        return self._name("tasks", self.fifo)
 
     @property
     def dlq(self) -> str:
-        return f"{self.prefix}-tasks-dlq"
+        return self._name("tasks-dlq", self.fifo)
 
     @property
     def results_queue(self) -> str:
-        return f"{self.prefix}-results-log"
+        return self._name("results-log", self.fifo_results)
 
     @property
     def topic(self) -> str:
-        return f"{self.prefix}-results"
+        return self._name("results", self.fifo_results)
 
     @property
     def status_table(self) -> str:
@@ -49,47 +94,68 @@ class DevResources:
 
 
 @dataclass(frozen=True)
+class Queues:
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+
+
+@dataclass(frozen=True)
 class Provisioned:
     settings: Settings
+    queue_arn: str
     results_queue_url: str
+
+
+def provision_queues(resources: DevResources, sqs: Any) -> Queues:
+    """The task queue with a RedrivePolicy to its DLQ (all a worker or a client needs)."""
+    fifo = {"FifoQueue": "true"} if resources.fifo else {}
+    dlq_url = sqs.create_queue(QueueName=resources.dlq, Attributes=fifo)["QueueUrl"]
+    redrive = {"deadLetterTargetArn": queue_arn(sqs, dlq_url), "maxReceiveCount": resources.max_receive_count}
+    attributes = {
+        "VisibilityTimeout": str(resources.visibility_timeout),
+        "RedrivePolicy": json.dumps(redrive),
+        **fifo,
+    }
+    queue_url = sqs.create_queue(QueueName=resources.queue, Attributes=attributes)["QueueUrl"]
+    return Queues(queue_url, queue_arn(sqs, queue_url), dlq_url)
 
 
 def provision(resources: DevResources, sqs: Any, sns: Any, dynamodb: Any) -> Provisioned:
     """Create (or find) every resource and return the settings that name them."""
-    dlq_url = sqs.create_queue(QueueName=resources.dlq)["QueueUrl"]
-    queue_url = sqs.create_queue(
-        QueueName=resources.queue,
-        Attributes={
-            "VisibilityTimeout": str(resources.visibility_timeout),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": _arn(sqs, dlq_url), "maxReceiveCount": MAX_RECEIVE_COUNT}
-            ),
-        },
-    )["QueueUrl"]
-    topic_arn = sns.create_topic(Name=resources.topic)["TopicArn"]
-    results_url = sqs.create_queue(QueueName=resources.results_queue)["QueueUrl"]
-    sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=_arn(sqs, results_url),
-        Attributes={"RawMessageDelivery": "true"},
-    )
+    queues = provision_queues(resources, sqs)
+    topic_arn, results_url = _results(resources, sqs, sns)
     _table(dynamodb, resources.status_table, key="task_id", ttl="expires_at")
     _table(dynamodb, resources.idempotency_table, key="id", ttl="expiration")
     settings = Settings(
-        queue_url=queue_url,
-        dlq_url=dlq_url,
+        queue_url=queues.queue_url,
+        dlq_url=queues.dlq_url,
         result_topic_arn=topic_arn,
         status_table=resources.status_table,
         idempotency_table=resources.idempotency_table,
-        max_receive_count=MAX_RECEIVE_COUNT,
+        max_receive_count=resources.max_receive_count,
     )
-    return Provisioned(settings=settings, results_queue_url=results_url)
+    return Provisioned(settings=settings, queue_arn=queues.queue_arn, results_queue_url=results_url)
 
 
-def _arn(sqs: Any, queue_url: str) -> str:
+def queue_arn(sqs: Any, queue_url: str) -> str:
     response = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
     return str(response["Attributes"]["QueueArn"])
+
+
+def _results(resources: DevResources, sqs: Any, sns: Any) -> tuple[str, str]:
+    """The result topic and a queue subscribed to it with raw delivery, as a subscriber sees it."""
+    fifo = {"FifoTopic": "true"} if resources.fifo_results else {}
+    topic_arn = str(sns.create_topic(Name=resources.topic, Attributes=fifo)["TopicArn"])
+    queue = {"FifoQueue": "true"} if resources.fifo_results else {}
+    results_url = str(sqs.create_queue(QueueName=resources.results_queue, Attributes=queue)["QueueUrl"])
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn(sqs, results_url),
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return topic_arn, results_url
 
 
 def _table(dynamodb: Any, name: str, *, key: str, ttl: str) -> None:

@@ -13,7 +13,7 @@ from taskworker.aws import Clients
 from taskworker.dev.api import LocalApi
 from taskworker.dev.endpoint import EmbeddedEndpoint, aws_environment
 from taskworker.dev.event_source import EventSourceConfig, LambdaEventSource
-from taskworker.dev.resources import DevResources, provision
+from taskworker.dev.resources import DevResources, consumer_timeout, prefix_for, provision, visibility_for
 from taskworker.dev.results_log import ResultsLog
 
 Runtime = Literal["lambda", "worker"]
@@ -28,7 +28,10 @@ class DevStackConfig:
     """Use an endpoint the user already runs (LocalStack, ...) instead of the embedded one."""
     event_source: EventSourceConfig = field(default_factory=EventSourceConfig)
     worker_concurrency: int = 4
-    resources: DevResources = field(default_factory=DevResources)
+    prefix: str | None = None
+    """Resource names start with it; by default it is derived from the app's name."""
+    resources: DevResources | None = None
+    """Exact names and shapes, overriding ``prefix`` and the derived visibility timeout."""
 
 
 class DevStack:
@@ -39,6 +42,13 @@ class DevStack:
         self.config = config
         self.printer = printer
         self.endpoint = EmbeddedEndpoint(config.aws_port)
+        self.function_timeout = config.event_source.function_timeout or consumer_timeout(
+            (task.timeout for task in app.registry.values()), config.event_source.batch_size
+        )
+        self.resources = config.resources or DevResources(
+            prefix=config.prefix or prefix_for(app.name),
+            visibility_timeout=visibility_for(self.function_timeout),
+        )
         self.endpoint_url = ""
         self.api: LocalApi | None = None
         self.results: ResultsLog | None = None
@@ -67,7 +77,7 @@ class DevStack:
             self._exit.callback(self.endpoint.stop)
         self._exit.enter_context(aws_environment(self.endpoint_url))
         clients = _clients(self.endpoint_url)
-        provisioned = provision(self.config.resources, clients.sqs, clients.sns, clients.dynamodb)
+        provisioned = provision(self.resources, clients.sqs, clients.sns, clients.dynamodb)
         self.app.configure(settings=provisioned.settings, clients=clients)
         assert provisioned.settings.queue_url
         self.api = LocalApi(self.app, clients.sqs, provisioned.settings.queue_url, self.config.port)
@@ -80,9 +90,12 @@ class DevStack:
 
     def _start_consumer(self, clients: Clients, queue_url: str) -> Any:
         if self.config.runtime == "lambda":
-            slowest = max((task.timeout or 0.0 for task in self.app.registry.values()), default=0.0)
             source = LambdaEventSource(
-                clients.sqs, queue_url, self.app.lambda_handler, self.config.event_source, slowest
+                clients.sqs,
+                queue_url,
+                self.app.lambda_handler,
+                self.config.event_source,
+                function_timeout=self.function_timeout,
             )
             source.start()
             self._exit.callback(source.stop)
@@ -105,7 +118,8 @@ class DevStack:
         settings = self.app.settings
         return "\n".join(
             [
-                f"taskworker dev: {self.app.name}, runtime {self.config.runtime}",
+                f"taskworker dev: {self.app.name}, runtime {self.config.runtime}, "
+                f"resources {self.resources.prefix}-*",
                 f"  API           {self.api.url}   POST /tasks/{{task_type}}   GET /tasks/{{task_id}}",
                 f"  AWS endpoint  {self.endpoint_url}   (aws --endpoint-url {self.endpoint_url} ...)",
                 f"  queue         {settings.queue_url}",
@@ -113,6 +127,9 @@ class DevStack:
                 f"  result topic  {settings.result_topic_arn}",
                 f"  tables        {settings.status_table}, {settings.idempotency_table}",
                 f"  tasks         {', '.join(sorted(self.app.registry))}",
+                f"  consumer      batch size {self.config.event_source.batch_size}, "
+                f"function timeout {self.function_timeout:g} s, "
+                f"visibility timeout {self.resources.visibility_timeout} s (as deployed)",
             ]
         )
 

@@ -6,7 +6,6 @@ handler that passes these tests sees nothing new in production.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import json
@@ -17,11 +16,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from taskworker.dev.event_source import DEFAULT_ACCOUNT, DEFAULT_REGION
+from taskworker.dev.event_source import lambda_record as record_from_sqs_message
+from taskworker.dev.resources import queue_arn
 from taskworker.messages import send_attributes
 from taskworker.testing.fake_sqs import md5_of_message_attributes as md5_of_typed_attributes
 
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "123456789012"
+__all__ = [
+    "md5_of_message_attributes",
+    "receive_lambda_event",
+    "record_from_sqs_message",
+    "sqs_event",
+    "sqs_record",
+]
 DEFAULT_QUEUE = "taskworker-tasks"
 _sequence = itertools.count(10_000_000_000_000_000_000)
 
@@ -92,33 +99,6 @@ def sqs_event(records: Iterable[Mapping[str, Any]] | None = None, **record_field
     return {"Records": [dict(item) for item in items]}
 
 
-def record_from_sqs_message(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
-    """Turn one ReceiveMessage entry into the record Lambda's event source would deliver.
-
-    Lets tests (and the local Lambda emulation) receive real messages from a queue and
-    hand them to ``app.lambda_handler`` exactly as Lambda would. Receive with
-    ``MessageSystemAttributeNames=["All"]`` and ``MessageAttributeNames=["All"]``.
-    """
-    attributes = {
-        name: _lambda_attribute_value(value)
-        for name, value in (message.get("MessageAttributes") or {}).items()
-    }
-    record: dict[str, Any] = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": dict(message.get("Attributes") or {}),
-        "messageAttributes": attributes,
-        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": queue_arn.split(":")[3] if queue_arn.count(":") >= 5 else DEFAULT_REGION,
-    }
-    if message.get("MD5OfMessageAttributes"):
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    return record
-
-
 def receive_lambda_event(
     sqs: Any, queue_url: str, *, max_messages: int = 10, wait_seconds: int = 0
 ) -> dict[str, Any]:
@@ -134,7 +114,7 @@ def receive_lambda_event(
         MessageSystemAttributeNames=["All"],
         MessageAttributeNames=["All"],
     )
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = queue_arn(sqs, queue_url)
     return sqs_event([record_from_sqs_message(m, arn) for m in response.get("Messages", [])])
 
 
@@ -147,19 +127,6 @@ def md5_of_message_attributes(attributes: Mapping[str, str]) -> str:
 
 def _lambda_attribute(value: str) -> dict[str, Any]:
     return {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
-
-
-def _lambda_attribute_value(value: Mapping[str, Any]) -> dict[str, Any]:
-    converted: dict[str, Any] = {
-        "stringListValues": [],
-        "binaryListValues": [],
-        "dataType": value.get("DataType", "String"),
-    }
-    if "StringValue" in value:
-        converted["stringValue"] = value["StringValue"]
-    if "BinaryValue" in value:
-        converted["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
-    return converted
 
 
 def _json(payload: Any) -> str:

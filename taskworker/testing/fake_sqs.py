@@ -1,33 +1,36 @@
 # ruff: noqa: N803
 # (boto3's keyword arguments are CamelCase; the fake must accept the same names.)
-"""In-memory fake of the boto3 SQS client, for offline unit tests.
+"""In-memory fake of the boto3 SQS client, for fast offline unit tests.
 
-Why a hand-written fake rather than moto: taskworker's tests need *control*
-(a manual clock, request counting, failure injection) and speed, while still
-getting the semantics a consumer depends on -- visibility timeouts, receive
-counts, redrive to a dead-letter queue, FIFO group ordering and deduplication,
-long polling, size limits and the exact error codes boto3 reports.
+Why a fake beside moto: tests of the runtimes need *control* (a manual clock that long
+polls skip through, request counting, failure injection) and speed, while still getting
+the semantics a consumer depends on. Its scope is exactly what taskworker's runtimes,
+producer and users' tests call, and ``tests/testing`` checks each part against moto:
 
-Only the operations taskworker uses are implemented.  Method names, keyword
-arguments, response shapes and error codes follow botocore's SQS service
-model (JSON protocol, ``awsQueryCompatible``): an error's ``Error.Code`` is the
-legacy query code (``AWS.SimpleQueueService.NonExistentQueue``), its
-``Error.QueryErrorCode`` the modeled shape name (``QueueDoesNotExist``), and
-the raised class is the one ``client.exceptions`` would raise.
+* queues: ``create_queue`` (``VisibilityTimeout``, ``DelaySeconds``, ``RedrivePolicy``,
+  ``FifoQueue``, ``ContentBasedDeduplication``; others are stored), ``get_queue_url``,
+  ``get_queue_attributes`` (the stored ones, ``QueueArn`` and the three message counts);
+* messages: ``send_message(_batch)`` with attributes and their MD5, ``DelaySeconds``,
+  FIFO groups and deduplication; ``receive_message`` with visibility timeouts, receive
+  counts, system and message attribute selection, long polling; ``delete_message(_batch)``,
+  ``change_message_visibility(_batch)``, with SQS's per-entry results and stale-handle rules;
+* redrive to the DLQ after ``maxReceiveCount`` receives, as SQS does on the next receive.
 
-Deliberate deviations from the real service are listed in ``FakeSQS``'s
-docstring.
+Errors are the ``ClientError`` subclasses a real client raises (``client.exceptions``),
+with SQS's legacy query codes in ``Error.Code``. Anything else (list, purge, delete queues,
+retention, policies, tags) is not here: test it against moto. Deliberate deviations:
+short polls see every available message, standard queues deliver in order and once per
+visibility window, and a delete with a stale receipt handle succeeds without deleting
+(SQS: "might not be deleted"), so callers relying on stale handles see the redelivery.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import functools
 import hashlib
 import json
-import re
 import struct
 import threading
 import time
@@ -40,39 +43,27 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-__all__ = [
-    "FakeSQS",
-    "ManualClock",
-    "md5_of_message_attributes",
-    "message_size",
-]
+__all__ = ["FakeSQS", "ManualClock", "md5_of_message_attributes"]
 
 Response = dict[str, Any]
 Clock = Callable[[], float]
-
-DEFAULT_MAX_MESSAGE_SIZE = 262_144
-"""Default ``MaximumMessageSize`` (and batch payload limit) of a fake queue, in bytes."""
-
-MAX_VISIBILITY_TIMEOUT = 43_200
 MAX_BATCH_ENTRIES = 10
 FIFO_DEDUP_WINDOW = 300.0
-QUEUE_RECREATE_COOLDOWN = 60.0
-PURGE_COOLDOWN = 60.0
-SENDER_ID = "AIDAFAKESQSSENDER0000"
-"""``SenderId`` of messages sent through the fake (an IAM-user-id-like value)."""
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-_BATCH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-_ATTR_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-_INVALID_BODY_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_HANDLE_PREFIX = "fake-rh1|"
+_LEGACY_CODES = {
+    "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
+    "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+    "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+    "EmptyBatchRequest": "AWS.SimpleQueueService.EmptyBatchRequest",
+}
+_SHAPES = {legacy: shape for shape, legacy in _LEGACY_CODES.items()}
+_SERVER_FAULTS = {"InternalError", "InternalFailure", "ServiceUnavailable"}
 
 
 class ManualClock:
     """A clock that only moves when told to; pass it as ``FakeSQS(clock=...)``.
 
-    Returns epoch seconds (SentTimestamp and friends are derived from it).
-    Thread-safe, so a test thread may advance it while a worker thread runs.
+    Returns epoch seconds (SentTimestamp and friends are derived from it). Thread-safe,
+    so a test thread may advance it while a worker thread runs.
     """
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
@@ -91,42 +82,35 @@ class ManualClock:
             self._now += seconds
 
 
-# --------------------------------------------------------------------------- errors
+def md5_of_message_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """MD5 of message attributes exactly as SQS computes it (SDKs verify it).
 
-# Modeled SQS error shape -> (legacy query code boto3 reports as Error.Code, HTTP status).
-_MODELED_ERRORS: dict[str, tuple[str, int]] = {
-    "QueueDoesNotExist": ("AWS.SimpleQueueService.NonExistentQueue", 400),
-    "QueueNameExists": ("QueueAlreadyExists", 400),
-    "QueueDeletedRecently": ("AWS.SimpleQueueService.QueueDeletedRecently", 400),
-    "ReceiptHandleIsInvalid": ("ReceiptHandleIsInvalid", 400),
-    "MessageNotInflight": ("AWS.SimpleQueueService.MessageNotInflight", 400),
-    "BatchEntryIdsNotDistinct": ("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400),
-    "TooManyEntriesInBatchRequest": (
-        "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
-        400,
-    ),
-    "EmptyBatchRequest": ("AWS.SimpleQueueService.EmptyBatchRequest", 400),
-    "BatchRequestTooLong": ("AWS.SimpleQueueService.BatchRequestTooLong", 400),
-    "InvalidBatchEntryId": ("AWS.SimpleQueueService.InvalidBatchEntryId", 400),
-    "PurgeQueueInProgress": ("AWS.SimpleQueueService.PurgeQueueInProgress", 400),
-    "InvalidAttributeName": ("InvalidAttributeName", 400),
-    "InvalidAttributeValue": ("InvalidAttributeValue", 400),
-    "InvalidMessageContents": ("InvalidMessageContents", 400),
-    "UnsupportedOperation": ("AWS.SimpleQueueService.UnsupportedOperation", 400),
-    "OverLimit": ("OverLimit", 403),
-    "RequestThrottled": ("RequestThrottled", 400),
-}
-_QUERY_CODE_TO_SHAPE = {code: shape for shape, (code, _) in _MODELED_ERRORS.items()}
-_SERVER_FAULT_CODES = {"InternalError", "InternalFailure", "ServiceUnavailable"}
+    Per attribute, in name order: 4-byte big-endian length + UTF-8 name, length + data
+    type, a transport byte (1 string/number, 2 binary), then length + value bytes.
+    """
+    buf = bytearray()
+    for name in sorted(attributes):
+        attr = attributes[name]
+        data_type = str(attr["DataType"])
+        buf += _length_prefixed(name.encode()) + _length_prefixed(data_type.encode())
+        if data_type.startswith("Binary"):
+            value = attr["BinaryValue"]
+            buf += b"\x02" + _length_prefixed(value.encode() if isinstance(value, str) else bytes(value))
+        else:
+            buf += b"\x01" + _length_prefixed(str(attr["StringValue"]).encode())
+    return hashlib.md5(bytes(buf)).hexdigest()
+
+
+def _length_prefixed(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+# ----------------------------------------------------------------------------- errors
 
 
 @functools.cache
 def _exception_classes() -> Any:
-    """botocore's generated SQS exception classes (what ``client.exceptions`` holds).
-
-    Built from the installed service model so ``except sqs.exceptions.X`` works
-    the same against the fake and a real client.
-    """
+    """botocore's generated SQS exception classes, so ``except sqs.exceptions.X`` works."""
     import botocore.session
     from botocore.errorfactory import ClientExceptionsFactory
 
@@ -134,356 +118,42 @@ def _exception_classes() -> Any:
     return ClientExceptionsFactory().create_client_exceptions(model)
 
 
-def _response_metadata(status: int) -> dict[str, Any]:
-    return {
-        "RequestId": str(uuid.uuid4()),
-        "HTTPStatusCode": status,
-        "HTTPHeaders": {},
-        "RetryAttempts": 0,
-    }
-
-
-def sqs_error(code: str, message: str, operation: str) -> ClientError:
-    """Build the exception boto3 raises for ``code`` (a shape name or a query code)."""
-    shape = code if code in _MODELED_ERRORS else _QUERY_CODE_TO_SHAPE.get(code)
-    if shape is not None:
-        query_code, status = _MODELED_ERRORS[shape]
-    else:
-        query_code = code
-        status = 500 if code in _SERVER_FAULT_CODES else 400
-    error_type = "Receiver" if status >= 500 else "Sender"
-    response: Any = {
-        "Error": {
-            "Code": query_code,
-            "Message": message,
-            "Type": error_type,
-            "QueryErrorCode": shape or code,
-        },
-        "ResponseMetadata": _response_metadata(status),
-    }
-    cls: type[ClientError] = _exception_classes().from_code(shape or code)
-    return cls(response, operation)
-
-
 class _SQSError(Exception):
-    """Internal: an error to surface either as ClientError or as a batch entry failure."""
+    """Internal: a failure to raise as ClientError, or to report as a batch entry."""
 
     def __init__(self, code: str, message: str, sender_fault: bool = True) -> None:
         super().__init__(message)
-        self.code = code
-        self.message = message
-        self.sender_fault = sender_fault
+        self.code = _SHAPES.get(code, code)  # a legacy query code names the same error
+        self.message, self.sender_fault = message, sender_fault
+
+    def client_error(self, operation: str) -> ClientError:
+        server = self.code in _SERVER_FAULTS or not self.sender_fault
+        response: Any = {
+            "Error": {
+                "Code": _LEGACY_CODES.get(self.code, self.code),
+                "Message": self.message,
+                "Type": "Receiver" if server else "Sender",
+                "QueryErrorCode": self.code,
+            },
+            "ResponseMetadata": {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 500 if server else 400},
+        }
+        cls: type[ClientError] = _exception_classes().from_code(self.code)
+        return cls(response, operation)
 
     def batch_entry(self, entry_id: str) -> dict[str, Any]:
-        """The ``BatchResultErrorEntry`` for this failure; per-entry codes are query codes."""
-        shape = self.code
-        code = _MODELED_ERRORS[shape][0] if shape in _MODELED_ERRORS else shape
+        code = _LEGACY_CODES.get(self.code, self.code)
         return {"Id": entry_id, "SenderFault": self.sender_fault, "Code": code, "Message": self.message}
 
 
-def _invalid_param(name: str, value: object, reason: str) -> _SQSError:
-    return _SQSError(
-        "InvalidParameterValue",
-        f"Value {value} for parameter {name} is invalid. Reason: {reason}",
-    )
+def _invalid(message: str) -> _SQSError:
+    return _SQSError("InvalidParameterValue", message)
 
 
-# ------------------------------------------------------------------- message content
-
-
-def _length_prefixed(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
-
-
-def _binary_value(value: object) -> bytes:
-    """boto3 accepts ``bytes``, ``bytearray`` or ``str`` (UTF-8 encoded) for blobs."""
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    raise TypeError(f"BinaryValue must be bytes or str, not {type(value).__name__}")
-
-
-def md5_of_message_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
-    """MD5 of message attributes exactly as SQS computes it.
-
-    Per attribute, in name order: 4-byte big-endian length + UTF-8 name,
-    length + data type, a transport byte (1 string/number, 2 binary), then
-    length + value bytes.  Callers (and AWS SDKs) use it to verify integrity.
-    """
-    buf = bytearray()
-    for name in sorted(attributes):
-        attr = attributes[name]
-        data_type = str(attr["DataType"])
-        buf += _length_prefixed(name.encode("utf-8"))
-        buf += _length_prefixed(data_type.encode("utf-8"))
-        if data_type.startswith("Binary"):
-            buf += b"\x02" + _length_prefixed(_binary_value(attr["BinaryValue"]))
-        else:
-            buf += b"\x01" + _length_prefixed(str(attr["StringValue"]).encode("utf-8"))
-    return hashlib.md5(bytes(buf)).hexdigest()
-
-
-def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
-    """Bytes SQS counts against the size limit: body plus attribute names, types, values."""
-    total = len(body.encode("utf-8"))
-    for name, attr in attributes.items():
-        total += len(name.encode("utf-8")) + len(str(attr.get("DataType", "")).encode("utf-8"))
-        if "BinaryValue" in attr:
-            total += len(_binary_value(attr["BinaryValue"]))
-        else:
-            total += len(str(attr.get("StringValue", "")).encode("utf-8"))
-    return total
-
-
-def _validate_body(body: object) -> str:
-    if not isinstance(body, str) or body == "":
-        raise _SQSError("MissingParameter", "The request must contain the parameter MessageBody.")
-    bad = _INVALID_BODY_CHAR.search(body)
-    if bad:
-        raise _SQSError(
-            "InvalidMessageContents",
-            f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message body, "
-            "the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | "
-            "#xE000 to #xFFFD | #x10000 to #x10FFFF",
-        )
-    return body
-
-
-def _valid_attribute_name(name: str) -> bool:
-    lowered = name.lower()
-    return bool(
-        _ATTR_NAME_RE.match(name)
-        and not lowered.startswith(("aws.", "amazon."))
-        and not name.startswith(".")
-        and not name.endswith(".")
-        and ".." not in name
-    )
-
-
-def _normalize_attribute(name: str, attr: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate one user message attribute and return it in boto3's response shape."""
-    if not _valid_attribute_name(name):
-        raise _SQSError("InvalidParameterValue", f"Message (user) attribute name '{name}' is invalid.")
-    data_type = str(attr.get("DataType", ""))
-    base = data_type.split(".", 1)[0]
-    if base not in ("String", "Number", "Binary") or len(data_type) > 256:
-        raise _SQSError(
-            "InvalidParameterValue",
-            f"The message attribute '{name}' has an invalid message attribute type, the set of "
-            "supported type prefixes is Binary, Number, and String.",
-        )
-    value_key = "BinaryValue" if base == "Binary" else "StringValue"
-    value = attr.get(value_key)
-    if value is None or len(value) == 0:
-        raise _SQSError(
-            "InvalidParameterValue",
-            f"Message (user) attribute '{name}' must contain a non-empty value of type '{base}'.",
-        )
-    if base == "Binary":
-        return {"DataType": data_type, "BinaryValue": _binary_value(value)}
-    if base == "Number" and not _is_number(str(value)):
-        raise _SQSError(
-            "InvalidParameterValue",
-            f"Can't cast the value of message (user) attribute '{name}' to a number.",
-        )
-    return {"DataType": data_type, "StringValue": str(value)}
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return text.strip().lower() not in ("nan", "inf", "-inf", "+inf", "infinity")
-
-
-def _normalize_attributes(attrs: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
-    attrs = attrs or {}
-    if len(attrs) > 10:
-        raise _SQSError(
-            "InvalidParameterValue",
-            f"Number of message attributes [{len(attrs)}] exceeds the allowed maximum [10].",
-        )
-    return {name: _normalize_attribute(name, attr) for name, attr in attrs.items()}
-
-
-# ------------------------------------------------------------------- queue state
-
-
-@dataclass
-class _Message:
-    """One stored message and its delivery bookkeeping."""
-
-    message_id: str
-    body: str
-    attributes: dict[str, Any]
-    sent_at: float
-    visible_at: float
-    md5_body: str
-    md5_attributes: str | None
-    sender_id: str = SENDER_ID
-    group_id: str | None = None
-    dedup_id: str | None = None
-    sequence_number: str | None = None
-    trace_header: str | None = None
-    receive_count: int = 0
-    first_receive_at: float | None = None
-    received_at: float | None = None
-    receipt_handle: str | None = None
-    dlq_source_arn: str | None = None
-
-    def in_flight(self, now: float) -> bool:
-        """Received and still hidden by its visibility timeout."""
-        return self.receipt_handle is not None and now < self.visible_at
-
-    def delayed(self, now: float) -> bool:
-        """Not yet receivable because of DelaySeconds."""
-        return self.receipt_handle is None and now < self.visible_at
-
-
-_INT_ATTRIBUTES: dict[str, tuple[int, int]] = {
-    "DelaySeconds": (0, 900),
-    "MaximumMessageSize": (1024, 1_048_576),
-    "MessageRetentionPeriod": (60, 1_209_600),
-    "ReceiveMessageWaitTimeSeconds": (0, 20),
-    "VisibilityTimeout": (0, MAX_VISIBILITY_TIMEOUT),
-    "KmsDataKeyReusePeriodSeconds": (60, 86_400),
-}
-_DEFAULTS: dict[str, str] = {
-    "DelaySeconds": "0",
-    "MaximumMessageSize": str(DEFAULT_MAX_MESSAGE_SIZE),
-    "MessageRetentionPeriod": "345600",
-    "ReceiveMessageWaitTimeSeconds": "0",
-    "VisibilityTimeout": "30",
-    "SqsManagedSseEnabled": "true",
-}
-_FIFO_ONLY = ("ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
-_SETTABLE = (
-    *_INT_ATTRIBUTES,
-    "Policy",
-    "RedrivePolicy",
-    "RedriveAllowPolicy",
-    "KmsMasterKeyId",
-    "SqsManagedSseEnabled",
-    *_FIFO_ONLY,
-)
-_READ_ONLY = (
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-    "CreatedTimestamp",
-    "LastModifiedTimestamp",
-    "QueueArn",
-)
-
-
-@dataclass
-class _Queue:
-    """A queue's configuration and messages (insertion-ordered, so FIFO order is kept)."""
-
-    name: str
-    url: str
-    arn: str
-    created_at: float
-    attributes: dict[str, str]
-    modified_at: float = 0.0
-    messages: dict[str, _Message] = field(default_factory=dict)
-    dedup: dict[tuple[str, str], tuple[float, str, str | None]] = field(default_factory=dict)
-    last_purge: float | None = None
-
-    @property
-    def fifo(self) -> bool:
-        return self.name.endswith(".fifo")
-
-    def int_attr(self, name: str) -> int:
-        return int(self.attributes[name])
-
-    def redrive(self) -> tuple[str, int] | None:
-        """(dead-letter target ARN, maxReceiveCount) if a redrive policy is set."""
-        raw = self.attributes.get("RedrivePolicy")
-        if not raw:
-            return None
-        policy = json.loads(raw)
-        return str(policy["deadLetterTargetArn"]), int(policy["maxReceiveCount"])
-
-    def expire(self, now: float) -> None:
-        """Drop messages past the retention period (based on the original send time)."""
-        retention = self.int_attr("MessageRetentionPeriod")
-        for msg_id in [m.message_id for m in self.messages.values() if now >= m.sent_at + retention]:
-            del self.messages[msg_id]
-        for key in [k for k, (until, _, _) in self.dedup.items() if now >= until]:
-            del self.dedup[key]
-
-    def counts(self, now: float) -> tuple[int, int, int]:
-        """(visible, in flight, delayed) message counts."""
-        visible = in_flight = delayed = 0
-        for msg in self.messages.values():
-            if msg.in_flight(now):
-                in_flight += 1
-            elif msg.delayed(now):
-                delayed += 1
-            else:
-                visible += 1
-        return visible, in_flight, delayed
-
-    def next_change(self, now: float) -> float | None:
-        """Earliest future time at which some message becomes receivable."""
-        times = [m.visible_at for m in self.messages.values() if m.visible_at > now]
-        return min(times, default=None)
-
-
-def _check_int(name: str, value: object) -> str:
-    low, high = _INT_ATTRIBUTES[name]
-    try:
-        number = int(str(value))
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high:
-        raise _SQSError("InvalidAttributeValue", f"Invalid value for the parameter {name}.")
-    return str(number)
-
-
-def _check_bool(name: str, value: object) -> str:
-    text = str(value).lower()
-    if text not in ("true", "false"):
-        raise _SQSError("InvalidAttributeValue", f"Invalid value for the parameter {name}.")
-    return text
-
-
-# --------------------------------------------------------------------------- the fake
-
-_OPERATIONS = frozenset(
-    {
-        "CreateQueue",
-        "GetQueueUrl",
-        "GetQueueAttributes",
-        "SetQueueAttributes",
-        "DeleteQueue",
-        "ListQueues",
-        "PurgeQueue",
-        "SendMessage",
-        "SendMessageBatch",
-        "ReceiveMessage",
-        "DeleteMessage",
-        "DeleteMessageBatch",
-        "ChangeMessageVisibility",
-        "ChangeMessageVisibilityBatch",
-    }
-)
-_BATCH_OPERATIONS = frozenset(
-    {
-        "SendMessageBatch",
-        "DeleteMessageBatch",
-        "ChangeMessageVisibilityBatch",
-    }
-)
+# ------------------------------------------------------------------- failure injection
 
 
 @dataclass
 class _Injection:
-    """A pending injected failure (see ``FakeSQS.fail_next``)."""
-
     code: str
     message: str
     sender_fault: bool
@@ -492,11 +162,8 @@ class _Injection:
 
 
 class FailureInjector:
-    """Pending injected failures per operation; shared by FakeSQS and FakeSNS.
-
-    Whole-call failures are consumed one per call; entry failures are consumed
-    per batch entry id, so a test can make exactly ``id1`` fail once.
-    """
+    """Pending injected failures per operation: whole calls are consumed one per call;
+    entry failures once per listed batch entry id, so exactly ``id1`` can fail once."""
 
     def __init__(self, operations: frozenset[str], batch_operations: frozenset[str]) -> None:
         self._operations = operations
@@ -519,15 +186,9 @@ class FailureInjector:
             raise ValueError(f"{operation} is not a batch operation; entries= needs one")
         if count < 1:
             raise ValueError("count must be >= 1")
-        self._pending.setdefault(operation, []).append(
-            _Injection(
-                code=code,
-                message=message or f"Injected failure ({code})",
-                sender_fault=sender_fault,
-                remaining=count,
-                entries=set(entries) if entries is not None else None,
-            )
-        )
+        wanted = set(entries) if entries is not None else None
+        injection = _Injection(code, message or f"Injected failure ({code})", sender_fault, count, wanted)
+        self._pending.setdefault(operation, []).append(injection)
 
     def take_call(self, operation: str) -> _Injection | None:
         """The whole-call failure to apply to this call, if any (consumed)."""
@@ -549,28 +210,8 @@ class FailureInjector:
         self._pending.clear()
 
 
-def _ok(payload: Mapping[str, Any] | None = None) -> Response:
-    response: Response = dict(payload or {})
-    response["ResponseMetadata"] = _response_metadata(200)
-    return response
-
-
-def _parse_handle(handle: object) -> tuple[str, str] | None:
-    """(queue ARN, message id) encoded in one of our receipt handles, or None if garbage."""
-    if not isinstance(handle, str) or not handle:
-        return None
-    try:
-        decoded = base64.urlsafe_b64decode(handle.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        return None
-    parts = decoded.split("|")
-    if len(parts) != 4 or f"{parts[0]}|" != _HANDLE_PREFIX:
-        return None
-    return parts[1], parts[2]
-
-
 class InjectsFailures:
-    """``fail_next`` / ``clear_failures`` for the fakes, over their :class:`FailureInjector`."""
+    """``fail_next`` / ``clear_failures`` for a fake, over its :class:`FailureInjector`."""
 
     _lock: threading.RLock
     _injector: FailureInjector
@@ -587,11 +228,10 @@ class InjectsFailures:
     ) -> None:
         """Make upcoming calls of ``operation`` fail, so callers' error paths can be tested.
 
-        Without ``entries`` the next ``count`` calls raise ``ClientError(code)``
-        before doing anything.  With ``entries`` (batch operations only) each
-        listed batch entry id fails once -- it is reported in ``Failed`` with
-        ``SenderFault=sender_fault`` and not performed -- while the other
-        entries of the batch succeed.
+        Without ``entries`` the next ``count`` calls raise ``ClientError(code)`` before doing
+        anything. With ``entries`` (batch operations only) each listed batch entry id fails
+        once -- reported in ``Failed`` with ``SenderFault=sender_fault`` and not performed --
+        while the other entries of the batch succeed.
         """
         with self._lock:
             self._injector.add(
@@ -604,68 +244,104 @@ class InjectsFailures:
             self._injector.clear()
 
 
+# ------------------------------------------------------------------------ queue state
+
+
+@dataclass
+class _Message:
+    message_id: str
+    body: str
+    attributes: dict[str, Any]
+    sent_at: float
+    visible_at: float
+    group_id: str | None = None
+    dedup_id: str | None = None
+    sequence_number: str | None = None
+    receive_count: int = 0
+    first_receive_at: float | None = None
+    receipt_handle: str | None = None
+    dlq_source_arn: str | None = None
+
+    def in_flight(self, now: float) -> bool:
+        return self.receipt_handle is not None and now < self.visible_at
+
+    def available(self, now: float) -> bool:
+        return now >= self.visible_at
+
+
+@dataclass
+class _Queue:
+    name: str
+    url: str
+    arn: str
+    attributes: dict[str, str]
+    messages: dict[str, _Message] = field(default_factory=dict)
+    dedup: dict[str, tuple[float, str, str | None]] = field(default_factory=dict)
+
+    @property
+    def fifo(self) -> bool:
+        return self.name.endswith(".fifo")
+
+    def redrive(self) -> tuple[str, int] | None:
+        """(dead-letter target ARN, maxReceiveCount) if a redrive policy is set."""
+        raw = self.attributes.get("RedrivePolicy")
+        if not raw:
+            return None
+        policy = json.loads(raw)
+        return str(policy["deadLetterTargetArn"]), int(policy["maxReceiveCount"])
+
+    def counts(self, now: float) -> dict[str, str]:
+        visible = sum(1 for m in self.messages.values() if m.available(now))
+        in_flight = sum(1 for m in self.messages.values() if m.in_flight(now))
+        return {
+            "ApproximateNumberOfMessages": str(visible),
+            "ApproximateNumberOfMessagesNotVisible": str(in_flight),
+            "ApproximateNumberOfMessagesDelayed": str(len(self.messages) - visible - in_flight),
+        }
+
+
+_OPERATIONS = frozenset(
+    {
+        "CreateQueue",
+        "GetQueueUrl",
+        "GetQueueAttributes",
+        "SendMessage",
+        "SendMessageBatch",
+        "ReceiveMessage",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+    }
+)
+_BATCH_OPERATIONS = frozenset({"SendMessageBatch", "DeleteMessageBatch", "ChangeMessageVisibilityBatch"})
+
+
 class FakeSQS(InjectsFailures):
     """Thread-safe in-memory stand-in for ``boto3.client("sqs")``.
 
-    Extras beyond boto3: ``calls`` (a Counter of operation names, one per
-    request, including failed ones), ``fail_next(...)`` (failure injection),
-    ``exceptions`` (the same exception classes a real client exposes) and
-    ``inject_message(...)`` (used by FakeSNS to deliver without counting a request).
-
-    Deliberate deviations from real SQS:
-
-    * Short polls (``WaitTimeSeconds=0``) see every available message; real SQS
-      samples a subset of servers and may return fewer or none.
-    * Standard queues deliver in send order and exactly once per visibility
-      window; real standard queues may reorder or duplicate.
-    * ChangeMessageVisibility with a stale handle (message received again
-      since, or deleted) fails with ``InvalidParameterValue`` ("Message does not
-      exist or is not available for visibility timeout change"), as SQS does.
-    * Deleting with a *stale* receipt handle (the message was received again
-      since) succeeds but does not delete -- SQS documents "the request will
-      succeed, but the message might not be deleted"; the fake always takes the
-      strict branch so callers relying on stale handles see the redelivery.
-    * ``MaximumMessageSize`` defaults to 262,144 bytes (the long-standing
-      limit, and SNS's); SQS raised its default and maximum to 1 MiB in 2025.
-      Pass ``default_max_message_size=1_048_576`` for today's SQS default.
-      The total batch payload limit equals the queue's ``MaximumMessageSize``.
-    * With a ``ManualClock`` a long poll does not block: it advances the manual
-      clock to the moment a message becomes receivable, or to the end of the
-      wait (virtual time passes during the poll).  With any other clock it
-      blocks on a condition variable for at most ``WaitTimeSeconds`` real seconds.
-    * Queue deletion and purge take effect at once (SQS: up to 60 s), but the
-      60-second "recreate" and "purge again" cool-downs are enforced using the clock.
-    * Messages moved to a dead-letter queue keep their id, send time and
-      receive count; the DLQ's DelaySeconds is not applied to them.
-    * Policies, KMS, tags, ``ReceiveRequestAttemptId`` and high-throughput FIFO
-      settings are stored/accepted but have no effect.
+    Extras beyond boto3: ``calls`` (a Counter of operation names, one per request,
+    failed ones included), ``fail_next(...)``, ``queue_arn(url)`` (no request counted) and
+    ``clock``. With a :class:`ManualClock` a long poll does not block: it advances the
+    clock to when a message becomes receivable or the wait ends.
     """
 
     def __init__(
-        self,
-        *,
-        clock: Clock | None = None,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
-        default_max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        self, *, clock: Clock | None = None, region: str = "us-east-1", account_id: str = "123456789012"
     ) -> None:
         self._clock: Clock = clock or time.time
-        self._default_max_size = _check_int("MaximumMessageSize", default_max_message_size)
         self.region = region
         self.account_id = account_id
         self.calls: Counter[str] = Counter()
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._queues: dict[str, _Queue] = {}
-        self._deleted_at: dict[str, float] = {}
         self._sequence = 0
         self._injector = FailureInjector(_OPERATIONS, _BATCH_OPERATIONS)
 
-    # ------------------------------------------------------------------ extras
-
     @property
     def clock(self) -> Clock:
-        """The clock driving visibility, delays and timestamps (shared with FakeSNS)."""
+        """The clock driving visibility, delays and timestamps."""
         return self._clock
 
     @property
@@ -675,251 +351,92 @@ class FakeSQS(InjectsFailures):
 
     def queue_arn(self, queue_url: str) -> str:
         """ARN of a queue, without counting a request (handy in test setup)."""
-        with self._api("GetQueueAttributes", counted=False):
-            return self._queue(queue_url).arn
-
-    # --------------------------------------------------------------- plumbing
+        with self._lock:
+            try:
+                return self._queue(queue_url).arn
+            except _SQSError as failure:
+                raise failure.client_error("GetQueueAttributes") from None
 
     @contextlib.contextmanager
-    def _api(self, operation: str, *, counted: bool = True) -> Iterator[None]:
+    def _api(self, operation: str) -> Iterator[None]:
         """Hold the lock for one request, count it, and map internal failures to ClientError."""
         with self._cond:
             try:
-                if counted:
-                    self.calls[operation] += 1
-                    injected = self._injector.take_call(operation)
-                    if injected is not None:
-                        raise _SQSError(injected.code, injected.message, injected.sender_fault)
+                self.calls[operation] += 1
+                injected = self._injector.take_call(operation)
+                if injected is not None:
+                    raise _SQSError(injected.code, injected.message, injected.sender_fault)
                 yield
             except _SQSError as failure:
-                raise sqs_error(failure.code, failure.message, operation) from None
-
-    def _url(self, name: str) -> str:
-        return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
-
-    def _arn(self, name: str) -> str:
-        return f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
+                raise failure.client_error(operation) from None
 
     def _queue(self, url: object) -> _Queue:
-        """Resolve a queue URL (any host; path ``/<account>/<name>``), expiring old messages."""
+        """Resolve a queue URL by its last path part (any host, as real clients allow)."""
         parts = urlparse(str(url)).path.strip("/").split("/")
-        queue = None
-        if len(parts) == 2 and parts[0] == self.account_id:
-            queue = self._queues.get(parts[1])
+        queue = self._queues.get(parts[-1]) if len(parts) == 2 and parts[0] == self.account_id else None
         if queue is None:
             raise _SQSError("QueueDoesNotExist", "The specified queue does not exist.")
-        queue.expire(self._clock())
         return queue
 
-    def _queue_by_arn(self, arn: str) -> _Queue | None:
-        prefix = f"arn:aws:sqs:{self.region}:{self.account_id}:"
-        if not arn.startswith(prefix):
-            return None
-        queue = self._queues.get(arn[len(prefix) :])
-        if queue is not None:
-            queue.expire(self._clock())
-        return queue
-
-    def _next_sequence(self) -> str:
-        """A 20-digit, ever-increasing sequence number (SQS: large, non-consecutive)."""
-        self._sequence += 1
-        return str(18_000_000_000_000_000_000 + self._sequence * 1000)
-
-    # ------------------------------------------------------ queue management
+    # ------------------------------------------------------------------- queues
 
     def create_queue(
-        self,
-        *,
-        QueueName: str,
-        Attributes: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
+        self, *, QueueName: str, Attributes: Mapping[str, str] | None = None, tags: Any = None
     ) -> Response:
-        """Create a queue, or return the URL of an identical existing one (idempotent)."""
+        """Create a queue, or return the URL of an existing one (idempotent)."""
         with self._api("CreateQueue"):
-            now = self._clock()
-            attrs = dict(Attributes or {})
-            fifo = _check_queue_name(QueueName, attrs.pop("FifoQueue", None))
-            config = self._validated_attributes(attrs, fifo=fifo)
-            existing = self._queues.get(QueueName)
-            if existing is not None:
-                _check_same_attributes(existing, config)
-                return _ok({"QueueUrl": existing.url})
-            deleted_at = self._deleted_at.get(QueueName)
-            if deleted_at is not None and now < deleted_at + QUEUE_RECREATE_COOLDOWN:
-                raise _SQSError(
-                    "QueueDeletedRecently",
-                    "You must wait 60 seconds after deleting a queue before you can create "
-                    "another with the same name.",
-                )
-            self._queues[QueueName] = _Queue(
-                name=QueueName,
-                url=self._url(QueueName),
-                arn=self._arn(QueueName),
-                created_at=now,
-                modified_at=now,
-                attributes=_initial_attributes(
-                    fifo, {"MaximumMessageSize": self._default_max_size, **config}
-                ),
-            )
-            return _ok({"QueueUrl": self._url(QueueName)})
+            attributes = {"VisibilityTimeout": "30", "DelaySeconds": "0", **dict(Attributes or {})}
+            fifo = attributes.pop("FifoQueue", "false").lower() == "true"
+            if fifo != QueueName.endswith(".fifo"):
+                raise _invalid("The name of a FIFO queue must end with .fifo, and only FIFO queues may.")
+            if fifo:
+                attributes["FifoQueue"] = "true"
+                attributes.setdefault("ContentBasedDeduplication", "false")
+            if "RedrivePolicy" in attributes:
+                attributes["RedrivePolicy"] = self._checked_redrive(attributes["RedrivePolicy"], fifo)
+            if QueueName not in self._queues:
+                url = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{QueueName}"
+                arn = f"arn:aws:sqs:{self.region}:{self.account_id}:{QueueName}"
+                self._queues[QueueName] = _Queue(QueueName, url, arn, attributes)
+            return _ok({"QueueUrl": self._queues[QueueName].url})
 
-    def _validated_attributes(self, attrs: Mapping[str, object], *, fifo: bool) -> dict[str, str]:
-        """Check settable queue attributes and normalise their values to strings."""
-        out: dict[str, str] = {}
-        for name, value in attrs.items():
-            if name in _INT_ATTRIBUTES:
-                out[name] = _check_int(name, value)
-            elif name in _FIFO_ONLY and fifo:
-                out[name] = _check_fifo_attribute(name, value)
-            elif name == "RedrivePolicy":
-                out[name] = self._check_redrive(str(value), fifo=fifo)
-            elif name == "SqsManagedSseEnabled":
-                out[name] = _check_bool(name, value)
-            elif name in ("Policy", "RedriveAllowPolicy", "KmsMasterKeyId"):
-                out[name] = str(value)
-            else:
-                raise _SQSError("InvalidAttributeName", f"Unknown Attribute {name}.")
-        return out
-
-    def _check_redrive(self, raw: str, *, fifo: bool) -> str:
-        """Validate a RedrivePolicy JSON document; return it normalised ("" removes it)."""
-        if raw == "":
-            return ""
-        try:
-            policy = json.loads(raw)
-        except ValueError:
-            policy = None
-        if not isinstance(policy, dict):
-            raise _SQSError(
-                "InvalidAttributeValue",
-                "Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not "
-                "a valid JSON map.",
-            )
-        for key in ("deadLetterTargetArn", "maxReceiveCount"):
-            if key not in policy:
-                raise _invalid_param(
-                    "RedrivePolicy",
-                    raw,
-                    f"Redrive policy does not contain mandatory attribute: {key}.",
-                )
-        try:
-            max_count = int(str(policy["maxReceiveCount"]))
-        except ValueError:
-            max_count = 0
-        if not 1 <= max_count <= 1000:
-            raise _invalid_param(
-                "RedrivePolicy",
-                raw,
-                f"Invalid value for maxReceiveCount: {policy['maxReceiveCount']}, valid values "
-                "are from 1 to 1000 both inclusive.",
-            )
-        target = self._queue_by_arn(str(policy["deadLetterTargetArn"]))
-        if target is None:
-            raise _invalid_param("RedrivePolicy", raw, "Dead letter target does not exist.")
-        if target.fifo != fifo:
-            raise _invalid_param(
-                "RedrivePolicy", raw, "Dead-letter queue must be same type of queue as the source."
+    def _checked_redrive(self, raw: str, fifo: bool) -> str:
+        policy = json.loads(raw)
+        target = self._by_arn(str(policy.get("deadLetterTargetArn")))
+        if target is None or target.fifo != fifo:
+            raise _invalid(
+                "Value for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist."
             )
         return json.dumps(
-            {"deadLetterTargetArn": target.arn, "maxReceiveCount": max_count},
-            separators=(",", ":"),
+            {"deadLetterTargetArn": target.arn, "maxReceiveCount": int(policy["maxReceiveCount"])}
         )
+
+    def _by_arn(self, arn: str) -> _Queue | None:
+        queue = self._queues.get(arn.rsplit(":", 1)[-1])
+        return queue if queue is not None and queue.arn == arn else None
 
     def get_queue_url(self, *, QueueName: str, QueueOwnerAWSAccountId: str | None = None) -> Response:
         with self._api("GetQueueUrl"):
-            owner = QueueOwnerAWSAccountId or self.account_id
-            queue = self._queues.get(QueueName) if owner == self.account_id else None
-            if queue is None:
+            queue = self._queues.get(QueueName)
+            if queue is None or (QueueOwnerAWSAccountId or self.account_id) != self.account_id:
                 raise _SQSError("QueueDoesNotExist", "The specified queue does not exist.")
             return _ok({"QueueUrl": queue.url})
 
     def get_queue_attributes(self, *, QueueUrl: str, AttributeNames: Sequence[str] | None = None) -> Response:
-        """Return the requested attributes as strings (``All`` for every one)."""
+        """The requested attributes as strings (``All`` for every one)."""
         with self._api("GetQueueAttributes"):
             queue = self._queue(QueueUrl)
-            available = self._all_attributes(queue)
+            available = {**queue.attributes, "QueueArn": queue.arn, **queue.counts(self._clock())}
             names = list(AttributeNames or [])
-            for name in names:
-                if name != "All" and name not in _KNOWN_QUEUE_ATTRIBUTES:
-                    raise _SQSError("InvalidAttributeName", f"Unknown Attribute {name}.")
+            unknown = [
+                n for n in names if n != "All" and n not in available and n not in _OPTIONAL_ATTRIBUTES
+            ]
+            if unknown:
+                raise _SQSError("InvalidAttributeName", f"Unknown Attribute {unknown[0]}.")
             selected = available if "All" in names else {n: available[n] for n in names if n in available}
             return _ok({"Attributes": selected} if selected else {})
 
-    def _all_attributes(self, queue: _Queue) -> dict[str, str]:
-        visible, in_flight, delayed = queue.counts(self._clock())
-        attrs = {k: v for k, v in queue.attributes.items() if v != ""}
-        attrs.update(
-            {
-                "QueueArn": queue.arn,
-                "ApproximateNumberOfMessages": str(visible),
-                "ApproximateNumberOfMessagesNotVisible": str(in_flight),
-                "ApproximateNumberOfMessagesDelayed": str(delayed),
-                "CreatedTimestamp": str(int(queue.created_at)),
-                "LastModifiedTimestamp": str(int(queue.modified_at)),
-            }
-        )
-        return attrs
-
-    def set_queue_attributes(self, *, QueueUrl: str, Attributes: Mapping[str, str]) -> Response:
-        with self._api("SetQueueAttributes"):
-            queue = self._queue(QueueUrl)
-            if "FifoQueue" in Attributes:
-                raise _SQSError("InvalidAttributeName", "Unknown Attribute FifoQueue.")
-            queue.attributes.update(self._validated_attributes(Attributes, fifo=queue.fifo))
-            queue.modified_at = self._clock()
-            self._cond.notify_all()
-            return _ok()
-
-    def delete_queue(self, *, QueueUrl: str) -> Response:
-        """Delete at once; the name stays blocked for 60 s (``QueueDeletedRecently``)."""
-        with self._api("DeleteQueue"):
-            queue = self._queue(QueueUrl)
-            del self._queues[queue.name]
-            self._deleted_at[queue.name] = self._clock()
-            self._cond.notify_all()
-            return _ok()
-
-    def list_queues(
-        self,
-        *,
-        QueueNamePrefix: str = "",
-        NextToken: str | None = None,
-        MaxResults: int | None = None,
-    ) -> Response:
-        """List queue URLs sorted by name; paginates only when MaxResults is given (like SQS)."""
-        with self._api("ListQueues"):
-            if MaxResults is not None and not 1 <= MaxResults <= 1000:
-                raise _invalid_param(
-                    "MaxResults", MaxResults, "MaxResults must be an integer between 1 and 1000."
-                )
-            names = sorted(n for n in self._queues if n.startswith(QueueNamePrefix))
-            if NextToken:
-                after = _decode_token(NextToken)
-                names = [n for n in names if n > after]
-            page = names[: MaxResults or 1000]
-            result: Response = {}
-            if page:
-                result["QueueUrls"] = [self._queues[n].url for n in page]
-            if MaxResults is not None and len(names) > len(page):
-                result["NextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
-            return _ok(result)
-
-    def purge_queue(self, *, QueueUrl: str) -> Response:
-        """Delete every message (in flight too); at most once per 60 s per queue."""
-        with self._api("PurgeQueue"):
-            queue = self._queue(QueueUrl)
-            now = self._clock()
-            if queue.last_purge is not None and now < queue.last_purge + PURGE_COOLDOWN:
-                raise _SQSError(
-                    "PurgeQueueInProgress",
-                    f"Only one PurgeQueue operation on {queue.name} is allowed every 60 seconds.",
-                )
-            queue.messages.clear()
-            queue.last_purge = now
-            self._cond.notify_all()
-            return _ok()
-
-    # ---------------------------------------------------------------- sending
+    # ------------------------------------------------------------------ sending
 
     def send_message(
         self,
@@ -928,195 +445,130 @@ class FakeSQS(InjectsFailures):
         MessageBody: str,
         DelaySeconds: int | None = None,
         MessageAttributes: Mapping[str, Mapping[str, Any]] | None = None,
-        MessageSystemAttributes: Mapping[str, Mapping[str, Any]] | None = None,
         MessageDeduplicationId: str | None = None,
         MessageGroupId: str | None = None,
     ) -> Response:
+        entry = {
+            "MessageBody": MessageBody,
+            "DelaySeconds": DelaySeconds,
+            "MessageAttributes": MessageAttributes,
+            "MessageDeduplicationId": MessageDeduplicationId,
+            "MessageGroupId": MessageGroupId,
+        }
         with self._api("SendMessage"):
-            queue = self._queue(QueueUrl)
-            entry = {
-                "MessageBody": MessageBody,
-                "DelaySeconds": DelaySeconds,
-                "MessageAttributes": MessageAttributes,
-                "MessageSystemAttributes": MessageSystemAttributes,
-                "MessageDeduplicationId": MessageDeduplicationId,
-                "MessageGroupId": MessageGroupId,
-            }
-            return _ok(self._send_one(queue, entry))
+            return _ok(self._send_one(self._queue(QueueUrl), entry))
 
     def send_message_batch(self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]) -> Response:
         """Send up to 10 messages; invalid entries fail individually in ``Failed``."""
         with self._api("SendMessageBatch"):
             queue = self._queue(QueueUrl)
-            _check_batch(Entries, "SendMessageBatchRequestEntry")
-            limit = queue.int_attr("MaximumMessageSize")
-            total = sum(_entry_size(e) for e in Entries)
-            if total > limit:
-                raise _SQSError(
-                    "BatchRequestTooLong",
-                    f"Batch requests cannot be longer than {limit} bytes. You have sent {total} bytes.",
-                )
-            return _ok(
-                self._run_batch(
-                    "SendMessageBatch",
-                    Entries,
-                    lambda e: {"Id": e["Id"], **self._send_one(queue, e)},
-                )
+            return _ok(self._run_batch("SendMessageBatch", Entries, lambda e: self._send_one(queue, e)))
+
+    def _send_one(self, queue: _Queue, entry: Mapping[str, Any]) -> dict[str, Any]:
+        now = self._clock()
+        body = entry.get("MessageBody")
+        if not isinstance(body, str) or not body:
+            raise _SQSError("MissingParameter", "The request must contain the parameter MessageBody.")
+        attributes = {
+            name: _attribute(name, value) for name, value in (entry.get("MessageAttributes") or {}).items()
+        }
+        result: dict[str, Any] = {"MD5OfMessageBody": hashlib.md5(body.encode()).hexdigest()}
+        if attributes:
+            result["MD5OfMessageAttributes"] = md5_of_message_attributes(attributes)
+        delay = entry.get("DelaySeconds")
+        group, dedup = entry.get("MessageGroupId"), entry.get("MessageDeduplicationId")
+        if queue.fifo:
+            if delay is not None:
+                raise _invalid("The request include parameter that is not valid for this queue type.")
+            dedup = self._fifo_dedup(queue, body, group, dedup)
+            if dedup in queue.dedup and queue.dedup[dedup][0] > now:
+                _, message_id, sequence = queue.dedup[dedup]
+                return {**result, "MessageId": message_id, "SequenceNumber": sequence}
+        elif dedup is not None:
+            raise _invalid("The request include parameter that is not valid for this queue type.")
+        seconds = int(queue.attributes["DelaySeconds"] if delay is None else delay)
+        if not 0 <= seconds <= 900:
+            raise _invalid(f"Value {seconds} for parameter DelaySeconds is invalid.")
+        message = _Message(str(uuid.uuid4()), body, attributes, now, now + seconds, group, dedup)
+        if queue.fifo:
+            self._sequence += 1
+            message.sequence_number = str(18_000_000_000_000_000_000 + self._sequence * 1000)
+            queue.dedup[str(dedup)] = (now + FIFO_DEDUP_WINDOW, message.message_id, message.sequence_number)
+            result["SequenceNumber"] = message.sequence_number
+        queue.messages[message.message_id] = message
+        self._cond.notify_all()
+        return {**result, "MessageId": message.message_id}
+
+    @staticmethod
+    def _fifo_dedup(queue: _Queue, body: str, group: object, dedup: object) -> str:
+        if not group:
+            raise _SQSError("MissingParameter", "The request must contain the parameter MessageGroupId.")
+        if dedup is not None:
+            return str(dedup)
+        if queue.attributes.get("ContentBasedDeduplication") != "true":
+            raise _invalid(
+                "The queue should either have ContentBasedDeduplication enabled or "
+                "MessageDeduplicationId provided explicitly"
             )
+        return hashlib.sha256(body.encode()).hexdigest()
 
     def _run_batch(
-        self,
-        operation: str,
-        entries: Sequence[Mapping[str, Any]],
-        action: Callable[[Mapping[str, Any]], dict[str, Any]],
+        self, operation: str, entries: Sequence[Mapping[str, Any]], action: Callable[[Mapping[str, Any]], Any]
     ) -> Response:
         """Apply ``action`` per entry, collecting Successful / Failed like SQS batch APIs."""
+        _check_batch(entries)
         successful: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for entry in entries:
-            injected = self._injector.take_entry(operation, str(entry["Id"]))
+            entry_id = str(entry["Id"])
             try:
+                injected = self._injector.take_entry(operation, entry_id)
                 if injected is not None:
                     raise _SQSError(injected.code, injected.message, injected.sender_fault)
-                successful.append(action(entry))
+                successful.append({"Id": entry_id, **(action(entry) or {})})
             except _SQSError as failure:
-                failed.append(failure.batch_entry(str(entry["Id"])))
+                failed.append(failure.batch_entry(entry_id))
         return {"Successful": successful, "Failed": failed}
 
-    def _send_one(self, queue: _Queue, entry: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate and enqueue one message; return its SendMessage result fields."""
-        now = self._clock()
-        body = _validate_body(entry.get("MessageBody"))
-        attrs = _normalize_attributes(entry.get("MessageAttributes"))
-        trace = _trace_header(entry.get("MessageSystemAttributes"))
-        limit = queue.int_attr("MaximumMessageSize")
-        if message_size(body, attrs) > limit:
-            raise _SQSError(
-                "InvalidParameterValue",
-                f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
-            )
-        delay = _message_delay(queue, entry.get("DelaySeconds"))
-        group = entry.get("MessageGroupId")
-        dedup = entry.get("MessageDeduplicationId")
-        result: dict[str, Any] = {"MD5OfMessageBody": _md5(body)}
-        if attrs:
-            result["MD5OfMessageAttributes"] = md5_of_message_attributes(attrs)
-        if trace is not None:
-            result["MD5OfMessageSystemAttributes"] = md5_of_message_attributes(
-                {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
-            )
-        if queue.fifo:
-            group, dedup = _check_fifo_ids(queue, body, group, dedup)
-            key = (group if queue.attributes["DeduplicationScope"] == "messageGroup" else "", dedup)
-            if key in queue.dedup:
-                _, message_id, sequence = queue.dedup[key]
-                return {**result, "MessageId": message_id, "SequenceNumber": sequence}
-        elif dedup is not None:
-            raise _invalid_param(
-                "MessageDeduplicationId",
-                dedup,
-                "The request include parameter that is not valid for this queue type.",
-            )
-        msg = _Message(
-            message_id=str(uuid.uuid4()),
-            body=body,
-            attributes=attrs,
-            sent_at=now,
-            visible_at=now + delay,
-            md5_body=result["MD5OfMessageBody"],
-            md5_attributes=result.get("MD5OfMessageAttributes"),
-            sender_id=str(entry.get("_SenderId", SENDER_ID)),
-            group_id=group,
-            dedup_id=dedup,
-            trace_header=trace,
-            sequence_number=self._next_sequence() if queue.fifo else None,
-        )
-        queue.messages[msg.message_id] = msg
-        if queue.fifo:
-            queue.dedup[key] = (now + FIFO_DEDUP_WINDOW, msg.message_id, msg.sequence_number)
-            result["SequenceNumber"] = msg.sequence_number
-        self._cond.notify_all()
-        return {**result, "MessageId": msg.message_id}
-
-    def inject_message(
-        self,
-        queue_arn: str,
-        body: str,
-        *,
-        attributes: Mapping[str, Mapping[str, Any]] | None = None,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-        sender_id: str = SENDER_ID,
-    ) -> str | None:
-        """Enqueue a message by queue ARN without counting a request (FakeSNS delivery).
-
-        Returns the message id, or None when the queue does not exist or rejects
-        the message -- like SNS, the publisher is not told about delivery failures.
-        """
-        with self._lock:
-            queue = self._queue_by_arn(queue_arn)
-            if queue is None:
-                return None
-            entry = {
-                "MessageBody": body,
-                "MessageAttributes": attributes,
-                "MessageGroupId": group_id,
-                "MessageDeduplicationId": dedup_id if queue.fifo else None,
-                "_SenderId": sender_id,
-            }
-            try:
-                return str(self._send_one(queue, entry)["MessageId"])
-            except _SQSError:
-                return None
-
-    # -------------------------------------------------------------- receiving
+    # ---------------------------------------------------------------- receiving
 
     def receive_message(
         self,
         *,
         QueueUrl: str,
-        AttributeNames: Sequence[str] | None = None,
-        MessageSystemAttributeNames: Sequence[str] | None = None,
-        MessageAttributeNames: Sequence[str] | None = None,
-        MaxNumberOfMessages: int | None = None,
+        AttributeNames: Sequence[str] = (),
+        MessageSystemAttributeNames: Sequence[str] = (),
+        MessageAttributeNames: Sequence[str] = (),
+        MaxNumberOfMessages: int = 1,
         VisibilityTimeout: int | None = None,
-        WaitTimeSeconds: int | None = None,
+        WaitTimeSeconds: int = 0,
         ReceiveRequestAttemptId: str | None = None,
     ) -> Response:
         """Receive up to MaxNumberOfMessages, long polling for WaitTimeSeconds if none is ready."""
         with self._api("ReceiveMessage"):
             queue = self._queue(QueueUrl)
-            max_n = _ranged("MaxNumberOfMessages", MaxNumberOfMessages, 1, 10, default=1)
-            visibility = _ranged(
-                "VisibilityTimeout",
-                VisibilityTimeout,
-                0,
-                MAX_VISIBILITY_TIMEOUT,
-                default=queue.int_attr("VisibilityTimeout"),
+            if not 1 <= MaxNumberOfMessages <= MAX_BATCH_ENTRIES:
+                raise _invalid(f"Value {MaxNumberOfMessages} for parameter MaxNumberOfMessages is invalid.")
+            visibility = int(
+                queue.attributes["VisibilityTimeout"] if VisibilityTimeout is None else VisibilityTimeout
             )
-            wait = _ranged(
-                "WaitTimeSeconds",
-                WaitTimeSeconds,
-                0,
-                20,
-                default=queue.int_attr("ReceiveMessageWaitTimeSeconds"),
-            )
-            messages = self._poll(QueueUrl, max_n, visibility, wait)
-            system = {*(AttributeNames or ()), *(MessageSystemAttributeNames or ())}
-            rendered = [_render(m, system, MessageAttributeNames or (), fifo=queue.fifo) for m in messages]
+            messages = self._poll(QueueUrl, MaxNumberOfMessages, visibility, WaitTimeSeconds)
+            system = {*AttributeNames, *MessageSystemAttributeNames}
+            rendered = [_render(m, system, MessageAttributeNames, queue.fifo) for m in messages]
             return _ok({"Messages": rendered} if rendered else {})
 
-    def _poll(self, url: str, max_n: int, visibility: int, wait: int) -> list[_Message]:
+    def _poll(self, url: str, count: int, visibility: int, wait: float) -> list[_Message]:
         """Take messages now, or wait (clock-driven) until some are receivable or time is up."""
         clock_deadline = self._clock() + wait
         real_deadline = time.monotonic() + wait
         while True:
-            queue = self._queue(url)  # re-resolved: it may be deleted while we wait
+            queue = self._queue(url)
             now = self._clock()
-            taken = self._take(queue, max_n, visibility, now)
+            taken = self._take(queue, count, visibility, now)
             if taken or now >= clock_deadline:
                 return taken
-            wake = min(clock_deadline, queue.next_change(now) or clock_deadline)
+            upcoming = [m.visible_at for m in queue.messages.values() if m.visible_at > now]
+            wake = min([clock_deadline, *upcoming])
             if isinstance(self._clock, ManualClock):
                 self._clock.advance(wake - now)
                 continue
@@ -1125,44 +577,41 @@ class FakeSQS(InjectsFailures):
                 return []
             self._cond.wait(min(wake - now, real_left))
 
-    def _take(self, queue: _Queue, max_n: int, visibility: int, now: float) -> list[_Message]:
-        """Pick receivable messages in order, honouring FIFO group locks and redrive."""
+    def _take(self, queue: _Queue, count: int, visibility: int, now: float) -> list[_Message]:
+        """Receivable messages in order; FIFO: nothing overtakes a group's hidden head."""
         taken: list[_Message] = []
-        blocked = {m.group_id for m in queue.messages.values() if queue.fifo and m.in_flight(now)}
-        for msg in list(queue.messages.values()):
-            if len(taken) >= max_n:
+        blocked: set[str | None] = set()
+        for message in list(queue.messages.values()):
+            if len(taken) >= count:
                 break
-            if queue.fifo and msg.group_id in blocked:
+            if queue.fifo and message.group_id in blocked:
                 continue
-            if msg.in_flight(now) or msg.delayed(now):
-                blocked.add(msg.group_id)  # FIFO: nothing later in this group may overtake
+            if not message.available(now):
+                blocked.add(message.group_id)
                 continue
-            if self._dead_letter(queue, msg, now):
+            if self._dead_letter(queue, message, now):
                 continue
-            msg.receive_count += 1
-            msg.first_receive_at = msg.first_receive_at or now
-            msg.received_at = now
-            msg.visible_at = now + visibility
-            msg.receipt_handle = _new_handle(queue.arn, msg.message_id)
-            taken.append(msg)
+            message.receive_count += 1
+            message.first_receive_at = message.first_receive_at or now
+            message.visible_at = now + visibility
+            message.receipt_handle = _handle(queue.arn, message.message_id)
+            taken.append(message)  # FIFO: one receive may take several of a group, in order
         return taken
 
-    def _dead_letter(self, queue: _Queue, msg: _Message, now: float) -> bool:
-        """Move ``msg`` to the DLQ if it was already received maxReceiveCount times."""
+    def _dead_letter(self, queue: _Queue, message: _Message, now: float) -> bool:
+        """Move ``message`` to the DLQ if it was already received maxReceiveCount times."""
         redrive = queue.redrive()
-        if redrive is None or msg.receive_count < redrive[1]:
+        if redrive is None or message.receive_count < redrive[1]:
             return False
-        target = self._queue_by_arn(redrive[0])
+        target = self._by_arn(redrive[0])
         if target is None:
             return False
-        del queue.messages[msg.message_id]
-        target.messages[msg.message_id] = replace(
-            msg, receipt_handle=None, visible_at=now, dlq_source_arn=queue.arn
-        )
-        self._cond.notify_all()
+        del queue.messages[message.message_id]
+        moved = replace(message, receipt_handle=None, visible_at=now, dlq_source_arn=queue.arn)
+        target.messages[message.message_id] = moved
         return True
 
-    # ------------------------------------------------- deleting and visibility
+    # --------------------------------------------------- deleting and visibility
 
     def delete_message(self, *, QueueUrl: str, ReceiptHandle: str) -> Response:
         with self._api("DeleteMessage"):
@@ -1172,35 +621,11 @@ class FakeSQS(InjectsFailures):
     def delete_message_batch(self, *, QueueUrl: str, Entries: Sequence[Mapping[str, Any]]) -> Response:
         with self._api("DeleteMessageBatch"):
             queue = self._queue(QueueUrl)
-            _check_batch(Entries, "DeleteMessageBatchRequestEntry")
-
-            def delete(entry: Mapping[str, Any]) -> dict[str, Any]:
-                self._delete(queue, entry.get("ReceiptHandle"))
-                return {"Id": entry["Id"]}
-
-            return _ok(self._run_batch("DeleteMessageBatch", Entries, delete))
-
-    def _lookup(self, queue: _Queue, handle: object) -> tuple[_Message | None, bool]:
-        """(message or None if gone, whether ``handle`` is its latest receipt handle)."""
-        parsed = _parse_handle(handle)
-        if parsed is None or parsed[0] != queue.arn:
-            raise _SQSError(
-                "ReceiptHandleIsInvalid",
-                f'The input receipt handle "{handle}" is not a valid receipt handle.',
+            return _ok(
+                self._run_batch(
+                    "DeleteMessageBatch", Entries, lambda e: self._delete(queue, e.get("ReceiptHandle"))
+                )
             )
-        msg = queue.messages.get(parsed[1])
-        return msg, msg is not None and msg.receipt_handle == handle
-
-    def _delete(self, queue: _Queue, handle: object) -> None:
-        """Delete by latest handle; gone or stale handles succeed without effect (see class doc)."""
-        msg, current = self._lookup(queue, handle)
-        if msg is None or not current:
-            return
-        if queue.fifo and not msg.in_flight(self._clock()):
-            # AWS knowledge center: FIFO handles expire with the visibility timeout.
-            raise _invalid_param("ReceiptHandle", handle, "The receipt handle has expired.")
-        del queue.messages[msg.message_id]
-        self._cond.notify_all()
 
     def change_message_visibility(
         self, *, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
@@ -1214,282 +639,151 @@ class FakeSQS(InjectsFailures):
     ) -> Response:
         with self._api("ChangeMessageVisibilityBatch"):
             queue = self._queue(QueueUrl)
-            _check_batch(Entries, "ChangeMessageVisibilityBatchRequestEntry")
 
-            def change(entry: Mapping[str, Any]) -> dict[str, Any]:
+            def change(entry: Mapping[str, Any]) -> None:
                 self._change_visibility(queue, entry.get("ReceiptHandle"), entry.get("VisibilityTimeout", 0))
-                return {"Id": entry["Id"]}
 
             return _ok(self._run_batch("ChangeMessageVisibilityBatch", Entries, change))
 
-    def _change_visibility(self, queue: _Queue, handle: object, timeout: object) -> None:
-        """Restart an in-flight message's visibility timeout from now (0 = visible at once).
+    def _lookup(self, queue: _Queue, handle: object) -> tuple[_Message | None, bool]:
+        """(message or None if gone, whether ``handle`` is its latest receipt handle)."""
+        parsed = _parse_handle(handle)
+        if parsed is None or parsed[0] != queue.arn:
+            raise _SQSError(
+                "ReceiptHandleIsInvalid",
+                f'The input receipt handle "{handle}" is not a valid receipt handle.',
+            )
+        message = queue.messages.get(parsed[1])
+        return message, message is not None and message.receipt_handle == handle
 
-        With the latest handle of a message whose timeout already lapsed, SQS
-        replies OK without re-hiding it (LocalStack's AWS-validated tests show
-        this); ``MessageNotInflight`` is modeled but not observed in practice.
-        """
-        seconds = _ranged("VisibilityTimeout", timeout, 0, MAX_VISIBILITY_TIMEOUT, default=0)
-        msg, current = self._lookup(queue, handle)
-        now = self._clock()
-        if msg is None or not current:
-            raise _invalid_param(
-                "ReceiptHandle",
-                handle,
-                "Message does not exist or is not available for visibility timeout change.",
+    def _delete(self, queue: _Queue, handle: object) -> None:
+        """Delete by the latest handle; a gone or stale handle succeeds without effect."""
+        message, current = self._lookup(queue, handle)
+        if message is None or not current:
+            return
+        if queue.fifo and not message.in_flight(self._clock()):
+            raise _invalid(
+                f"Value {handle} for parameter ReceiptHandle is invalid. "
+                "Reason: The receipt handle has expired."
             )
-        if not msg.in_flight(now):
-            return  # timeout already lapsed: SQS answers OK and leaves the message visible
-        received_at = msg.received_at if msg.received_at is not None else now
-        if now + seconds > received_at + MAX_VISIBILITY_TIMEOUT:
-            raise _invalid_param(
-                "VisibilityTimeout",
-                seconds,
-                f"Total VisibilityTimeout for the message is beyond the limit "
-                f"[{MAX_VISIBILITY_TIMEOUT} seconds]",
-            )
-        msg.visible_at = now + seconds
+        del queue.messages[message.message_id]
         self._cond.notify_all()
 
+    def _change_visibility(self, queue: _Queue, handle: object, timeout: object) -> None:
+        """Restart an in-flight message's visibility timeout from now (0: visible at once).
 
-# ----------------------------------------------------------------- module helpers
+        A stale handle (received again since, or deleted) is refused, as SQS does; with the
+        latest handle of a message whose timeout already lapsed SQS answers OK and leaves
+        it visible.
+        """
+        message, current = self._lookup(queue, handle)
+        if message is None or not current:
+            raise _invalid(
+                f"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist "
+                "or is not available for visibility timeout change."
+            )
+        seconds = int(str(timeout))
+        if not 0 <= seconds <= 43_200:
+            raise _invalid(f"Value {seconds} for parameter VisibilityTimeout is invalid.")
+        now = self._clock()
+        if message.in_flight(now):
+            message.visible_at = now + seconds
+            self._cond.notify_all()
 
-_KNOWN_QUEUE_ATTRIBUTES = frozenset(
+
+# ------------------------------------------------------------------------ helpers
+
+_OPTIONAL_ATTRIBUTES = frozenset(
     {
-        *_INT_ATTRIBUTES,
-        *_READ_ONLY,
-        *_FIFO_ONLY,
-        "Policy",
         "RedrivePolicy",
-        "RedriveAllowPolicy",
-        "KmsMasterKeyId",
-        "SqsManagedSseEnabled",
+        "ContentBasedDeduplication",
         "FifoQueue",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
     }
 )
-_SYSTEM_ATTRIBUTES = (
-    "SenderId",
-    "SentTimestamp",
-    "ApproximateReceiveCount",
-    "ApproximateFirstReceiveTimestamp",
-    "SequenceNumber",
-    "MessageDeduplicationId",
-    "MessageGroupId",
-    "AWSTraceHeader",
-    "DeadLetterQueueSourceArn",
-)
+_HANDLE_PREFIX = "fake-rh1"
 
 
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
+def _ok(payload: Mapping[str, Any] | None = None) -> Response:
+    return {**(payload or {}), "ResponseMetadata": {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 200}}
 
 
-def _new_handle(queue_arn: str, message_id: str) -> str:
-    raw = f"{_HANDLE_PREFIX}{queue_arn}|{message_id}|{uuid.uuid4().hex}"
-    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii")
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise _invalid_param("NextToken", token, "Invalid NextToken value.") from None
-
-
-def _ranged(name: str, value: object, low: int, high: int, *, default: int) -> int:
-    """Validate an optional integer request parameter against SQS's documented range."""
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _invalid_param(name, value, f"Must be >= {low} and <= {high}, if provided.")
-    return value
-
-
-def _check_queue_name(name: str, fifo_attr: object) -> bool:
-    """Validate a queue name against its FifoQueue attribute; return whether it is FIFO."""
-    fifo = str(fifo_attr).lower() == "true" if fifo_attr is not None else False
-    stem = name[: -len(".fifo")] if name.endswith(".fifo") else name
-    if fifo or name.endswith(".fifo"):
-        if not (fifo and name.endswith(".fifo") and _NAME_RE.match(stem) and len(name) <= 80):
-            raise _SQSError(
-                "InvalidParameterValue",
-                "The name of a FIFO queue can only include alphanumeric characters, hyphens, or "
-                "underscores, must end with .fifo suffix and be 1 to 80 in length.",
-            )
-        return True
-    if fifo_attr is not None and str(fifo_attr).lower() != "false":
-        raise _SQSError("InvalidAttributeValue", "Invalid value for the parameter FifoQueue.")
-    if not _NAME_RE.match(name):
-        raise _SQSError(
-            "InvalidParameterValue",
-            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
-        )
-    return False
-
-
-def _check_fifo_attribute(name: str, value: object) -> str:
-    allowed = {
-        "ContentBasedDeduplication": ("true", "false"),
-        "DeduplicationScope": ("messageGroup", "queue"),
-        "FifoThroughputLimit": ("perQueue", "perMessageGroupId"),
-    }[name]
-    text = str(value).lower() if name == "ContentBasedDeduplication" else str(value)
-    if text not in allowed:
-        raise _SQSError("InvalidAttributeValue", f"Invalid value for the parameter {name}.")
-    return text
-
-
-def _initial_attributes(fifo: bool, config: Mapping[str, str]) -> dict[str, str]:
-    attrs = dict(_DEFAULTS)
-    if fifo:
-        attrs.update(
-            {
-                "FifoQueue": "true",
-                "ContentBasedDeduplication": "false",
-                "DeduplicationScope": "queue",
-                "FifoThroughputLimit": "perQueue",
-            }
-        )
-    attrs.update(config)
-    return attrs
-
-
-def _check_same_attributes(queue: _Queue, config: Mapping[str, str]) -> None:
-    """CreateQueue is idempotent only if every given attribute matches the existing queue."""
-    for name, value in config.items():
-        if queue.attributes.get(name, "") != value:
-            raise _SQSError(
-                "QueueNameExists",
-                f"A queue already exists with the same name and a different value for attribute {name}",
-            )
-
-
-def _check_batch(entries: Sequence[Mapping[str, Any]], entry_type: str) -> None:
-    """Whole-request batch checks, in the order SQS applies them."""
+def _check_batch(entries: Sequence[Mapping[str, Any]]) -> None:
     if not entries:
-        raise _SQSError("EmptyBatchRequest", f"There should be at least one {entry_type} in the request.")
+        raise _SQSError("EmptyBatchRequest", "There should be at least one entry in the request.")
     if len(entries) > MAX_BATCH_ENTRIES:
         raise _SQSError(
-            "TooManyEntriesInBatchRequest",
-            f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. You have sent {len(entries)}.",
+            "TooManyEntriesInBatchRequest", f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}."
         )
-    seen: set[str] = set()
-    for entry in entries:
-        entry_id = str(entry.get("Id", ""))
-        if not _BATCH_ID_RE.match(entry_id):
-            raise _SQSError(
-                "InvalidBatchEntryId",
-                "A batch entry id can only contain alphanumeric characters, hyphens and "
-                "underscores. It can be at most 80 letters long.",
-            )
-        if entry_id in seen:
-            raise _SQSError("BatchEntryIdsNotDistinct", f"Id {entry_id} repeated.")
-        seen.add(entry_id)
-
-
-def _entry_size(entry: Mapping[str, Any]) -> int:
-    body = entry.get("MessageBody")
-    try:
-        return message_size(body if isinstance(body, str) else "", entry.get("MessageAttributes") or {})
-    except TypeError:
-        return 0
-
-
-def _trace_header(system: Mapping[str, Mapping[str, Any]] | None) -> str | None:
-    """The only message system attribute SQS accepts on send is AWSTraceHeader."""
-    if not system:
-        return None
-    for name in system:
-        if name != "AWSTraceHeader":
-            raise _SQSError("InvalidParameterValue", f"Message system attribute name '{name}' is invalid.")
-    value = system["AWSTraceHeader"]
-    if value.get("DataType") != "String" or not value.get("StringValue"):
+    ids = [str(e.get("Id", "")) for e in entries]
+    if len(set(ids)) != len(ids):
         raise _SQSError(
-            "InvalidParameterValue",
-            "Message system attribute 'AWSTraceHeader' must contain a non-empty value of type 'String'.",
+            "BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id."
         )
-    return str(value["StringValue"])
 
 
-def _message_delay(queue: _Queue, delay: object) -> int:
-    """Per-message DelaySeconds (standard queues only), else the queue's DelaySeconds."""
-    if delay is None:
-        return queue.int_attr("DelaySeconds")
-    if queue.fifo:
-        raise _invalid_param(
-            "DelaySeconds",
-            delay,
-            "The request include parameter that is not valid for this queue type.",
-        )
-    return _ranged("DelaySeconds", delay, 0, 900, default=0)
+def _attribute(name: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    """One message attribute in boto3's response shape, refusing what SQS refuses."""
+    data_type = str(value.get("DataType", ""))
+    base = data_type.split(".", 1)[0]
+    if base == "Binary" and value.get("BinaryValue"):
+        raw = value["BinaryValue"]
+        return {"DataType": data_type, "BinaryValue": raw.encode() if isinstance(raw, str) else bytes(raw)}
+    if base in ("String", "Number") and value.get("StringValue"):
+        return {"DataType": data_type, "StringValue": str(value["StringValue"])}
+    raise _invalid(
+        f"The message attribute '{name}' must have a DataType of String, Number or Binary and a value."
+    )
 
 
-def _check_fifo_ids(queue: _Queue, body: str, group: object, dedup: object) -> tuple[str, str]:
-    """FIFO needs a MessageGroupId and an explicit or content-based deduplication id."""
-    if not group:
-        raise _SQSError("MissingParameter", "The request must contain the parameter MessageGroupId.")
-    for name, value in (("MessageGroupId", group), ("MessageDeduplicationId", dedup)):
-        if value is not None and not re.fullmatch(r"[!-~]{1,128}", str(value)):
-            raise _invalid_param(
-                name,
-                value,
-                f"{name} can only include alphanumeric and punctuation characters. 1 to 128 in length.",
-            )
-    if dedup is None:
-        if queue.attributes.get("ContentBasedDeduplication") != "true":
-            raise _SQSError(
-                "InvalidParameterValue",
-                "The queue should either have ContentBasedDeduplication enabled or "
-                "MessageDeduplicationId provided explicitly",
-            )
-        dedup = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    return str(group), str(dedup)
+def _handle(queue_arn: str, message_id: str) -> str:
+    raw = f"{_HANDLE_PREFIX}|{queue_arn}|{message_id}|{uuid.uuid4().hex}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _select_attributes(attrs: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    """Message attributes matching MessageAttributeNames (``All``, ``.*``, ``prefix.*``)."""
-    wanted = list(names)
-    if "All" in wanted or ".*" in wanted:
-        return dict(attrs)
-    prefixes = tuple(n[:-1] for n in wanted if n.endswith(".*"))
-    return {
-        name: value
-        for name, value in attrs.items()
-        if name in wanted or (prefixes and name.startswith(prefixes))
-    }
-
-
-def _system_attributes(msg: _Message, *, fifo: bool) -> dict[str, str]:
-    values: dict[str, str | None] = {
-        "SenderId": msg.sender_id,
-        "SentTimestamp": str(int(msg.sent_at * 1000)),
-        "ApproximateReceiveCount": str(msg.receive_count),
-        "ApproximateFirstReceiveTimestamp": str(int((msg.first_receive_at or 0) * 1000)),
-        "SequenceNumber": msg.sequence_number,
-        "MessageDeduplicationId": msg.dedup_id if fifo else None,
-        "MessageGroupId": msg.group_id,
-        "AWSTraceHeader": msg.trace_header,
-        "DeadLetterQueueSourceArn": msg.dlq_source_arn,
-    }
-    return {k: v for k, v in values.items() if v is not None}
+def _parse_handle(handle: object) -> tuple[str, str] | None:
+    """(queue ARN, message id) encoded in one of our receipt handles, or None if garbage."""
+    try:
+        parts = base64.urlsafe_b64decode(str(handle).encode()).decode().split("|")
+    except ValueError:
+        return None
+    return (parts[1], parts[2]) if len(parts) == 4 and parts[0] == _HANDLE_PREFIX else None
 
 
 def _render(
-    msg: _Message, system_names: set[str], attribute_names: Iterable[str], *, fifo: bool
+    message: _Message, system: set[str], attribute_names: Iterable[str], fifo: bool
 ) -> dict[str, Any]:
     """A received message in boto3's shape, with only the requested attributes."""
     out: dict[str, Any] = {
-        "MessageId": msg.message_id,
-        "ReceiptHandle": msg.receipt_handle,
-        "MD5OfBody": msg.md5_body,
-        "Body": msg.body,
+        "MessageId": message.message_id,
+        "ReceiptHandle": message.receipt_handle,
+        "MD5OfBody": hashlib.md5(message.body.encode()).hexdigest(),
+        "Body": message.body,
     }
-    available = _system_attributes(msg, fifo=fifo)
-    wanted = available if "All" in system_names else {k: v for k, v in available.items() if k in system_names}
+    values = {
+        "SenderId": "AIDAFAKESQSSENDER0000",
+        "SentTimestamp": str(int(message.sent_at * 1000)),
+        "ApproximateReceiveCount": str(message.receive_count),
+        "ApproximateFirstReceiveTimestamp": str(int((message.first_receive_at or 0) * 1000)),
+        "SequenceNumber": message.sequence_number,
+        "MessageDeduplicationId": message.dedup_id if fifo else None,
+        "MessageGroupId": message.group_id,
+        "DeadLetterQueueSourceArn": message.dlq_source_arn,
+    }
+    wanted = {k: v for k, v in values.items() if v is not None and ("All" in system or k in system)}
     if wanted:
         out["Attributes"] = wanted
-    selected = _select_attributes(msg.attributes, attribute_names)
+    names = list(attribute_names)
+    selected = {
+        k: dict(v)
+        for k, v in message.attributes.items()
+        if "All" in names
+        or ".*" in names
+        or k in names
+        or any(n.endswith(".*") and k.startswith(n[:-1]) for n in names)
+    }
     if selected:
         out["MD5OfMessageAttributes"] = md5_of_message_attributes(selected)
-        out["MessageAttributes"] = {k: dict(v) for k, v in selected.items()}
+        out["MessageAttributes"] = selected
     return out

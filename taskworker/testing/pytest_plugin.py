@@ -6,7 +6,7 @@ nothing to the start-up of unrelated test suites.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -34,3 +34,17 @@ def lambda_context() -> Callable[..., Any]:
     from taskworker.testing.lambda_context import lambda_context as factory
 
     return factory
+
+
+@pytest.fixture
+def no_network() -> Iterator[list[str]]:
+    """Sockets blocked for the test: any connection or name lookup raises ``NetworkBlockedError``.
+
+    The fixture's value lists the refused targets; the test fails at teardown if any
+    were refused, even when the code under test swallowed the error.
+    """
+    from taskworker.testing.network import sockets_blocked
+
+    with sockets_blocked() as attempts:
+        yield attempts
+    assert not attempts, f"the test tried to reach the network: {attempts}"

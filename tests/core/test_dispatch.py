@@ -86,18 +86,18 @@ VALID = {"order_id": "o-123", "quantity": 2}
 
 
 def test_valid_message_is_routed_to_its_handler(app: TaskApp) -> None:
-    assert app.testing.run("order.place", VALID) == Succeeded(Receipt(order_id="o-123", total=6))
+    assert app.testing.run("order.place", VALID).outcome == Succeeded(Receipt(order_id="o-123", total=6))
 
 
 def test_async_handlers_run_and_reuse_one_event_loop(app: TaskApp) -> None:
     tester = app.testing
-    first = tester.run("order.async", VALID)
-    second = tester.run("order.async", VALID)
+    first = tester.run("order.async", VALID).outcome
+    second = tester.run("order.async", VALID).outcome
     assert first == second == Succeeded(Receipt(order_id="o-123", total=1))
 
 
 def test_malformed_json_is_permanent(app: TaskApp) -> None:
-    outcome = app.testing.run("order.place", body='{"order_id": ')
+    outcome = app.testing.run("order.place", body='{"order_id": ').outcome
     assert outcome == Failed(_error("MalformedJSON", "message body is not valid JSON"), permanent=True)
 
 
@@ -113,14 +113,14 @@ def test_missing_task_type_is_permanent(app: TaskApp) -> None:
 
 
 def test_unknown_task_type_is_permanent(app: TaskApp) -> None:
-    outcome = app.testing.run("order.unknown", VALID)
+    outcome = app.testing.run("order.unknown", VALID).outcome
     assert isinstance(outcome, Failed)
     assert outcome.permanent
     assert outcome.error == _error("UnknownTaskType", "no task registered as 'order.unknown'")
 
 
 def test_invalid_payload_is_permanent_and_names_the_fields(app: TaskApp) -> None:
-    outcome = app.testing.run("order.place", {"order_id": "x", "quantity": 0})
+    outcome = app.testing.run("order.place", {"order_id": "x", "quantity": 0}).outcome
     assert isinstance(outcome, Failed)
     assert outcome.permanent
     assert outcome.error.type == "InvalidPayload"
@@ -129,20 +129,20 @@ def test_invalid_payload_is_permanent_and_names_the_fields(app: TaskApp) -> None
 
 
 def test_invalid_payload_error_does_not_echo_input_values(app: TaskApp) -> None:
-    outcome = app.testing.run("order.secret", {"card_number": "4111-1111-1111-1111"})
+    outcome = app.testing.run("order.secret", {"card_number": "4111-1111-1111-1111"}).outcome
     assert isinstance(outcome, Failed)
     assert "4111" not in outcome.error.message
 
 
 def test_permanent_error_is_permanent_with_its_message(app: TaskApp) -> None:
-    outcome = app.testing.run("order.reject", VALID)
+    outcome = app.testing.run("order.reject", VALID).outcome
     assert outcome == Failed(_error("PermanentError", "order o-123 was cancelled"), permanent=True)
 
 
 def test_other_exceptions_are_retried_with_backoff_growing_with_attempts(app: TaskApp) -> None:
     delays = []
     for attempt in (1, 2, 3, 4):
-        outcome = app.testing.run("order.flaky", VALID, attempt=attempt)
+        outcome = app.testing.run("order.flaky", VALID, attempt=attempt).outcome
         assert isinstance(outcome, RetryLater)
         assert outcome.error == _error("ConnectionError", "downstream unavailable")
         assert outcome.delay is not None
@@ -154,32 +154,32 @@ def test_other_exceptions_are_retried_with_backoff_growing_with_attempts(app: Ta
 
 
 def test_backoff_is_capped(app: TaskApp) -> None:
-    outcome = app.testing.run("order.flaky", VALID, attempt=40)
+    outcome = app.testing.run("order.flaky", VALID, attempt=40).outcome
     assert isinstance(outcome, RetryLater)
     assert outcome.delay is not None
     assert outcome.delay <= app.settings.backoff_max_seconds
 
 
 def test_retryable_error_delay_is_honoured(app: TaskApp) -> None:
-    assert app.testing.run("order.throttled", VALID) == RetryLater(
+    assert app.testing.run("order.throttled", VALID).outcome == RetryLater(
         _error("RetryableError", "rate limited"), 7
     )
 
 
 def test_last_allowed_receive_fails_for_good_but_not_permanently(app: TaskApp) -> None:
-    outcome = app.testing.run("order.flaky", VALID, attempt=5, max_receives=5)
+    outcome = app.testing.run("order.flaky", VALID, attempt=5, max_receives=5).outcome
     assert outcome == Failed(_error("ConnectionError", "downstream unavailable"), permanent=False)
-    assert isinstance(app.testing.run("order.flaky", VALID, attempt=4, max_receives=5), RetryLater)
+    assert isinstance(app.testing.run("order.flaky", VALID, attempt=4, max_receives=5).outcome, RetryLater)
 
 
 def test_permanent_error_on_last_receive_stays_permanent(app: TaskApp) -> None:
-    outcome = app.testing.run("order.reject", VALID, attempt=5, max_receives=5)
+    outcome = app.testing.run("order.reject", VALID, attempt=5, max_receives=5).outcome
     assert isinstance(outcome, Failed)
     assert outcome.permanent
 
 
 def test_a_result_of_the_wrong_type_is_permanent(app: TaskApp) -> None:
-    outcome = app.testing.run("order.bad_result", VALID)
+    outcome = app.testing.run("order.bad_result", VALID).outcome
     assert isinstance(outcome, Failed)
     assert outcome.permanent
     assert outcome.error.type == "InvalidResult"
@@ -187,23 +187,27 @@ def test_a_result_of_the_wrong_type_is_permanent(app: TaskApp) -> None:
 
 
 def test_a_result_that_validates_into_the_output_model_is_accepted(app: TaskApp) -> None:
-    assert app.testing.run("order.dict_result", VALID) == Succeeded(Receipt(order_id="o-123", total=2))
+    assert app.testing.run("order.dict_result", VALID).outcome == Succeeded(
+        Receipt(order_id="o-123", total=2)
+    )
 
 
 def test_task_is_not_started_when_deadline_is_too_close(app: TaskApp) -> None:
     margin = app.settings.deadline_margin_seconds
-    outcome = app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin - 0.01))
+    outcome = app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin - 0.01)).outcome
     assert isinstance(outcome, RetryLater)
     assert outcome.delay == 0
     assert outcome.error.type == "DeadlineTooClose"
     assert app.calls == []  # type: ignore[attr-defined]
-    assert isinstance(app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin)), Succeeded)
+    assert isinstance(
+        app.testing.run("order.place", VALID, deadline=Deadline(lambda: 5 + margin)).outcome, Succeeded
+    )
 
 
 def test_a_task_never_started_for_lack_of_time_fails_on_its_last_receive(app: TaskApp) -> None:
     """Otherwise a timeout that never fits the function's reaches the DLQ with no trace."""
     too_close = Deadline(lambda: 1.0)
-    outcome = app.testing.run("order.place", VALID, deadline=too_close, attempt=5, max_receives=5)
+    outcome = app.testing.run("order.place", VALID, deadline=too_close, attempt=5, max_receives=5).outcome
     assert isinstance(outcome, Failed)
     assert not outcome.permanent
     assert outcome.error.type == "DeadlineTooClose"
@@ -236,7 +240,7 @@ def test_in_process_retries_recover_from_transient_errors() -> None:
             raise TimeoutError("blip")
         return Receipt(order_id=order.order_id, total=len(attempts))
 
-    assert app.testing.run("r.flaky", VALID) == Succeeded(Receipt(order_id="o-123", total=3))
+    assert app.testing.run("r.flaky", VALID).outcome == Succeeded(Receipt(order_id="o-123", total=3))
 
 
 def test_in_process_retries_stop_at_attempts_and_then_requeue() -> None:
@@ -248,7 +252,7 @@ def test_in_process_retries_stop_at_attempts_and_then_requeue() -> None:
         attempts.append(1)
         raise TimeoutError("still down")
 
-    assert isinstance(app.testing.run("r.down", VALID), RetryLater)
+    assert isinstance(app.testing.run("r.down", VALID).outcome, RetryLater)
     assert len(attempts) == 3
 
 
@@ -263,8 +267,8 @@ def test_in_process_retries_skip_permanent_and_unlisted_errors() -> None:
             raise PermanentError("no")
         raise KeyError("not listed")
 
-    assert isinstance(app.testing.run("r.mixed", {"order_id": "perm", "quantity": 1}), Failed)
-    assert isinstance(app.testing.run("r.mixed", {"order_id": "other", "quantity": 1}), RetryLater)
+    assert isinstance(app.testing.run("r.mixed", {"order_id": "perm", "quantity": 1}).outcome, Failed)
+    assert isinstance(app.testing.run("r.mixed", {"order_id": "other", "quantity": 1}).outcome, RetryLater)
     assert attempts == ["perm", "other"]
 
 

@@ -59,8 +59,8 @@ def tester(app: TaskApp, layer: InMemoryPersistenceLayer) -> TaskTester:
 
 
 def test_same_key_runs_once_and_returns_the_stored_result(tester: TaskTester, runs: list[int]) -> None:
-    first = tester.run("order.charge", {"n": 2}, idempotency_key="k")
-    second = tester.run("order.charge", {"n": 2}, idempotency_key="k")
+    first = tester.run("order.charge", {"n": 2}, idempotency_key="k").outcome
+    second = tester.run("order.charge", {"n": 2}, idempotency_key="k").outcome
 
     assert first == Succeeded(Receipt(doubled=4))
     assert second == Succeeded(Receipt(doubled=4), duplicate=True)
@@ -69,7 +69,7 @@ def test_same_key_runs_once_and_returns_the_stored_result(tester: TaskTester, ru
 
 def test_same_message_id_is_a_duplicate(tester: TaskTester, runs: list[int]) -> None:
     tester.run("order.charge", {"n": 1}, message_id="m-1")
-    again = tester.run("order.charge", {"n": 1}, message_id="m-1", attempt=2)
+    again = tester.run("order.charge", {"n": 1}, message_id="m-1", attempt=2).outcome
 
     assert isinstance(again, Succeeded)
     assert again.duplicate
@@ -97,7 +97,7 @@ def test_opting_out_runs_every_time(
 def test_failure_releases_the_key_so_the_retry_runs(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    outcome = tester.run("order.charge", {"n": -1}, idempotency_key="k")
+    outcome = tester.run("order.charge", {"n": -1}, idempotency_key="k").outcome
 
     assert isinstance(outcome, RetryLater)
     assert runs == [-1, -1, -1]  # in-process retries ran inside one idempotency lock
@@ -108,7 +108,7 @@ def test_failure_releases_the_key_so_the_retry_runs(
 def test_invalid_result_is_reported_and_not_stored(
     tester: TaskTester, layer: InMemoryPersistenceLayer
 ) -> None:
-    outcome = tester.run("order.bad", {"n": 1}, idempotency_key="k")
+    outcome = tester.run("order.bad", {"n": 1}, idempotency_key="k").outcome
 
     assert isinstance(outcome, Failed)
     assert outcome.error.type == "InvalidResult"
@@ -128,7 +128,7 @@ def test_a_key_in_progress_elsewhere_is_retried_not_run(
         in_progress_expiry_timestamp=int(now * 1000) + 60_000,
     )
 
-    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k")
+    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k").outcome
 
     assert isinstance(outcome, RetryLater)
     assert outcome.error.type == "DuplicateInProgressError"
@@ -138,7 +138,7 @@ def test_a_key_in_progress_elsewhere_is_retried_not_run(
 def test_a_crashed_attempts_lock_expires_with_its_deadline(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", deadline=Deadline.after(30))
+    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", deadline=Deadline.after(30)).outcome
     [record] = layer.records.values()
     assert isinstance(outcome, Succeeded)
     [key] = layer.records
@@ -150,7 +150,7 @@ def test_a_crashed_attempts_lock_expires_with_its_deadline(
         in_progress_expiry_timestamp=int(time.time() * 1000) - 1,
     )
 
-    again = tester.run("order.charge", {"n": 3}, idempotency_key="k")
+    again = tester.run("order.charge", {"n": 3}, idempotency_key="k").outcome
 
     assert again == Succeeded(Receipt(doubled=6))
     assert runs == [3, 3]

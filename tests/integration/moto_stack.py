@@ -1,4 +1,5 @@
-"""A fresh set of AWS resources on a moto server, and the moves Lambda's event source makes.
+"""A fresh set of AWS resources on a moto server, and the moves Lambda's event source makes
+(both the library's own: ``taskworker.dev``'s provisioning and event-source emulation).
 
 Kept out of ``conftest.py`` under a unique module name so tests can import it without
 clashing with other ``conftest`` modules.
@@ -16,7 +17,8 @@ import boto3
 
 from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
-from taskworker.testing import lambda_context, record_from_sqs_message
+from taskworker.dev.event_source import LambdaEventSource
+from taskworker.dev.resources import DevResources, provision
 
 REGION = "us-east-1"
 
@@ -85,13 +87,9 @@ class Stack:
 
     def invoke(self, app: TaskApp, messages: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """What Lambda's event source mapping does: invoke, then delete what did not fail."""
-        event = {"Records": [record_from_sqs_message(m, self.queue_arn) for m in messages]}
-        response = app.lambda_handler(event, lambda_context())
-        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-        done = [m for m in messages if m["MessageId"] not in failed]
-        if done:
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        source = LambdaEventSource(self.sqs, self.queue_url, app.lambda_handler, queue_arn=self.queue_arn)
+        response: dict[str, Any] = source.invoke(messages)
+        assert source.undeleted == 0, "the event source could not delete a processed message"
         return response
 
     def deliver(self, app: TaskApp, *, expect: int | None = None) -> dict[str, Any]:
@@ -136,63 +134,29 @@ class Stack:
 
 
 def make_stack(endpoint: str, *, max_receives: int = 3, fifo_topic: bool = False) -> Stack:
-    suffix = uuid.uuid4().hex[:10]
+    """Fresh resources provisioned as ``taskworker dev`` provisions them, under a unique prefix."""
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
     sns = boto3.client("sns", endpoint_url=endpoint, region_name=REGION)
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
-
-    dlq_url = sqs.create_queue(QueueName=f"dlq-{suffix}")["QueueUrl"]
-    dlq_arn = _arn(sqs, dlq_url)
-    queue_url = sqs.create_queue(
-        QueueName=f"tasks-{suffix}",
-        Attributes={
-            "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
-            ),
-        },
-    )["QueueUrl"]
-    topic_name = f"results-{suffix}" + (".fifo" if fifo_topic else "")
-    topic_attributes = {"FifoTopic": "true"} if fifo_topic else {}
-    topic_arn = sns.create_topic(Name=topic_name, Attributes=topic_attributes)["TopicArn"]
-    events_name = f"events-{suffix}" + (".fifo" if fifo_topic else "")
-    events_attributes = {"FifoQueue": "true"} if fifo_topic else {}
-    events_url = sqs.create_queue(QueueName=events_name, Attributes=events_attributes)["QueueUrl"]
-    sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=_arn(sqs, events_url),
-        Attributes={"RawMessageDelivery": "true"},
+    resources = DevResources(
+        prefix=f"it-{uuid.uuid4().hex[:10]}", max_receive_count=max_receives, fifo_results=fifo_topic
     )
-    status_table = f"status-{suffix}"
-    dynamodb.create_table(
-        TableName=status_table,
-        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    idempotency_table = f"idempotency-{suffix}"
-    dynamodb.create_table(
-        TableName=idempotency_table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    provisioned = provision(resources, sqs, sns, dynamodb)
+    settings = provisioned.settings
+    assert settings.queue_url
+    assert settings.dlq_url
+    assert settings.result_topic_arn
     return Stack(
         endpoint=endpoint,
         sqs=sqs,
         sns=sns,
         dynamodb=dynamodb,
-        queue_url=queue_url,
-        queue_arn=_arn(sqs, queue_url),
-        dlq_url=dlq_url,
-        topic_arn=topic_arn,
-        events_url=events_url,
-        status_table=status_table,
-        idempotency_table=idempotency_table,
+        queue_url=settings.queue_url,
+        queue_arn=provisioned.queue_arn,
+        dlq_url=settings.dlq_url,
+        topic_arn=settings.result_topic_arn,
+        events_url=provisioned.results_queue_url,
+        status_table=resources.status_table,
+        idempotency_table=resources.idempotency_table,
         max_receives=max_receives,
     )
-
-
-def _arn(sqs: Any, url: str) -> str:
-    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])

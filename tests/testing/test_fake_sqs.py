@@ -24,7 +24,6 @@ from taskworker.testing.fake_sqs import (
     FakeSQS,
     ManualClock,
     md5_of_message_attributes,
-    message_size,
 )
 
 # ----------------------------------------------------------------------------- helpers
@@ -110,118 +109,6 @@ def test_missing_queue_raises_modeled_exception_with_query_code(sqs: FakeSQS) ->
     )
 
 
-def test_create_queue_is_idempotent_but_rejects_different_attributes(sqs: FakeSQS) -> None:
-    url = make_queue(sqs, "q", VisibilityTimeout="10")
-    assert make_queue(sqs, "q", VisibilityTimeout="10") == url
-    assert make_queue(sqs, "q") == url
-    error = error_of(lambda: make_queue(sqs, "q", VisibilityTimeout="11"))
-    assert error["Code"] == "QueueAlreadyExists"
-    assert error["QueryErrorCode"] == "QueueNameExists"
-
-
-@pytest.mark.parametrize(
-    ("name", "attributes", "code"),
-    [
-        ("bad name", {}, "InvalidParameterValue"),
-        ("x" * 81, {}, "InvalidParameterValue"),
-        ("f.fifo", {}, "InvalidParameterValue"),
-        ("f", {"FifoQueue": "true"}, "InvalidParameterValue"),
-        ("q", {"VisibilityTimeout": "43201"}, "InvalidAttributeValue"),
-        ("q", {"DelaySeconds": "901"}, "InvalidAttributeValue"),
-        ("q", {"MessageRetentionPeriod": "59"}, "InvalidAttributeValue"),
-        ("q", {"ReceiveMessageWaitTimeSeconds": "abc"}, "InvalidAttributeValue"),
-        ("q", {"ContentBasedDeduplication": "true"}, "InvalidAttributeName"),
-        ("q", {"Bogus": "1"}, "InvalidAttributeName"),
-        ("q", {"QueueArn": "x"}, "InvalidAttributeName"),
-    ],
-)
-def test_create_queue_validation(sqs: FakeSQS, name: str, attributes: dict[str, str], code: str) -> None:
-    assert error_of(lambda: sqs.create_queue(QueueName=name, Attributes=attributes))["Code"] == code
-
-
-def test_get_queue_attributes_all_and_none(sqs: FakeSQS, clock: ManualClock) -> None:
-    url = make_queue(sqs, "q", VisibilityTimeout="45")
-    response = sqs.get_queue_attributes(QueueUrl=url)
-    assert "Attributes" not in response
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert attrs["VisibilityTimeout"] == "45"
-    assert attrs["DelaySeconds"] == "0"
-    assert attrs["MaximumMessageSize"] == "262144"
-    assert attrs["MessageRetentionPeriod"] == "345600"
-    assert attrs["ReceiveMessageWaitTimeSeconds"] == "0"
-    assert attrs["CreatedTimestamp"] == str(int(clock()))
-    assert attrs["ApproximateNumberOfMessages"] == "0"
-    assert "FifoQueue" not in attrs
-    assert "RedrivePolicy" not in attrs
-    assert all(isinstance(v, str) for v in attrs.values())
-    error = error_of(lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Nope"]))
-    assert error["Code"] == "InvalidAttributeName"
-
-
-def test_fifo_queue_attributes(sqs: FakeSQS) -> None:
-    url = fifo_queue(sqs, ContentBasedDeduplication="true")
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert attrs["FifoQueue"] == "true"
-    assert attrs["ContentBasedDeduplication"] == "true"
-    assert attrs["DeduplicationScope"] == "queue"
-
-
-def test_default_max_message_size_can_follow_todays_sqs() -> None:
-    sqs = FakeSQS(default_max_message_size=1_048_576)
-    url = make_queue(sqs)
-    sqs.send_message(QueueUrl=url, MessageBody="x" * 1_048_576)
-    assert counts(sqs, url) == (1, 0, 0)
-
-
-def test_set_queue_attributes_updates_and_validates(sqs: FakeSQS, clock: ManualClock) -> None:
-    url = make_queue(sqs)
-    clock.advance(5)
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "5"})
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert attrs["VisibilityTimeout"] == "5"
-    assert int(attrs["LastModifiedTimestamp"]) == int(attrs["CreatedTimestamp"]) + 5
-    for bad in ({"VisibilityTimeout": "-1"}, {"FifoQueue": "true"}, {"Nope": "1"}):
-        assert error_of(lambda b=bad: sqs.set_queue_attributes(QueueUrl=url, Attributes=b))
-
-
-def test_delete_queue_blocks_the_name_for_60_seconds(sqs: FakeSQS, clock: ManualClock) -> None:
-    url = make_queue(sqs)
-    sqs.delete_queue(QueueUrl=url)
-    assert error_of(lambda: sqs.get_queue_url(QueueName="q"))["QueryErrorCode"] == ("QueueDoesNotExist")
-    error = error_of(lambda: make_queue(sqs))
-    assert error["Code"] == "AWS.SimpleQueueService.QueueDeletedRecently"
-    clock.advance(60)
-    assert make_queue(sqs) == url
-
-
-def test_list_queues_prefix_and_pagination(sqs: FakeSQS) -> None:
-    assert "QueueUrls" not in sqs.list_queues()
-    for name in ("a1", "a2", "a3", "b1"):
-        make_queue(sqs, name)
-    names = [u.rsplit("/", 1)[1] for u in sqs.list_queues(QueueNamePrefix="a")["QueueUrls"]]
-    assert names == ["a1", "a2", "a3"]
-    page = sqs.list_queues(QueueNamePrefix="a", MaxResults=2)
-    assert len(page["QueueUrls"]) == 2
-    rest = sqs.list_queues(QueueNamePrefix="a", MaxResults=2, NextToken=page["NextToken"])
-    assert [u.rsplit("/", 1)[1] for u in rest["QueueUrls"]] == ["a3"]
-    assert "NextToken" not in rest
-    assert "NextToken" not in sqs.list_queues()
-    assert error_of(lambda: sqs.list_queues(MaxResults=0))["Code"] == "InvalidParameterValue"
-
-
-def test_purge_removes_everything_once_per_minute(sqs: FakeSQS, clock: ManualClock) -> None:
-    url = make_queue(sqs)
-    sqs.send_message(QueueUrl=url, MessageBody="a")
-    sqs.send_message(QueueUrl=url, MessageBody="b")
-    receive(sqs, url)
-    sqs.purge_queue(QueueUrl=url)
-    assert counts(sqs, url) == (0, 0, 0)
-    error = error_of(lambda: sqs.purge_queue(QueueUrl=url))
-    assert error["Code"] == "AWS.SimpleQueueService.PurgeQueueInProgress"
-    clock.advance(60)
-    sqs.purge_queue(QueueUrl=url)
-
-
 # --------------------------------------------------------------------------- sending
 
 
@@ -275,85 +162,6 @@ def test_round_trip_preserves_body_attributes_and_md5(body: str, values: dict[st
     assert msg.get("MD5OfMessageAttributes") == sent.get("MD5OfMessageAttributes")
 
 
-def test_size_limit_counts_body_and_attribute_names_types_values(sqs: FakeSQS) -> None:
-    url = make_queue(sqs)
-    attrs = {"k": {"DataType": "String", "StringValue": "vv"}}
-    overhead = message_size("", attrs)
-    assert overhead == len("k") + len("String") + len("vv")
-    sqs.send_message(QueueUrl=url, MessageBody="x" * (262_144 - overhead), MessageAttributes=attrs)
-    error = error_of(
-        lambda: sqs.send_message(
-            QueueUrl=url, MessageBody="x" * (262_145 - overhead), MessageAttributes=attrs
-        )
-    )
-    assert error["Code"] == "InvalidParameterValue"
-    assert "Message must be shorter than 262144 bytes" in error["Message"]
-    assert message_size("é", {}) == 2  # UTF-8 bytes, not characters
-
-
-def test_queue_maximum_message_size_is_honoured(sqs: FakeSQS) -> None:
-    url = make_queue(sqs, MaximumMessageSize="1024")
-    sqs.send_message(QueueUrl=url, MessageBody="x" * 1024)
-    assert error_of(lambda: sqs.send_message(QueueUrl=url, MessageBody="x" * 1025))
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "code"),
-    [
-        ({"MessageBody": ""}, "MissingParameter"),
-        ({"MessageBody": "a\x01b"}, "InvalidMessageContents"),
-        ({"MessageBody": "x", "DelaySeconds": 901}, "InvalidParameterValue"),
-        ({"MessageBody": "x", "MessageDeduplicationId": "d"}, "InvalidParameterValue"),
-        (
-            {"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Foo", "StringValue": "1"}}},
-            "InvalidParameterValue",
-        ),
-        (
-            {"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Number", "StringValue": "abc"}}},
-            "InvalidParameterValue",
-        ),
-        (
-            {"MessageBody": "x", "MessageAttributes": {"a": {"DataType": "String", "StringValue": ""}}},
-            "InvalidParameterValue",
-        ),
-        (
-            {"MessageBody": "x", "MessageAttributes": {"AWS.x": {"DataType": "String", "StringValue": "1"}}},
-            "InvalidParameterValue",
-        ),
-        (
-            {
-                "MessageBody": "x",
-                "MessageAttributes": {f"a{i}": {"DataType": "String", "StringValue": "v"} for i in range(11)},
-            },
-            "InvalidParameterValue",
-        ),
-        (
-            {
-                "MessageBody": "x",
-                "MessageSystemAttributes": {"Other": {"DataType": "String", "StringValue": "v"}},
-            },
-            "InvalidParameterValue",
-        ),
-    ],
-)
-def test_send_message_validation(sqs: FakeSQS, kwargs: dict[str, Any], code: str) -> None:
-    url = make_queue(sqs)
-    assert error_of(lambda: sqs.send_message(QueueUrl=url, **kwargs))["Code"] == code
-    assert counts(sqs, url) == (0, 0, 0)
-
-
-def test_trace_header_is_stored_and_hashed(sqs: FakeSQS) -> None:
-    url = make_queue(sqs)
-    sent = sqs.send_message(
-        QueueUrl=url,
-        MessageBody="x",
-        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}},
-    )
-    assert "MD5OfMessageSystemAttributes" in sent
-    (msg,) = receive(sqs, url, MessageSystemAttributeNames=["AWSTraceHeader"])
-    assert msg["Attributes"] == {"AWSTraceHeader": "Root=1-abc"}
-
-
 def test_send_message_batch_reports_each_entry(sqs: FakeSQS) -> None:
     url = make_queue(sqs)
     result = sqs.send_message_batch(
@@ -376,31 +184,6 @@ def test_send_message_batch_reports_each_entry(sqs: FakeSQS) -> None:
     assert failed["SenderFault"] is True
     assert failed["Code"] == "InvalidParameterValue"
     assert counts(sqs, url) == (2, 0, 0)
-
-
-@pytest.mark.parametrize(
-    ("entries", "code"),
-    [
-        ([], "AWS.SimpleQueueService.EmptyBatchRequest"),
-        (
-            [{"Id": str(i), "MessageBody": "x"} for i in range(11)],
-            "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
-        ),
-        (
-            [{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}],
-            "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-        ),
-        ([{"Id": "a b", "MessageBody": "x"}], "AWS.SimpleQueueService.InvalidBatchEntryId"),
-        (
-            [{"Id": str(i), "MessageBody": "x" * 30_000} for i in range(9)],
-            "AWS.SimpleQueueService.BatchRequestTooLong",
-        ),
-    ],
-)
-def test_send_message_batch_request_errors(sqs: FakeSQS, entries: list[dict[str, Any]], code: str) -> None:
-    url = make_queue(sqs)
-    assert error_of(lambda: sqs.send_message_batch(QueueUrl=url, Entries=entries))["Code"] == code
-    assert counts(sqs, url) == (0, 0, 0)
 
 
 # ------------------------------------------------------------------------- receiving
@@ -481,21 +264,6 @@ def test_message_attribute_selection(sqs: FakeSQS) -> None:
     assert selected([]) == {}
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"MaxNumberOfMessages": 0},
-        {"MaxNumberOfMessages": 11},
-        {"WaitTimeSeconds": 21},
-        {"VisibilityTimeout": 43201},
-        {"VisibilityTimeout": -1},
-    ],
-)
-def test_receive_parameter_ranges(sqs: FakeSQS, kwargs: dict[str, int]) -> None:
-    url = make_queue(sqs)
-    assert error_of(lambda: sqs.receive_message(QueueUrl=url, **kwargs))["Code"] == ("InvalidParameterValue")
-
-
 def test_max_number_of_messages(sqs: FakeSQS) -> None:
     url = make_queue(sqs)
     for i in range(15):
@@ -518,15 +286,6 @@ def test_delay_seconds_per_message_and_per_queue(sqs: FakeSQS, clock: ManualCloc
     assert [m["Body"] for m in receive(sqs, url, MaxNumberOfMessages=10)] == ["queue-delay"]
 
 
-def test_retention_period_expires_messages(sqs: FakeSQS, clock: ManualClock) -> None:
-    url = make_queue(sqs, MessageRetentionPeriod="60")
-    sqs.send_message(QueueUrl=url, MessageBody="old")
-    clock.advance(59)
-    assert counts(sqs, url) == (1, 0, 0)
-    clock.advance(1)
-    assert counts(sqs, url) == (0, 0, 0)
-
-
 # ----------------------------------------------------------------- long polling
 
 
@@ -540,15 +299,6 @@ def test_long_poll_with_manual_clock_advances_virtual_time(sqs: FakeSQS, clock: 
     (msg,) = receive(sqs, url, WaitTimeSeconds=20)
     assert msg["Body"] == "later"
     assert clock() == start + 25  # returned as soon as the message became visible
-
-
-def test_queue_receive_wait_time_is_the_default_wait(sqs: FakeSQS, clock: ManualClock) -> None:
-    url = make_queue(sqs, ReceiveMessageWaitTimeSeconds="7")
-    start = clock()
-    receive(sqs, url)
-    assert clock() == start + 7
-    receive(sqs, url, WaitTimeSeconds=0)
-    assert clock() == start + 7
 
 
 def test_long_poll_real_clock_wakes_on_send_from_other_thread() -> None:
@@ -661,26 +411,6 @@ def test_change_visibility_after_timeout_lapsed_is_a_no_op(sqs: FakeSQS, clock: 
     assert counts(sqs, url) == (1, 0, 0)  # not hidden again
 
 
-def test_change_visibility_limits(sqs: FakeSQS, clock: ManualClock) -> None:
-    url = make_queue(sqs)
-    sqs.send_message(QueueUrl=url, MessageBody="x")
-    (msg,) = receive(sqs, url, VisibilityTimeout=43_200)
-    handle = msg["ReceiptHandle"]
-    for bad in (-1, 43_201):
-        assert error_of(
-            lambda b=bad: sqs.change_message_visibility(
-                QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=b
-            )
-        )
-    clock.advance(100)
-    # 12 hours is the cap on total in-flight time since the receive.
-    error = error_of(
-        lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=43_200)
-    )
-    assert "beyond the limit" in error["Message"]
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=43_100)
-
-
 def test_delete_and_change_visibility_batches(sqs: FakeSQS) -> None:
     url = make_queue(sqs)
     for i in range(3):
@@ -749,35 +479,6 @@ def test_redrive_moves_message_after_max_receive_count(sqs: FakeSQS, clock: Manu
     assert moved["Attributes"]["DeadLetterQueueSourceArn"] == sqs.queue_arn(src)
 
 
-def test_redrive_policy_attribute_round_trip(sqs: FakeSQS) -> None:
-    src, dlq = _with_dlq(sqs, max_receive_count=5)
-    raw = sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["RedrivePolicy"])["Attributes"][
-        "RedrivePolicy"
-    ]
-    assert json.loads(raw) == {"deadLetterTargetArn": sqs.queue_arn(dlq), "maxReceiveCount": 5}
-    sqs.set_queue_attributes(QueueUrl=src, Attributes={"RedrivePolicy": ""})
-    assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["RedrivePolicy"])
-
-
-@pytest.mark.parametrize(
-    "policy",
-    [
-        "not json",
-        json.dumps({"maxReceiveCount": 1}),
-        json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:nope", "maxReceiveCount": 1}),
-        json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq", "maxReceiveCount": 0}),
-        json.dumps(
-            {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq.fifo", "maxReceiveCount": 1}
-        ),
-    ],
-)
-def test_redrive_policy_validation(sqs: FakeSQS, policy: str) -> None:
-    make_queue(sqs, "dlq")
-    fifo_queue(sqs, "dlq.fifo")
-    error = error_of(lambda: make_queue(sqs, "src", RedrivePolicy=policy))
-    assert error["Code"] in {"InvalidParameterValue", "InvalidAttributeValue"}
-
-
 def test_fifo_redrive_unblocks_the_group(sqs: FakeSQS, clock: ManualClock) -> None:
     src, dlq = _with_dlq(sqs, max_receive_count=1, fifo=True)
     sqs.send_message(QueueUrl=src, MessageBody="bad", MessageGroupId="g")
@@ -826,13 +527,6 @@ def test_fifo_content_based_dedup(sqs: FakeSQS) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g1")
     sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g2")
     sqs.send_message(QueueUrl=url, MessageBody="other", MessageGroupId="g1")
-    assert counts(sqs, url) == (2, 0, 0)
-
-
-def test_fifo_dedup_scope_message_group(sqs: FakeSQS) -> None:
-    url = fifo_queue(sqs, ContentBasedDeduplication="true", DeduplicationScope="messageGroup")
-    sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g1")
-    sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g2")
     assert counts(sqs, url) == (2, 0, 0)
 
 
@@ -1129,15 +823,12 @@ def test_parity_batch_results(sqs_client: Any, unique: str) -> None:
         ("empty_batch", "AWS.SimpleQueueService.EmptyBatchRequest"),
         ("too_many", "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"),
         ("not_distinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"),
-        ("bad_entry_id", "AWS.SimpleQueueService.InvalidBatchEntryId"),
         ("max_messages", "InvalidParameterValue"),
         ("garbage_handle", "ReceiptHandleIsInvalid"),
         ("fifo_no_group", "MissingParameter"),
         ("fifo_no_dedup", "InvalidParameterValue"),
         ("fifo_delay", "InvalidParameterValue"),
-        ("purge_twice", "AWS.SimpleQueueService.PurgeQueueInProgress"),
         ("unknown_attribute", "InvalidAttributeName"),
-        ("conflicting_create", "QueueAlreadyExists"),
         ("bad_attribute_type", "InvalidParameterValue"),
     ],
 )
@@ -1153,9 +844,6 @@ def test_parity_error_codes(sqs_client: Any, unique: str, scenario: str, code: s
         "not_distinct": lambda: sqs_client.delete_message_batch(
             QueueUrl=url, Entries=[{"Id": "a", "ReceiptHandle": "h"}, {"Id": "a", "ReceiptHandle": "h"}]
         ),
-        "bad_entry_id": lambda: sqs_client.send_message_batch(
-            QueueUrl=url, Entries=[{"Id": "a.b", "MessageBody": "x"}]
-        ),
         "max_messages": lambda: sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=11),
         "garbage_handle": lambda: sqs_client.delete_message(QueueUrl=url, ReceiptHandle="junk"),
         "fifo_no_group": lambda: sqs_client.send_message(QueueUrl=fifo, MessageBody="x"),
@@ -1163,9 +851,7 @@ def test_parity_error_codes(sqs_client: Any, unique: str, scenario: str, code: s
         "fifo_delay": lambda: sqs_client.send_message(
             QueueUrl=fifo, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d", DelaySeconds=2
         ),
-        "purge_twice": lambda: [sqs_client.purge_queue(QueueUrl=url) for _ in range(2)],
         "unknown_attribute": lambda: sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["Bogus"]),
-        "conflicting_create": lambda: _create(sqs_client, f"e-{unique}", VisibilityTimeout="31"),
         "bad_attribute_type": lambda: sqs_client.send_message(
             QueueUrl=url, MessageBody="x", MessageAttributes={"a": {"DataType": "Text", "StringValue": "1"}}
         ),
@@ -1194,7 +880,18 @@ def test_parity_long_poll_wakes_on_send(sqs_client: Any, unique: str) -> None:
     assert time.monotonic() - started < 4
 
 
-def test_parity_list_queues_prefix(sqs_client: Any, unique: str) -> None:
-    urls = {_create(sqs_client, f"ls-{unique}-{i}") for i in range(3)}
-    listed = sqs_client.list_queues(QueueNamePrefix=f"ls-{unique}")["QueueUrls"]
-    assert set(listed) == urls
+def test_parity_stale_receipt_handles(sqs_client: Any, unique: str) -> None:
+    """A delete with a stale handle succeeds without deleting the message received since.
+
+    (AWS also refuses ChangeMessageVisibility with a stale handle, as a sender fault; moto
+    accepts it, so that rule is pinned by the fake's own unit test above.)
+    """
+    url = _create(sqs_client, f"st-{unique}", VisibilityTimeout="30")
+    sqs_client.send_message(QueueUrl=url, MessageBody="x")
+    (first,) = receive(sqs_client, url)
+    sqs_client.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0
+    )
+    (second,) = receive(sqs_client, url)
+    sqs_client.delete_message(QueueUrl=url, ReceiptHandle=second["ReceiptHandle"])
+    assert counts(sqs_client, url) == (0, 0, 0)

@@ -12,6 +12,7 @@ from typing import Any
 
 from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
+from taskworker.dev.resources import DevResources, provision_queues
 from taskworker.handlers.worker import Worker, WorkerOptions
 from taskworker.messages import send_attributes
 
@@ -22,16 +23,11 @@ def make_queues(
     sqs: Any, name: str, *, fifo: bool = False, max_receives: int = 3, visibility: int = 5
 ) -> tuple[str, str]:
     """A task queue with a redrive policy to its own DLQ; returns (queue_url, dlq_url)."""
-    suffix = ".fifo" if fifo else ""
-    fifo_attrs = {"FifoQueue": "true"} if fifo else {}
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq{suffix}", Attributes=fifo_attrs)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)})
-    attributes = {"RedrivePolicy": redrive, "VisibilityTimeout": str(visibility), **fifo_attrs}
-    queue_url = sqs.create_queue(QueueName=f"{name}{suffix}", Attributes=attributes)["QueueUrl"]
-    return queue_url, dlq_url
+    resources = DevResources(
+        prefix=name, visibility_timeout=visibility, max_receive_count=max_receives, fifo=fifo
+    )
+    queues = provision_queues(resources, sqs)
+    return queues.queue_url, queues.dlq_url
 
 
 def make_app(name: str, sqs: Any, queue_url: str, dlq_url: str | None = None, **settings: Any) -> TaskApp:
