@@ -361,7 +361,23 @@ class DynamoDBIdempotencyStore:
         return IdempotencyRecord(record.key, IN_PROGRESS, int(now) + 1, int(now * 1000) + 1000)
 
     def complete(self, record: IdempotencyRecord) -> None:
-        self.client.put_item(TableName=self.table, Item=_item(record))
+        """UpdateItem, as powertools writes a success: the lock's owner stays for the record."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"id": {"S": record.key}},
+            UpdateExpression="SET #status = :completed, #expiry = :expiry, #data = :data REMOVE #lock",
+            ExpressionAttributeNames={
+                "#status": "status",
+                "#expiry": "expiration",
+                "#data": "data",
+                "#lock": "in_progress_expiration",
+            },
+            ExpressionAttributeValues={
+                ":completed": {"S": COMPLETED},
+                ":expiry": {"N": str(record.expires_at)},
+                ":data": {"S": record.data or "null"},
+            },
+        )
 
     def renew(self, key: str, owner: str, locked_until_ms: int) -> None:
         with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):  # not ours
