@@ -38,16 +38,20 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade",
 
 @dataclass
 class Fault:
-    """Answer ``times`` requests (``None``: all) of ``service``/``operation`` with ``kind``."""
+    """Answer ``times`` requests (``None``: all) of ``service``/``operation`` with ``kind``;
+    with ``body_contains``, only requests whose body holds that text (a table's name)."""
 
     service: str
     operation: str
     kind: FaultKind
     times: int | None = None
+    body_contains: str | None = None
     hits: int = 0
 
-    def takes(self, service: str, operation: str) -> bool:
+    def takes(self, service: str, operation: str, body: bytes) -> bool:
         if (service, operation) != (self.service, self.operation):
+            return False
+        if self.body_contains is not None and self.body_contains.encode() not in body:
             return False
         return self.times is None or self.hits < self.times
 
@@ -84,8 +88,16 @@ class FaultProxy:
             self._server.server_close()
             self._server = None
 
-    def inject(self, service: str, operation: str, kind: FaultKind, times: int | None = None) -> Fault:
-        fault = Fault(service, operation, kind, times)
+    def inject(
+        self,
+        service: str,
+        operation: str,
+        kind: FaultKind,
+        times: int | None = None,
+        *,
+        body_contains: str | None = None,
+    ) -> Fault:
+        fault = Fault(service, operation, kind, times, body_contains)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -94,12 +106,12 @@ class FaultProxy:
         with self._lock:
             self.faults.clear()
 
-    def decide(self, service: str, operation: str) -> FaultKind | None:
+    def decide(self, service: str, operation: str, body: bytes) -> FaultKind | None:
         """Count the call and pick the fault it meets, if any (each fault counts its hits)."""
         with self._lock:
             self.calls[service, operation] += 1
             for fault in self.faults:
-                if fault.takes(service, operation):
+                if fault.takes(service, operation, body):
                     fault.hits += 1
                     self.injected[service, operation, fault.kind] += 1
                     return fault.kind
@@ -159,7 +171,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             service, operation = _classify(
                 self.headers.get("Authorization", ""), self.headers.get("X-Amz-Target"), body
             )
-            kind = proxy.decide(service, operation)
+            kind = proxy.decide(service, operation, body)
             if kind == "reset":
                 self._reset()
                 return
