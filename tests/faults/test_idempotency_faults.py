@@ -64,7 +64,8 @@ def assert_all_succeeded_once(stack: Stack, app: TaskApp, tasks: dict[str, int],
     assert set(runs) == set(tasks.values())  # every task ran
     for task_id in tasks:
         status = app.get_status(task_id)
-        assert status is not None and status.status == "succeeded", (task_id, status)
+        assert status is not None, task_id
+        assert status.status == "succeeded", (task_id, status)
     terminal = Counter((e["task_id"], e["status"]) for e in stack.events())
     assert set(terminal) == {(task_id, "succeeded") for task_id in tasks}
     assert stack.dead_letters() == []
@@ -138,5 +139,6 @@ def test_a_lock_met_on_the_last_receive_gives_the_task_back(stack: Stack, proxy:
     assert response == {"batchItemFailures": [{"itemIdentifier": task_id}]}  # given back
     assert runs == Counter({0: 1})
     status = holder.get_status(task_id)
-    assert status is not None and status.status == "succeeded"
+    assert status is not None
+    assert status.status == "succeeded"
     assert [e["status"] for e in stack.events()] == ["succeeded"]  # no failed event
