@@ -75,9 +75,12 @@ def test_killed_attempts_never_send_a_task_to_the_dlq(stack: Stack, tmp_path: Pa
         "TASKWORKER_BACKOFF_MAX_SECONDS": "2",
     }
     options = ("--concurrency", "4", "--visibility-timeout", "2")
-    ids = send(stack.sqs, stack.queue_url, "timed", [{"n": n} for n in range(PER_KIND)])
-    ids += send(stack.sqs, stack.queue_url, "untimed", [{"n": n} for n in range(PER_KIND, 2 * PER_KIND)])
+    ids: list[str] = []
+    for n in range(0, 2 * PER_KIND, 2):  # interleaved, so that each kill hits both kinds
+        ids += send(stack.sqs, stack.queue_url, "timed", [{"n": n}])
+        ids += send(stack.sqs, stack.queue_url, "untimed", [{"n": n + 1}])
     everything = set(range(2 * PER_KIND))
+    interrupted: set[int] = set()
 
     for kill in range(KILLS):
         worker = start_worker(queues, tmp_path, *options, env=env)
@@ -88,7 +91,10 @@ def test_killed_attempts_never_send_a_task_to_the_dlq(stack: Stack, tmp_path: Pa
             worker.wait(timeout=10)
         finally:
             worker.kill()
-        assert set(events(tmp_path, "start")) - set(events(tmp_path, "done")), f"kill {kill} hit no task"
+        cut = set(events(tmp_path, "start")) - set(events(tmp_path, "done")) - interrupted
+        assert cut, f"kill {kill} hit no task"
+        interrupted |= cut
+    assert {n % 2 for n in interrupted} == {0, 1}, "the kills should hit tasks with and without timeout"
 
     worker = start_worker(queues, tmp_path, *options, env=env)
     try:
