@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,7 @@ def test_killed_attempts_never_send_a_task_to_the_dlq(stack: Stack, tmp_path: Pa
     for kill in range(KILLS):
         worker = start_worker(queues, tmp_path, *options, env=env)
         try:
-            enough = sum(events(tmp_path, "start").values()) + 4
-            wait_until(lambda: sum(events(tmp_path, "start").values()) >= enough, timeout=30)
+            wait_until(started_at_least(tmp_path, sum(events(tmp_path, "start").values()) + 4), timeout=30)
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
         finally:
@@ -112,8 +112,13 @@ def test_killed_attempts_never_send_a_task_to_the_dlq(stack: Stack, tmp_path: Pa
     assert stack.dead_letters() == []
 
 
-def status_reader(stack: Stack):  # type: ignore[no-untyped-def]
-    app = TaskApp("reader", settings=Settings(status_table=stack.status_table), clients=Clients(dynamodb=stack.dynamodb))
+def started_at_least(tmp_path: Path, count: int) -> Callable[[], bool]:
+    return lambda: sum(events(tmp_path, "start").values()) >= count
+
+
+def status_reader(stack: Stack) -> Callable[[str], str | None]:
+    settings = Settings(status_table=stack.status_table)
+    app = TaskApp("reader", settings=settings, clients=Clients(dynamodb=stack.dynamodb))
 
     def status(task_id: str) -> str | None:
         found = app.get_status(task_id)
