@@ -192,6 +192,8 @@ class Heartbeat:
             held = [(lease.message, max(0.0, lease.visible_until - now)) for lease in changed]
             for lease in changed:
                 lease.renewed_until = lease.visible_until
+        if not held:
+            return 0
         for renewal in self._renewals:
             try:
                 renewal.renew(held)
