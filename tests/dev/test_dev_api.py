@@ -52,7 +52,7 @@ def exchange(api: LocalApi, request: bytes, *, half_close: bool = False) -> tupl
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
-    assert status_line.startswith("HTTP/1.1 "), status_line
+    assert status_line.startswith("HTTP/1."), status_line
     return int(status_line.split()[1]), headers, json.loads(body) if body else None
 
 
@@ -72,7 +72,9 @@ def post(body: bytes, *, length: str | None = None, version: str = "HTTP/1.1", *
 
 
 def queued(sqs: FakeSQS, api: LocalApi) -> list[dict[str, Any]]:
-    response = sqs.receive_message(QueueUrl=api.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    response = sqs.receive_message(
+        QueueUrl=api.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )
     return list(response.get("Messages", []))
 
 
@@ -94,7 +96,9 @@ def test_a_whole_valid_request_is_enqueued(api: LocalApi, sqs: FakeSQS) -> None:
 
 
 @pytest.mark.parametrize("length", ["abc", "-5", "1.5", "10, 12"])
-def test_a_content_length_that_is_not_a_number_is_a_json_400(api: LocalApi, sqs: FakeSQS, length: str) -> None:
+def test_a_content_length_that_is_not_a_number_is_a_json_400(
+    api: LocalApi, sqs: FakeSQS, length: str
+) -> None:
     assert_error(exchange(api, post(BODY, length=length)), 400, MALFORMED)
     assert queued(sqs, api) == []
 
