@@ -45,6 +45,8 @@ CONTENT_TYPE_HEADER = "content-type"
 INVALID_BODY = "the request body does not match the task input schema"
 WRONG_MEDIA_TYPE = "send the task payload as application/json"
 TOO_LARGE = "the task payload is larger than the queue accepts (256 KiB)"
+QUEUE_UNAVAILABLE = "the task queue is unavailable, retry later"
+STATUS_UNAVAILABLE = "the status store is unavailable, retry later"
 # The dev server's own, for what API Gateway's front door refuses before any route runs.
 MALFORMED = "malformed HTTP request"
 INCOMPLETE = "the request body did not arrive whole"
@@ -145,16 +147,24 @@ class LocalApi:
             task.input_model.model_validate_json(text)
         except ValidationError as exc:
             return HTTPStatus.BAD_REQUEST, {**_error(INVALID_BODY, request_id), "errors": _errors(exc)}
-        response = self.sqs.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=text,
-            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
-        )
+        try:
+            response = self.sqs.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=text,
+                MessageAttributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            )
+        except Exception:
+            return HTTPStatus.SERVICE_UNAVAILABLE, _error(QUEUE_UNAVAILABLE, request_id)
         return HTTPStatus.ACCEPTED, {"task_id": response["MessageId"]}
 
     def status(self, task_id: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """GET /tasks/{task_id}: the status record."""
-        status = self.app.get_status(task_id)
+        try:
+            status = self.app.get_status(task_id)
+        except Exception:
+            return HTTPStatus.SERVICE_UNAVAILABLE, _error(STATUS_UNAVAILABLE)
         if status is None:
             return HTTPStatus.NOT_FOUND, {"message": "task not found"}
         return HTTPStatus.OK, status.as_api_json()

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from taskworker.dev.api import INCOMPLETE, INVALID_BODY, MALFORMED, NOT_UTF8, TOO_LARGE, LocalApi
+from taskworker.dev.api import (
+    INCOMPLETE,
+    INVALID_BODY,
+    MALFORMED,
+    NOT_UTF8,
+    QUEUE_UNAVAILABLE,
+    TOO_LARGE,
+    LocalApi,
+)
 from taskworker.testing import FakeSQS
 from tests.dev import dev_app
 
@@ -160,3 +168,10 @@ def test_unknown_paths_and_methods_are_404(api: LocalApi, sqs: FakeSQS) -> None:
     assert exchange(api, post(BODY).replace(b"/tasks/echo.run", b"/nowhere"))[0] == 404
     assert exchange(api, post(BODY).replace(b"POST ", b"PUT "))[0] == 404
     assert queued(sqs, api) == []
+
+
+def test_an_unreachable_queue_is_a_503_with_the_deployed_apis_body(api: LocalApi, sqs: FakeSQS) -> None:
+    sqs.fail_next("SendMessage")
+
+    assert_error(exchange(api, post(BODY)), 503, QUEUE_UNAVAILABLE)
+    assert exchange(api, post(BODY))[0] == 202  # and the next one goes through
