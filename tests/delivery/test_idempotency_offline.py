@@ -116,13 +116,18 @@ def test_invalid_result_is_reported_and_not_stored(
     assert layer.records == {}
 
 
-def test_a_key_in_progress_elsewhere_is_retried_not_run(
-    tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
-) -> None:
+def hold_elsewhere(tester: TaskTester, layer: InMemoryPersistenceLayer) -> None:
+    """Run key ``k`` once, then make its record a live lock of another attempt."""
     tester.run("order.charge", {"n": 3}, idempotency_key="k")
     [key] = layer.records
     now = time.time()
     layer.records[key] = IdempotencyRecord(key, IN_PROGRESS, int(now) + 60, int(now * 1000) + 60_000, "other")
+
+
+def test_a_key_in_progress_elsewhere_is_retried_not_run(
+    tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
+) -> None:
+    hold_elsewhere(tester, layer)
 
     outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k")
 
@@ -185,10 +190,7 @@ def test_a_success_whose_result_cannot_be_stored_is_still_a_success(app: TaskApp
 def test_a_lock_held_elsewhere_on_the_last_receive_is_given_back_not_failed(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
-    tester.run("order.charge", {"n": 3}, idempotency_key="k")
-    [key] = layer.records
-    now = time.time()
-    layer.records[key] = IdempotencyRecord(key, IN_PROGRESS, int(now) + 60, int(now * 1000) + 60_000, "other")
+    hold_elsewhere(tester, layer)
 
     outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", attempt=5, max_receives=5)
 

@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
-from tests.faults.proxy import FaultProxy
+from tests.faults.proxy import FaultKind, FaultProxy
 
 ONE_TRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -42,25 +42,17 @@ def test_an_error_fault_answers_500_only_for_its_operation(proxy: FaultProxy) ->
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])  # type: ignore[attr-defined]
 
 
-def test_a_reset_fault_forwards_nothing(proxy: FaultProxy) -> None:
+@pytest.mark.parametrize(("kind", "arrived"), [("reset", False), ("drop", True)])
+def test_reset_forwards_nothing_and_drop_forwards_then_loses_the_answer(
+    proxy: FaultProxy, kind: FaultKind, arrived: bool
+) -> None:
     sqs = client("sqs", proxy)
     url = sqs.create_queue(QueueName=f"p-{uuid.uuid4().hex[:8]}")["QueueUrl"]  # type: ignore[attr-defined]
-    proxy.inject("sqs", "SendMessage", "reset", times=1)
+    proxy.inject("sqs", "SendMessage", kind, times=1)
 
     with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
         sqs.send_message(QueueUrl=url, MessageBody="x")  # type: ignore[attr-defined]
 
-    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # type: ignore[attr-defined]
-
-
-def test_a_drop_fault_forwards_then_loses_the_answer(proxy: FaultProxy) -> None:
-    sqs = client("sqs", proxy)
-    url = sqs.create_queue(QueueName=f"p-{uuid.uuid4().hex[:8]}")["QueueUrl"]  # type: ignore[attr-defined]
-    proxy.inject("sqs", "SendMessage", "drop", times=1)
-
-    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
-        sqs.send_message(QueueUrl=url, MessageBody="x")  # type: ignore[attr-defined]
-
-    [message] = sqs.receive_message(QueueUrl=url)["Messages"]  # type: ignore[attr-defined]
-    assert message["Body"] == "x"
-    assert proxy.injected[("sqs", "SendMessage", "drop")] == 1
+    messages = sqs.receive_message(QueueUrl=url).get("Messages", [])  # type: ignore[attr-defined]
+    assert [m["Body"] for m in messages] == (["x"] if arrived else [])
+    assert proxy.injected[("sqs", "SendMessage", kind)] == 1
