@@ -260,7 +260,7 @@ def _json_errors_protocol() -> type[Any]:
                 (b"connection", b"close"),
             ]
             for event in (
-                h11.Response(status_code=400, headers=headers),
+                h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
                 h11.Data(data=data),
                 h11.EndOfMessage(),
             ):
