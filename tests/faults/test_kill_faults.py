@@ -23,6 +23,7 @@ from tests.worker.helpers import queue_depth, send, wait_until
 from tests.worker.test_worker_moto import events, start_worker, write_module
 
 KILLS = 2
+MAX_KILLS = 6
 PER_KIND = 10
 
 KILL_APP = """
@@ -83,18 +84,11 @@ def test_killed_attempts_never_send_a_task_to_the_dlq(stack: Stack, tmp_path: Pa
     everything = set(range(2 * PER_KIND))
     interrupted: set[int] = set()
 
-    for kill in range(KILLS):
-        worker = start_worker(queues, tmp_path, *options, env=env)
-        try:
-            wait_until(started_at_least(tmp_path, sum(events(tmp_path, "start").values()) + 4), timeout=30)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=10)
-        finally:
-            worker.kill()
-        cut = set(events(tmp_path, "start")) - set(events(tmp_path, "done")) - interrupted
-        assert cut, f"kill {kill} hit no task"
-        interrupted |= cut
-    assert {n % 2 for n in interrupted} == {0, 1}, "the kills should hit tasks with and without timeout"
+    kills = 0
+    while kills < KILLS or {n % 2 for n in interrupted} != {0, 1}:
+        assert kills < MAX_KILLS, "the kills should hit tasks with and without timeout"
+        interrupted |= kill_mid_run(queues, tmp_path, options, env)
+        kills += 1
 
     worker = start_worker(queues, tmp_path, *options, env=env)
     try:
@@ -112,8 +106,21 @@ def test_killed_attempts_never_send_a_task_to_the_dlq(stack: Stack, tmp_path: Pa
     assert stack.dead_letters() == []
 
 
-def started_at_least(tmp_path: Path, count: int) -> Callable[[], bool]:
-    return lambda: sum(events(tmp_path, "start").values()) >= count
+def kill_mid_run(
+    queues: MotoQueues, tmp_path: Path, options: tuple[str, ...], env: dict[str, str]
+) -> set[int]:
+    """Start a worker, SIGKILL it once four more tasks started; returns the tasks it cut off."""
+    before = events(tmp_path, "start")
+    worker = start_worker(queues, tmp_path, *options, env=env)
+    try:
+        wait_until(lambda: sum((events(tmp_path, "start") - before).values()) >= 4, timeout=30)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        worker.kill()
+    cut = set(events(tmp_path, "start") - before) - set(events(tmp_path, "done"))
+    assert cut, "the kill should hit running tasks"
+    return cut
 
 
 def status_reader(stack: Stack) -> Callable[[str], str | None]:
