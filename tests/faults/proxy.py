@@ -38,8 +38,9 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade",
 
 @dataclass
 class Fault:
-    """Answer ``times`` requests (``None``: all) of ``service``/``operation`` with ``kind``;
-    with ``body_contains``, only requests whose body holds that text (a table's name)."""
+    """Answer ``times`` requests (``None``: all) of ``service``/``operation`` (``"*"``: any)
+    with ``kind``; with ``body_contains``, only requests whose body holds that text (a
+    table's name)."""
 
     service: str
     operation: str
@@ -49,7 +50,7 @@ class Fault:
     hits: int = 0
 
     def takes(self, service: str, operation: str, body: bytes) -> bool:
-        if (service, operation) != (self.service, self.operation):
+        if service != self.service or self.operation not in ("*", operation):
             return False
         if self.body_contains is not None and self.body_contains.encode() not in body:
             return False

@@ -142,3 +142,24 @@ def test_a_lock_met_on_the_last_receive_gives_the_task_back(stack: Stack, proxy:
     assert status is not None
     assert status.status == "succeeded"
     assert [e["status"] for e in stack.events()] == ["succeeded"]  # no failed event
+
+
+def test_an_outage_that_loses_every_answer_of_the_idempotency_table_condemns_no_task(
+    stack: Stack, proxy: FaultProxy
+) -> None:
+    """Like a 20 s outage: every write lands, no answer comes back, until the outage ends."""
+    runs: Counter[int] = Counter()
+    app = faulty_app(stack, proxy, runs)
+    proxy.inject("dynamodb", "*", "drop", body_contains=stack.idempotency_table)
+    tasks = send_jobs(stack)
+
+    first = stack.deliver(app, expect=TASKS)  # during the outage: nothing runs unguarded
+    assert len(first["batchItemFailures"]) == TASKS
+    assert runs == Counter()
+    assert proxy.injected[("dynamodb", "PutItem", "drop")] >= TASKS  # every lock write landed
+    proxy.clear()  # the outage ends
+    second = stack.deliver(app, expect=TASKS)  # every task runs, once
+
+    assert second == {"batchItemFailures": []}
+    assert runs == Counter(dict.fromkeys(range(TASKS), 1))
+    assert_all_succeeded_once(stack, app, tasks, runs)
