@@ -175,7 +175,7 @@ class Idempotency(Middleware):
             locked_until_ms=int((now + self._lock_seconds(call)) * 1000),
             owner=owner,
         )
-        standing = self._acquire(lock, now, owner)
+        standing = self._acquire(lock, now)
         if standing is not None:
             return self._answer_from(call, standing, now)
         try:
@@ -198,14 +198,14 @@ class Idempotency(Middleware):
             return visible
         return min(call.deadline.remaining(), float(self.expires_after_seconds))
 
-    def _acquire(self, lock: IdempotencyRecord, now: float, owner: str) -> IdempotencyRecord | None:
+    def _acquire(self, lock: IdempotencyRecord, now: float) -> IdempotencyRecord | None:
         """The standing record of another attempt, or ``None`` once the lock is ours."""
         try:
             return self.store.acquire(lock, now)
         except Exception as exc:
             # the write may have landed before its answer was lost: take back what is ours
             with contextlib.suppress(Exception):  # best effort: the lock runs out by itself
-                self.store.release(lock.key, owner)
+                self.store.release(lock.key, lock.owner or "")
             raise IdempotencyStoreError(f"cannot take the idempotency lock: {exc}") from exc
 
     def _answer_from(self, call: TaskCall, standing: IdempotencyRecord, now: float) -> BaseModel | None:
