@@ -251,11 +251,16 @@ class Idempotency(Middleware):
     def renew(self, held: Sequence[tuple[TaskMessage, float]]) -> None:
         """Each ``(message, seconds)``: the message stays invisible ``seconds`` from now, so
         its lock, if this process's attempt holds one, lasts as long."""
-        now = self.clock()
+        now, failures = self.clock(), []
         for message, seconds in held:
             if message.task_type and message.receipt_handle:
                 until_ms = int((now + seconds) * 1000)
-                self.store.renew(record_key(message.task_type, message), lock_owner(message), until_ms)
+                try:
+                    self.store.renew(record_key(message.task_type, message), lock_owner(message), until_ms)
+                except Exception as exc:  # try the others; such a lock runs out a little early
+                    failures.append(exc)
+        if failures:
+            raise failures[0]
 
 
 # ---------------------------------------------------------------------- keys and values
