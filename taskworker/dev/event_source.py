@@ -176,8 +176,8 @@ class LambdaEventSource:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception:  # keep polling, like the managed mapping does
-                log.exception("invocation failed; its messages come back after their visibility timeout")
+            except Exception as exc:  # keep polling, like the managed mapping does
+                log.warning("event source: poll failed: %s: %s", type(exc).__name__, exc, exc_info=True)
                 self._stop.wait(1)
 
     def _gather(self) -> list[dict[str, Any]]:

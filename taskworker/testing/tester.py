@@ -24,10 +24,9 @@ from taskworker.testing.fake_sqs import FakeSQS
 from taskworker.testing.lambda_context import lambda_context
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-
     from taskworker.app import TaskApp
     from taskworker.middleware import Middleware
+    from taskworker.middleware.idempotency import IdempotencyStore
 
 T = TypeVar("T")
 
@@ -114,7 +113,7 @@ class TaskTester:
         *,
         settings: Settings | None = None,
         clients: Clients | None = None,
-        idempotency: BasePersistenceLayer | None = None,
+        idempotency: IdempotencyStore | None = None,
     ) -> None:
         from taskworker.app import TaskApp
 
@@ -179,7 +178,7 @@ class TaskTester:
         raise TaskworkerError(f"{getattr(func, '__qualname__', func)!r} is not a task of {self.app.name!r}")
 
 
-def _middleware(app: TaskApp, idempotency: BasePersistenceLayer | None) -> list[Middleware]:
+def _middleware(app: TaskApp, idempotency: IdempotencyStore | None) -> list[Middleware]:
     middleware = app.user_middleware
     if idempotency is not None:
         from taskworker.middleware.idempotency import Idempotency
