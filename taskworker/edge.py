@@ -18,6 +18,7 @@ __all__ = [
     "IDEMPOTENCY_HEADER",
     "INVALID_BODY",
     "INVALID_TASK_ID",
+    "JSON_CONTENT_TYPES",
     "JSON_MEDIA_TYPE",
     "RETRY_AFTER_SECONDS",
     "STATUS_ERRORS",
@@ -35,6 +36,16 @@ __all__ = [
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CORRELATION_HEADER = "X-Correlation-Id"
 JSON_MEDIA_TYPE = "application/json"
+JSON_CONTENT_TYPES = (
+    JSON_MEDIA_TYPE,
+    "application/json; charset=utf-8",
+    "application/json;charset=utf-8",
+    "application/json; charset=UTF-8",
+    "application/json;charset=UTF-8",
+)
+"""The Content-Type spellings the API accepts. API Gateway selects a mapping template by
+the header as sent, so each spelling JSON clients use (OkHttp, Java and .NET add a charset)
+is mapped explicitly; anything else is answered 415."""
 RETRY_AFTER_SECONDS = 1
 """Sent as ``Retry-After`` with every 503: throttling and outages clear within seconds."""
 
@@ -65,8 +76,9 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def accepts_json(content_type: str | None) -> bool:
-    """``application/json`` with any parameters (``; charset=utf-8``) and in any case."""
-    return (content_type or "").split(";")[0].strip().lower() == JSON_MEDIA_TYPE
+    """Whether the API takes a body sent with this Content-Type: absent (API Gateway then
+    assumes JSON) or one of :data:`JSON_CONTENT_TYPES`, the keys the deployed API maps."""
+    return not content_type or content_type.strip() in JSON_CONTENT_TYPES
 
 
 def idempotency_scope(task_type: str, caller: str | None, key: str) -> str:

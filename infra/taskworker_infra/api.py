@@ -30,20 +30,11 @@ from .nag import acknowledge, arn_prefix
 from .registry import TaskSpec
 from .schema import to_draft4, without_null_defaults
 
-__all__ = ["JSON_CONTENT_TYPES", "ApiOptions", "TaskApi", "access_log_format", "model_name"]
+__all__ = ["ApiOptions", "TaskApi", "access_log_format", "model_name"]
 
 _T = TypeVar("_T")
 
 _JSON = edge.JSON_MEDIA_TYPE
-# API Gateway picks a request template (and model) by the Content-Type header as sent; these
-# are the spellings of JSON clients send (OkHttp, Java, .NET add a charset parameter).
-JSON_CONTENT_TYPES = (
-    _JSON,
-    "application/json; charset=utf-8",
-    "application/json;charset=utf-8",
-    "application/json; charset=UTF-8",
-    "application/json;charset=UTF-8",
-)
 _RETRY_AFTER = "method.response.header.Retry-After"
 
 # Access log record: one JSON object per request, with the integration's answer, so a
@@ -184,7 +175,7 @@ class TaskApi(Construct):
             description="taskworker: accept tasks into SQS and report their status",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=options.account_logging_role,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if options.account_logging_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=options.stage_name,
                 throttling_rate_limit=options.throttling_rate_limit,
@@ -405,7 +396,7 @@ def _ensure_unique_models(tasks: Sequence[TaskSpec]) -> None:
 
 
 def _for_json(value: _T) -> dict[str, _T]:
-    return dict.fromkeys(JSON_CONTENT_TYPES, value)
+    return dict.fromkeys(edge.JSON_CONTENT_TYPES, value)
 
 
 def _method_responses(*codes: str) -> list[apigw.MethodResponse]:
