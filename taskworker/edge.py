@@ -134,15 +134,24 @@ ENQUEUE_ERRORS = ErrorTable(
         ErrorRule(
             503,
             "the task queue is throttling requests, retry later",
-            ("RequestThrottled", "ThrottlingException", "AWS.SimpleQueueService.RequestThrottled",
-             "KMS.ThrottlingException", "KmsThrottled"),
-        ),  # fmt: skip
+            (
+                "RequestThrottled",
+                "ThrottlingException",
+                "AWS.SimpleQueueService.RequestThrottled",
+                "KMS.ThrottlingException",
+                "KmsThrottled",
+            ),
+        ),
         ErrorRule(
             400,
             "the queue refused the task payload (too large or with characters SQS rejects)",
-            ("InvalidMessageContents", "InvalidParameterValue", "InvalidAttributeValue",
-             "InvalidParameterValueException"),
-        ),  # fmt: skip
+            (
+                "InvalidMessageContents",
+                "InvalidParameterValue",
+                "InvalidAttributeValue",
+                "InvalidParameterValueException",
+            ),
+        ),
         ErrorRule(
             500,
             "the task queue does not exist" + _OPERATOR,
@@ -156,11 +165,22 @@ ENQUEUE_ERRORS = ErrorTable(
         ErrorRule(
             500,
             "the task queue's encryption key is unusable" + _OPERATOR,
-            ("KMS.DisabledException", "KMS.InvalidKeyUsageException", "KMS.InvalidStateException",
-             "KMS.KeyUnavailableException", "KMS.AccessDeniedException", "KMS.NotFoundException",
-             "KMS.OptInRequired", "KmsDisabled", "KmsInvalidKeyUsage", "KmsInvalidState",
-             "KmsNotFound", "KmsOptInRequired", "KmsAccessDenied"),
-        ),  # fmt: skip
+            (
+                "KMS.DisabledException",
+                "KMS.InvalidKeyUsageException",
+                "KMS.InvalidStateException",
+                "KMS.KeyUnavailableException",
+                "KMS.AccessDeniedException",
+                "KMS.NotFoundException",
+                "KMS.OptInRequired",
+                "KmsDisabled",
+                "KmsInvalidKeyUsage",
+                "KmsInvalidState",
+                "KmsNotFound",
+                "KmsOptInRequired",
+                "KmsAccessDenied",
+            ),
+        ),
     ),
     unknown_4xx=ErrorRule(500, "the task could not be enqueued: the service is misconfigured" + _OPERATOR),
     server_error=ErrorRule(503, "the task queue is unavailable, retry later"),

@@ -244,7 +244,9 @@ class TaskApi(Construct):
                 request_templates=_for_json(
                     templates.enqueue_request(spec.name, caller_reference(self._access))
                 ),
-                integration_responses=_error_responses(edge.ENQUEUE_ERRORS, "202", templates.enqueue_response()),
+                integration_responses=_error_responses(
+                    edge.ENQUEUE_ERRORS, "202", templates.enqueue_response()
+                ),
             ),
         )
         parent.add_resource(spec.name).add_method(
@@ -286,7 +288,9 @@ class TaskApi(Construct):
                 credentials_role=self.status_role,
                 passthrough_behavior=apigw.PassthroughBehavior.NEVER,
                 request_templates={_JSON: templates.status_request(table.table_name)},
-                integration_responses=_error_responses(edge.STATUS_ERRORS, "200", templates.status_response()),
+                integration_responses=_error_responses(
+                    edge.STATUS_ERRORS, "200", templates.status_response()
+                ),
             ),
         )
         resource.add_method(

@@ -52,8 +52,7 @@ def _caller(reference: str) -> str:
     """VTL setting ``$caller`` to the authenticated principal; an assumed role's session
     name is dropped, so one role is one caller however often its sessions rotate."""
     return (
-        f'#set($caller = "$!{reference}")'
-        f"#set($caller = $caller.replaceAll({_ASSUMED_ROLE_SESSION}, '$1'))"
+        f"#set($caller = \"$!{reference}\")#set($caller = $caller.replaceAll({_ASSUMED_ROLE_SESSION}, '$1'))"
     )
 
 

@@ -82,9 +82,18 @@ def _error(message: str) -> dict[str, str]:
 
 
 def _idempotency_spellings() -> list[Case]:
-    spellings = ["Idempotency-Key", "idempotency-key", "IDEMPOTENCY-KEY", "Idempotency-key", "iDeMpOtEnCy-kEy"]
-    return [_accepted(f"idempotency header {name}", headers={name: "2024-05-acme"}, idempotency_key="2024-05-acme")
-            for name in spellings]  # fmt: skip
+    spellings = [
+        "Idempotency-Key",
+        "idempotency-key",
+        "IDEMPOTENCY-KEY",
+        "Idempotency-key",
+        "iDeMpOtEnCy-kEy",
+    ]
+    key = "2024-05-acme"
+    return [
+        _accepted(f"idempotency header {name}", headers={name: key}, idempotency_key=key)
+        for name in spellings
+    ]
 
 
 def _correlation_spellings() -> list[Case]:
@@ -106,18 +115,25 @@ ADVERSARIAL_VALUES = [
 def _adversarial() -> list[Case]:
     cases = []
     for value in ADVERSARIAL_VALUES:
-        cases.append(_accepted(f"idempotency key {value!r}", headers={"Idempotency-Key": value}, idempotency_key=value))
-        cases.append(_accepted(f"correlation id {value!r}", headers={"X-Correlation-Id": value}, correlation_id=value))
+        cases.append(
+            _accepted(f"idempotency key {value!r}", headers={"Idempotency-Key": value}, idempotency_key=value)
+        )
+        cases.append(
+            _accepted(f"correlation id {value!r}", headers={"X-Correlation-Id": value}, correlation_id=value)
+        )
     odd_body = json.dumps({"account_id": "a&DelaySeconds=900'\"é🔑\n", "period": {"start": "2024-05"}})
     cases.append(_accepted("body with form and quote characters", body=odd_body))
     return cases
 
 
 def _content_types() -> list[Case]:
-    cases = [_accepted(f"content type {ct!r}", headers={"Content-Type": ct}) for ct in edge.JSON_CONTENT_TYPES]
+    cases = [
+        _accepted(f"content type {ct!r}", headers={"Content-Type": ct}) for ct in edge.JSON_CONTENT_TYPES
+    ]
     cases.append(replace(_accepted("no content type counts as JSON"), headers={}))
     for wrong in ("text/plain", "application/x-www-form-urlencoded"):
-        cases.append(Case(f"content type {wrong}", "POST", f"/tasks/{TASK}", 415, _error(edge.WRONG_MEDIA_TYPE),
+        refused = _error(edge.WRONG_MEDIA_TYPE)
+        cases.append(Case(f"content type {wrong}", "POST", f"/tasks/{TASK}", 415, refused,
                           headers={"Content-Type": wrong}, body=VALID_BODY))  # fmt: skip
     return cases
 
@@ -184,7 +200,9 @@ def _status() -> list[Case]:
         for name, item in STATUS_ITEMS.items()
     ]
     cases.append(Case("status of an unknown task", "GET", "/tasks/t-404", 404, _error(edge.TASK_NOT_FOUND)))
-    cases.append(Case("status of an id with quotes", "GET", "/tasks/it's\"x", 404, _error(edge.TASK_NOT_FOUND)))
+    cases.append(
+        Case("status of an id with quotes", "GET", "/tasks/it's\"x", 404, _error(edge.TASK_NOT_FOUND))
+    )
     return cases
 
 
@@ -192,8 +210,12 @@ CASES: list[Case] = [
     _accepted("valid body, no optional headers"),
     *_idempotency_spellings(),
     *_correlation_spellings(),
-    _accepted("both headers", headers={"idempotency-key": "k-1", "X-CORRELATION-ID": "c-1"},
-              idempotency_key="k-1", correlation_id="c-1"),  # fmt: skip
+    _accepted(
+        "both headers",
+        headers={"idempotency-key": "k-1", "X-CORRELATION-ID": "c-1"},
+        idempotency_key="k-1",
+        correlation_id="c-1",
+    ),
     *_adversarial(),
     *_content_types(),
     *_refused(),

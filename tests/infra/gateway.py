@@ -139,7 +139,9 @@ class Gateway:
         headers = dict(headers or {})
         props, path_params = self._route(method, path)
         integration = props["Integration"]
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "application/json")
+        content_type = next(
+            (v for k, v in headers.items() if k.lower() == "content-type"), "application/json"
+        )
         request_template = integration["RequestTemplates"].get(content_type)
         if request_template is None:
             return self._gateway_response("UNSUPPORTED_MEDIA_TYPE")
@@ -159,7 +161,11 @@ class Gateway:
         status, service_body = service
         responses = integration["IntegrationResponses"]
         chosen = next(
-            (r for r in responses if "SelectionPattern" in r and re.fullmatch(r["SelectionPattern"], str(status))),
+            (
+                r
+                for r in responses
+                if "SelectionPattern" in r and re.fullmatch(r["SelectionPattern"], str(status))
+            ),
             next(r for r in responses if "SelectionPattern" not in r),
         )
         out = velocity.render(

@@ -54,7 +54,9 @@ def test_unknown_task_types_get_404_not_a_misleading_403(synthesis) -> None:
     assert len(mocks) == 1
     mock = mocks[0]
     assert mock["AuthorizationType"] == "AWS_IAM"
-    assert mock["Integration"]["RequestTemplates"] == dict.fromkeys(edge.JSON_CONTENT_TYPES, '{"statusCode": 404}')
+    assert mock["Integration"]["RequestTemplates"] == dict.fromkeys(
+        edge.JSON_CONTENT_TYPES, '{"statusCode": 404}'
+    )
     (response,) = mock["Integration"]["IntegrationResponses"]
     assert response["StatusCode"] == "404"
     assert response["ResponseTemplates"] == {"application/json": templates.unknown_task_response()}
@@ -69,7 +71,7 @@ def test_request_model_is_the_converted_input_schema(synthesis, task: str) -> No
     assert model["ContentType"] == "application/json"
     expected = without_null_defaults(to_draft4(sample_app.tasks[task].input_schema()))
     assert model["Schema"] == expected
-    assert _post_for(tpl, task)["RequestModels"] == dict.fromkeys(edge.JSON_CONTENT_TYPES, {"Ref": lid})
+    assert _post_for(tpl, task)["RequestModels"] == {ct: {"Ref": lid} for ct in edge.JSON_CONTENT_TYPES}
 
 
 def test_posts_validate_bodies_and_use_iam(synthesis) -> None:
@@ -276,7 +278,9 @@ def test_account_logging_role_opt_in_is_retained_and_trusts_only_this_account() 
         tasks=load_task_specs(SAMPLE_APP, search_path=ROOT),
         queue=sqs.Queue(stack, "Queue"),
         status_table=dynamodb.Table(
-            stack, "Status", partition_key=dynamodb.Attribute(name="task_id", type=dynamodb.AttributeType.STRING)
+            stack,
+            "Status",
+            partition_key=dynamodb.Attribute(name="task_id", type=dynamodb.AttributeType.STRING),
         ),
         access=IamAccess(),
         options=ApiOptions(account_logging_role=True),

@@ -41,7 +41,11 @@ def gateway(synthesis) -> Gateway:
 def _fill(value: Any, caller: str = ROLE) -> Any:
     """The case's placeholders replaced by what this runner knows."""
     if isinstance(value, str):
-        return value.replace(REQUEST_ID, RENDERED_REQUEST_ID).replace(MESSAGE_ID, SQS_MESSAGE_ID).replace(CALLER, caller)
+        return (
+            value.replace(REQUEST_ID, RENDERED_REQUEST_ID)
+            .replace(MESSAGE_ID, SQS_MESSAGE_ID)
+            .replace(CALLER, caller)
+        )
     if isinstance(value, dict):
         return {_fill(k, caller): _fill(v, caller) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -127,7 +131,11 @@ def test_iam_user_is_the_caller_by_its_full_arn(gateway: Gateway) -> None:
 
 def test_api_key_access_names_the_key_as_caller(synthesis) -> None:
     answer = Gateway(synthesis.templates["Tuned"]).call(
-        "POST", "/tasks/cleanup", body="{}", caller=Caller(api_key_id="k9x2abc"), service=_service(api_cases.CASES[0])
+        "POST",
+        "/tasks/cleanup",
+        body="{}",
+        caller=Caller(api_key_id="k9x2abc"),
+        service=_service(api_cases.CASES[0]),
     )
     assert sent_message(answer.integration_request or "")[1]["caller"] == "k9x2abc"
 
@@ -141,7 +149,9 @@ def test_api_key_access_names_the_key_as_caller(synthesis) -> None:
 )
 def test_authorizer_access_names_the_authorizer_principal(authorization_type, caller, expected) -> None:
     access = AuthorizerAccess(authorizer=SimpleNamespace(authorization_type=authorization_type))  # type: ignore[arg-type]
-    rendered = render(templates.enqueue_request("cleanup", caller_reference(access)), body="{}", caller=caller)
+    rendered = render(
+        templates.enqueue_request("cleanup", caller_reference(access)), body="{}", caller=caller
+    )
     assert sent_message(rendered.text)[1]["caller"] == expected
 
 

@@ -23,9 +23,7 @@ import airspeed
 _NEVER = re.compile(r"(?!)")
 airspeed.StringLiteral.ESCAPED_CHAR = _NEVER
 airspeed.InterpolatedStringLiteral.ESCAPED_CHAR = _NEVER
-airspeed.SetDirective.PLACE = re.compile(
-    r"\s*\$([a-z_][a-z0-9_-]*(?:\.[a-z_][a-z0-9_-]*)*)", re.S | re.I
-)
+airspeed.SetDirective.PLACE = re.compile(r"\s*\$([a-z_][a-z0-9_-]*(?:\.[a-z_][a-z0-9_-]*)*)", re.S | re.I)
 
 
 def _java_replacement(replacement: str) -> Any:
