@@ -307,10 +307,12 @@ class TaskApi(Construct):
 
         Registered tasks are static resources, which API Gateway matches before this path
         variable; without it an unknown task type would get a 403 "Missing Authentication
-        Token" that sends callers looking for a credentials problem.
+        Token" that sends callers looking for a credentials problem. Any Content-Type passes
+        through to the mock, whose only (default) answer is the 404: the type is unknown
+        whatever the body, as the local API checks the type first.
         """
         integration = apigw.MockIntegration(
-            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,
             request_templates=_for_json('{"statusCode": 404}'),
             integration_responses=[_json_response("404", templates.unknown_task_response())],
         )
@@ -324,7 +326,23 @@ class TaskApi(Construct):
         )
 
     def _add_gateway_responses(self) -> None:
-        """Errors raised by API Gateway itself, as JSON a client can act on."""
+        """Errors raised by API Gateway itself, as JSON a client can act on: the same
+        ``{"message", "request_id"}`` shape as every other error (``messageString`` is the
+        message quoted and escaped by API Gateway), ``Retry-After`` when the stage throttles."""
+        default_body = '{"message": $context.error.messageString, "request_id": "$context.requestId"}'
+        self.rest_api.add_gateway_response(
+            "Default4xx", type=apigw.ResponseType.DEFAULT_4_XX, templates={_JSON: default_body}
+        )
+        self.rest_api.add_gateway_response(
+            "Default5xx", type=apigw.ResponseType.DEFAULT_5_XX, templates={_JSON: default_body}
+        )
+        self.rest_api.add_gateway_response(
+            "Throttled",
+            type=apigw.ResponseType.THROTTLED,
+            status_code="429",
+            response_headers={"Retry-After": f"'{edge.RETRY_AFTER_SECONDS}'"},
+            templates={_JSON: default_body},
+        )
         self.rest_api.add_gateway_response(
             "BadRequestBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,

@@ -147,6 +147,8 @@ def _refused() -> list[Case]:
         Case("body is not JSON", **post, status=400, answer=_error(edge.INVALID_BODY), body="{nope"),  # type: ignore[arg-type]
         Case("unknown task type", "POST", "/tasks/nope", 404, _error(edge.unknown_task("nope")),
              headers={"Content-Type": "application/json"}, body="{}"),
+        Case("unknown task type, whatever the content type", "POST", "/tasks/nope", 404,
+             _error(edge.unknown_task("nope")), headers={"Content-Type": "text/plain"}, body="hello"),
         Case("unknown task type with a quote", "POST", "/tasks/it's", 404, _error(edge.unknown_task("it's")),
              headers={"Content-Type": "application/json"}, body="{}"),
     ]  # fmt: skip

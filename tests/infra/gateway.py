@@ -62,6 +62,14 @@ def _resolve(value: Any) -> Any:
     return value
 
 
+def _mock_status(request: str) -> int:
+    """A mock integration answers the ``statusCode`` of its request, else 200."""
+    try:
+        return int(json.loads(request)["statusCode"])
+    except (ValueError, KeyError, TypeError):
+        return 200
+
+
 def _substitute(template: str, context: dict[str, Any]) -> str:
     """Gateway response templates: plain ``$context.x.y`` substitution, no VTL."""
 
@@ -143,6 +151,8 @@ class Gateway:
             (v for k, v in headers.items() if k.lower() == "content-type"), "application/json"
         )
         request_template = integration["RequestTemplates"].get(content_type)
+        if request_template is None and integration["PassthroughBehavior"] == "WHEN_NO_MATCH":
+            request_template = "$input.body"  # passed through untransformed
         if request_template is None:
             return self._gateway_response("UNSUPPORTED_MEDIA_TYPE")
         model = props.get("RequestModels", {}).get(content_type)
@@ -152,7 +162,7 @@ class Gateway:
             _resolve(request_template), body=body, headers=headers, path=path_params, caller=caller
         )
         if integration["Type"] == "MOCK":
-            service = (int(json.loads(rendered.text)["statusCode"]), "")
+            service = (_mock_status(rendered.text), "")
         return self._respond(integration, service, rendered.text, headers, path_params, caller)
 
     def _respond(self, integration: dict[str, Any], service: tuple[int, str], sent: str,

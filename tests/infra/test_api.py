@@ -57,8 +57,10 @@ def test_unknown_task_types_get_404_not_a_misleading_403(synthesis) -> None:
     assert mock["Integration"]["RequestTemplates"] == dict.fromkeys(
         edge.JSON_CONTENT_TYPES, '{"statusCode": 404}'
     )
+    assert mock["Integration"]["PassthroughBehavior"] == "WHEN_NO_MATCH", "404 whatever the content type"
     (response,) = mock["Integration"]["IntegrationResponses"]
     assert response["StatusCode"] == "404"
+    assert "SelectionPattern" not in response, "the default answer: every mock call is a 404"
     assert response["ResponseTemplates"] == {"application/json": templates.unknown_task_response()}
 
 
@@ -215,6 +217,22 @@ def test_validation_errors_are_reported_as_json(synthesis) -> None:
     assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
     assert json.loads(body) == {"message": edge.INVALID_BODY, "request_id": "$context.requestId"}
     assert responses["UNSUPPORTED_MEDIA_TYPE"]["StatusCode"] == "415"
+
+
+@pytest.mark.parametrize("kind", ["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"])
+def test_gateway_errors_have_the_error_shape(synthesis, kind: str) -> None:
+    tpl = synthesis.templates["Default"]
+    responses = {r["ResponseType"]: r for r in resources(tpl, "AWS::ApiGateway::GatewayResponse").values()}
+    body = responses[kind]["ResponseTemplates"]["application/json"]
+    message = 'Invalid "key" \\ / é'  # what API Gateway's messageString quotes and escapes
+    rendered = body.replace("$context.error.messageString", json.dumps(message))
+    assert json.loads(rendered.replace("$context.requestId", "r-1")) == {
+        "message": message,
+        "request_id": "r-1",
+    }
+    if kind == "THROTTLED":
+        assert responses[kind]["StatusCode"] == "429"
+        assert responses[kind]["ResponseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
 
 
 def test_grant_invoke_is_per_task_for_post_and_wildcard_only_for_status(synthesis) -> None:
