@@ -29,7 +29,6 @@ __all__ = [
     "accepts_json",
     "error_body",
     "header",
-    "idempotency_scope",
     "unknown_task",
 ]
 
@@ -79,16 +78,6 @@ def accepts_json(content_type: str | None) -> bool:
     """Whether the API takes a body sent with this Content-Type: absent (API Gateway then
     assumes JSON) or one of :data:`JSON_CONTENT_TYPES`, the keys the deployed API maps."""
     return not content_type or content_type.strip() in JSON_CONTENT_TYPES
-
-
-def idempotency_scope(task_type: str, caller: str | None, key: str) -> str:
-    """The identity of an idempotent request: task type, calling principal and client key.
-
-    Scoping by caller is what keeps one tenant from reading another's stored result by
-    reusing (or guessing) its key. The parts are joined with a separator that cannot occur
-    in a task type, so ``("a", "b:c")`` and ``("a:b", "c")`` never collide.
-    """
-    return "\x1f".join((task_type, caller or "", key))
 
 
 @dataclass(frozen=True)
