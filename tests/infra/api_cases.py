@@ -136,27 +136,45 @@ def _content_types() -> list[Case]:
         _accepted(f"content type {ct!r}", headers={"Content-Type": ct}) for ct in edge.JSON_CONTENT_TYPES
     ]
     cases.append(replace(_accepted("no content type counts as JSON"), headers={}))
-    for wrong in ("text/plain", "application/x-www-form-urlencoded"):
-        refused = _error(edge.WRONG_MEDIA_TYPE)
-        cases.append(Case(f"content type {wrong}", "POST", f"/tasks/{TASK}", 415, refused,
-                          headers={"Content-Type": wrong}, body=VALID_BODY))  # fmt: skip
-    return cases
+    wrong = ("text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16")
+    return cases + [
+        _refused_post(f"content type {ct}", 415, edge.WRONG_MEDIA_TYPE, VALID_BODY, content_type=ct)
+        for ct in wrong
+    ]
+
+
+def _refused_post(name: str, status: int, message: str, body: str, *, task: str = TASK,
+                  content_type: str = "application/json") -> Case:  # fmt: skip
+    """A POST the API answers with an error, sending nothing to SQS."""
+    return Case(name, "POST", f"/tasks/{task}", status, _error(message),
+                headers={"Content-Type": content_type}, body=body)  # fmt: skip
 
 
 def _refused() -> list[Case]:
-    post = {"method": "POST", "path": f"/tasks/{TASK}", "headers": {"Content-Type": "application/json"}}
     return [
         _accepted("empty idempotency key is no key", headers={"Idempotency-Key": ""}),
-        Case("body misses a required field", **post, status=400, answer=_error(edge.INVALID_BODY),  # type: ignore[arg-type]
-             body='{"period": {"start": "2024-05"}}'),
-        Case("body is not JSON", **post, status=400, answer=_error(edge.INVALID_BODY), body="{nope"),  # type: ignore[arg-type]
-        Case("unknown task type", "POST", "/tasks/nope", 404, _error(edge.unknown_task("nope")),
-             headers={"Content-Type": "application/json"}, body="{}"),
-        Case("unknown task type, whatever the content type", "POST", "/tasks/nope", 404,
-             _error(edge.unknown_task("nope")), headers={"Content-Type": "text/plain"}, body="hello"),
-        Case("unknown task type with a quote", "POST", "/tasks/it's", 404, _error(edge.unknown_task("it's")),
-             headers={"Content-Type": "application/json"}, body="{}"),
-    ]  # fmt: skip
+        _refused_post(
+            "body misses a required field", 400, edge.INVALID_BODY, '{"period": {"start": "2024-05"}}'
+        ),
+        _refused_post(
+            "body fails the schema, sent with a charset",
+            400,
+            edge.INVALID_BODY,
+            '{"account_id": 7}',
+            content_type="application/json; charset=utf-8",
+        ),
+        _refused_post("body is not JSON", 400, edge.INVALID_BODY, "{nope"),
+        _refused_post("unknown task type", 404, edge.unknown_task("nope"), "{}", task="nope"),
+        _refused_post(
+            "unknown task type, whatever the content type",
+            404,
+            edge.unknown_task("nope"),
+            "hello",
+            task="nope",
+            content_type="text/plain",
+        ),
+        _refused_post("unknown task type with a quote", 404, edge.unknown_task("it's"), "{}", task="it's"),
+    ]
 
 
 def _faults(table: edge.ErrorTable, method: str, path: str, *, body: str = "") -> list[Case]:

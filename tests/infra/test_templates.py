@@ -13,6 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("aws_cdk")
 pytest.importorskip("airspeed")
@@ -22,6 +24,7 @@ from taskworker_infra import templates
 from taskworker_infra.access import AuthorizerAccess, caller_reference
 
 from taskworker import edge
+from taskworker.status import TaskStatus
 from tests.infra import api_cases
 from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, REQUEST_ID, Case
 from tests.infra.gateway import Gateway, sent_message
@@ -193,3 +196,57 @@ def test_the_json_idiom_turns_escaped_quotes_back() -> None:
     """AWS's documented ``.replaceAll("\\\\'","'")`` runs as Java would: JSON comes out."""
     rendered = render(templates.unknown_task_response(), path={"task_id": "it's \\' \"x\""})
     assert json.loads(rendered.text)["message"] == edge.unknown_task("it's \\' \"x\"")
+
+
+_HEADER_TEXT = st.text(min_size=1, max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=_HEADER_TEXT, correlation=_HEADER_TEXT, body=st.text(max_size=60), caller=_HEADER_TEXT)
+def test_any_header_and_body_text_arrives_unchanged(
+    key: str, correlation: str, body: str, caller: str
+) -> None:
+    """Whatever a client sends, SQS gets exactly that body and those values: nothing
+    in a value can add, end or rename a SendMessage parameter, or run as VTL."""
+    rendered = render(
+        templates.enqueue_request("report.generate", "context.identity.userArn"),
+        body=body, headers={"idempotency-key": key, "X-Correlation-ID": correlation},
+        caller=Caller(user_arn=caller),
+    )  # fmt: skip
+    assert sent_message(rendered.text) == (
+        body,
+        {
+            "task_type": "report.generate",
+            "correlation_id": correlation,
+            "caller": caller,
+            "idempotency_key": key,
+        },
+    )
+
+
+_FIELD = st.one_of(st.none(), st.text(min_size=1, max_size=30))
+_TEXT_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at", "error_type")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fields=st.fixed_dictionaries(
+        {
+            **dict.fromkeys(_TEXT_FIELDS, _FIELD),
+            "error_message": st.one_of(st.none(), st.text(max_size=30)),
+        }
+    ),
+    attempt=st.one_of(st.none(), st.integers(min_value=0, max_value=10**6)),
+    result=st.one_of(st.none(), st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3)),
+)  # fmt: skip
+def test_any_status_item_renders_as_the_local_api_answers_it(fields, attempt, result) -> None:
+    """Any item the status writer can leave (fields missing, any text; only an error message
+    may be empty) reads as ``TaskStatus.from_item(item).as_api_json()``, the local answer."""
+    item = {"task_id": {"S": "t-1"}, **{k: {"S": v} for k, v in fields.items() if v is not None}}
+    if attempt is not None:
+        item["attempt"] = {"N": str(attempt)}
+    if result is not None:
+        item["result"] = {"S": json.dumps(result)}
+    rendered = render(templates.status_response(), body=json.dumps({"Item": item}))
+    assert rendered.status is None
+    assert json.loads(rendered.text) == TaskStatus.from_item(item).as_api_json()

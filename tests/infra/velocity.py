@@ -13,6 +13,7 @@ may contain ``-`` (``$context.responseOverride.header.Retry-After``).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -201,6 +202,14 @@ def context(caller: Caller, *, request_id: str = REQUEST_ID) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(template: str) -> airspeed.Template:
+    """Parsing is the slow part; a template is parsed once per test session."""
+    compiled = airspeed.Template(template)
+    compiled.ensure_compiled()
+    return compiled
+
+
 def render(
     template: str,
     *,
@@ -212,7 +221,7 @@ def render(
     """Render ``template`` as API Gateway would for one request (or integration response)."""
     params = {"path": dict(path or {}), "querystring": {}, "header": dict(headers or {})}
     ctx = context(caller or Caller())
-    text = airspeed.Template(template).merge({"input": Input(body, params), "util": Util(), "context": ctx})
+    text = _compiled(template).merge({"input": Input(body, params), "util": Util(), "context": ctx})
     override = ctx["responseOverride"]
     status = int(override["status"]) if override["status"] is not None else None
     return Rendered(text, status, {k: str(v) for k, v in override["header"].items()})
