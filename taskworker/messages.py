@@ -20,6 +20,10 @@ TASK_ID = "task_id"
 """On a DLQ copy (and on what is moved back from the DLQ): the original task id."""
 IDEMPOTENCY_KEY = "idempotency_key"
 CORRELATION_ID = "correlation_id"
+CALLER = "caller"
+"""The authenticated principal that enqueued the task, set by the deployed API: the IAM
+principal (an assumed role without its session name), the API key id, or the authorizer's
+principal id. Idempotency keys are scoped by it."""
 ERROR_TYPE = "error_type"
 ERROR_MESSAGE = "error_message"
 FAILED_AT = "failed_at"
@@ -79,6 +83,10 @@ class TaskMessage:
     @property
     def correlation_id(self) -> str | None:
         return self.attributes.get(CORRELATION_ID) or None
+
+    @property
+    def caller(self) -> str | None:
+        return self.attributes.get(CALLER) or None
 
     @classmethod
     def from_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
