@@ -180,7 +180,7 @@ class _UnwritableResults(InMemoryPersistenceLayer):
 def test_a_success_whose_result_cannot_be_stored_is_still_a_success(app: TaskApp, runs: list[int]) -> None:
     layer = _UnwritableResults()
 
-    outcome = TaskTester(app, idempotency=layer).run("order.charge", {"n": 4}, idempotency_key="k")
+    outcome = TaskTester(app, idempotency=layer).run("order.charge", {"n": 4}, idempotency_key="k").outcome
 
     assert outcome == Succeeded(Receipt(doubled=8))
     assert runs == [4]
@@ -192,7 +192,7 @@ def test_a_lock_held_elsewhere_on_the_last_receive_is_given_back_not_failed(
 ) -> None:
     hold_elsewhere(tester, layer)
 
-    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", attempt=5, max_receives=5)
+    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", attempt=5, max_receives=5).outcome
 
     assert isinstance(outcome, RetryLater)
     assert outcome.error.type == "DuplicateInProgressError"
@@ -200,7 +200,7 @@ def test_a_lock_held_elsewhere_on_the_last_receive_is_given_back_not_failed(
 
 
 def test_other_failures_on_the_last_receive_are_still_reported(tester: TaskTester) -> None:
-    outcome = tester.run("order.charge", {"n": -1}, idempotency_key="k", attempt=5, max_receives=5)
+    outcome = tester.run("order.charge", {"n": -1}, idempotency_key="k", attempt=5, max_receives=5).outcome
 
     assert isinstance(outcome, Failed)
     assert not outcome.permanent
@@ -216,7 +216,7 @@ def test_an_attempt_whose_lock_was_taken_over_does_not_release_the_new_holders_l
         layer.records[key] = dataclasses.replace(layer.records[key], owner="new-holder")
         raise ConnectionError("this attempt fails")
 
-    outcome = TaskTester(app, idempotency=layer).run("order.overtaken", {"n": 1}, idempotency_key="k")
+    outcome = TaskTester(app, idempotency=layer).run("order.overtaken", {"n": 1}, idempotency_key="k").outcome
 
     assert isinstance(outcome, RetryLater)
     [record] = layer.records.values()

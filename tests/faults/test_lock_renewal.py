@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from taskworker import Deadline, Succeeded, TaskApp
+from taskworker.aws.batch import DEFAULT_POLICY
 from taskworker.handlers.heartbeat import Heartbeat, Leases
 from taskworker.messages import TaskMessage, send_attributes
 from taskworker.middleware.idempotency import IN_PROGRESS, Idempotency
@@ -83,7 +84,7 @@ def test_a_lease_that_could_not_be_extended_does_not_renew_its_lock() -> None:
     assert leases.lock_seconds(message) == VISIBILITY  # the attempt locks for the visibility
 
     clock.advance(3)
-    sqs.fail_next("ChangeMessageVisibilityBatch", count=2)
+    sqs.fail_next("ChangeMessageVisibilityBatch", count=DEFAULT_POLICY.attempts)
     assert beat.beat() == 0
     assert beat.renew_locks() == 0  # its message comes back when the old visibility ends
     assert renewal.heard == []

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
+from taskworker.aws.batch import DEFAULT_POLICY
 from taskworker.handlers.worker import Worker, WorkerOptions
 from taskworker.testing.fake_sqs import FakeSQS
 from tests.core.sns_stub import RefusingSNS
@@ -30,7 +31,7 @@ def test_a_fifo_message_whose_event_is_not_published_is_not_overtaken_by_its_gro
     sqs = FakeSQS()
     queue_url, dlq_url = make_queues(sqs, "events", fifo=True, max_receives=5)
     first, second = send(sqs, queue_url, "step", [{"n": 1}, {"n": 2}], group="g")
-    sns = RefusingSNS({first}, times=4)  # every publish attempt of the first settle fails
+    sns = RefusingSNS({first}, times=DEFAULT_POLICY.attempts)  # every attempt of the first settle fails
     settings = Settings(
         queue_url=queue_url,
         dlq_url=dlq_url,
