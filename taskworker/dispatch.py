@@ -172,7 +172,8 @@ class Dispatcher:
         if isinstance(exc, PermanentError):
             return Failed(error, permanent=True)
         limit = max_receives(call.message) if callable(max_receives) else max_receives
-        if limit is not None and call.message.receive_count >= limit:
+        final = not isinstance(exc, RetryableError) or exc.final_on_last_receive
+        if final and limit is not None and call.message.receive_count >= limit:
             return Failed(error, permanent=False)
         if isinstance(exc, RetryableError) and exc.delay is not None:
             return RetryLater(error, delay=exc.delay)

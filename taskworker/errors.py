@@ -33,7 +33,13 @@ class RetryableError(TaskworkerError):
 
     ``delay`` (seconds) overrides the computed backoff before the message is seen again,
     for example from a ``Retry-After`` header of a rate-limited downstream API.
+
+    On the message's last allowed receive it is reported as failed, unless the subclass
+    sets ``final_on_last_receive = False`` (the task never started and someone else may
+    still answer for it, as with an idempotency lock held by another attempt).
     """
+
+    final_on_last_receive = True
 
     def __init__(self, message: str = "", *, delay: float | None = None) -> None:
         super().__init__(message)

@@ -10,6 +10,7 @@ deletes nothing: SQS redelivers the whole batch, as it does on AWS.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -79,7 +80,10 @@ class LambdaEventSource:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception:  # keep polling, like the managed mapping does
+            except Exception as exc:  # keep polling, like the managed mapping does
+                logging.getLogger("taskworker.dev").warning(
+                    "event source: poll failed: %s: %s", type(exc).__name__, exc
+                )
                 time.sleep(1)
 
     def _gather(self) -> list[dict[str, Any]]:

@@ -7,6 +7,11 @@ with ChangeMessageVisibilityBatch, until the task is settled or its lease reache
 limit: the task's ``timeout`` (or the worker's default) plus margins. A task that runs past
 its limit is presumed hung and its message is allowed to return. SQS itself caps a message
 at 12 hours from its receive.
+
+Locks tied to a message's visibility (idempotency's in-progress locks) ride along: each
+:class:`LockRenewal` is told, on every beat, how long the messages it may hold locks for
+stay invisible, so a lock lives exactly as long as its message's lease and runs out with
+it when the worker dies.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from taskworker.handlers.visibility import change_visibility
 from taskworker.log import SupportsLogging
@@ -35,6 +40,9 @@ class Lease:
     visible_until: float
     limit: float
     warned: bool = False
+    started: bool = False
+    renewed_until: float = 0.0
+    """``visible_until`` as last passed to the lock renewals (0: never)."""
 
     @property
     def handle(self) -> str:
@@ -73,11 +81,32 @@ class Leases:
             lease = self._leases.get(message.receipt_handle or "")
             if lease is not None:
                 lease.limit = self.clock() + budget
+                lease.started = True
+
+    def lock_seconds(self, message: TaskMessage) -> float | None:
+        """Seconds ``message`` stays invisible as far as this worker knows (``None``: not
+        held). The caller locks for that long, so renewals skip the lease until its
+        visibility changes."""
+        with self.lock:
+            lease = self._leases.get(message.receipt_handle or "")
+            if lease is None:
+                return None
+            lease.renewed_until = lease.visible_until
+            return max(0.0, lease.visible_until - self.clock())
 
     def remove(self, messages: Iterable[TaskMessage]) -> None:
         with self.lock:
             for message in messages:
                 self._leases.pop(message.receipt_handle or "", None)
+
+    def unrenewed(self) -> list[Lease]:
+        """Started leases whose visibility changed since the lock renewals last heard of it."""
+        with self.lock:
+            return [
+                lease
+                for lease in self._leases.values()
+                if lease.started and lease.renewed_until != lease.visible_until
+            ]
 
     def due(self, horizon: float) -> list[Lease]:
         """Leases whose visibility ends within ``horizon`` seconds."""
@@ -86,8 +115,30 @@ class Leases:
             return [lease for lease in self._leases.values() if lease.visible_until - now <= horizon]
 
 
+@runtime_checkable
+class LockRenewal(Protocol):
+    """Something that holds locks which must live exactly as long as a message's lease."""
+
+    @property
+    def renew_every(self) -> float:
+        """The longest pause between two renewals that its locks can bear."""
+        ...
+
+    def attach(self, leases: Leases) -> None:
+        """From now on, ``leases`` tells how long each held message stays invisible."""
+        ...
+
+    def renew(self, held: Sequence[tuple[TaskMessage, float]]) -> None:
+        """Each ``(message, seconds)``: the message stays invisible ``seconds`` from now."""
+        ...
+
+
 class Heartbeat:
-    """Extends due leases in batches, every ``interval`` seconds, on its own thread."""
+    """Extends due leases in batches, every ``interval`` seconds, on its own thread.
+
+    After each beat, ``renewals`` hear about every started lease whose visibility changed
+    since they last did (and about new ones), so their locks follow the lease.
+    """
 
     def __init__(
         self,
@@ -97,12 +148,16 @@ class Heartbeat:
         *,
         visibility_timeout: float,
         logger: SupportsLogging,
+        renewals: Sequence[LockRenewal] = (),
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
         self._leases = leases
         self._visibility = visibility_timeout
-        self.interval = max(0.1, visibility_timeout / 4)
+        self._renewals = list(renewals)
+        self.interval = max(0.1, min([visibility_timeout / 4, *(r.renew_every for r in self._renewals)]))
+        for renewal in self._renewals:
+            renewal.attach(leases)
         self._logger = logger
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="taskworker-heartbeat", daemon=True)
@@ -119,8 +174,34 @@ class Heartbeat:
         while not self._stop.wait(self.interval):
             try:
                 self.beat()
+                self.renew_locks()
             except Exception as exc:  # the heartbeat must outlive any single bad call
                 self._logger.log(40, "visibility heartbeat failed", extra={"error": repr(exc)})
+
+    def renew_locks(self) -> int:
+        """Tell the renewals about started leases whose visibility they have not heard of.
+
+        A lease whose extension failed keeps its old ``visible_until``, so its lock is not
+        renewed past the moment its message may be delivered again.
+        """
+        if not self._renewals:
+            return 0
+        with self._leases.lock:
+            now = self._leases.clock()
+            changed = self._leases.unrenewed()
+            held = [(lease.message, max(0.0, lease.visible_until - now)) for lease in changed]
+            for lease in changed:
+                lease.renewed_until = lease.visible_until
+        if not held:
+            return 0
+        for renewal in self._renewals:
+            try:
+                renewal.renew(held)
+            except Exception as exc:
+                self._logger.log(
+                    30, "could not renew locks; they run out with the leases", extra={"error": repr(exc)}
+                )
+        return len(held)
 
     def beat(self) -> int:
         """Extend every lease that would expire before the next beat or two; returns how many."""

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskworker.errors import TaskworkerError
 from taskworker.handlers.groups import GroupOrder
-from taskworker.handlers.heartbeat import Heartbeat, Leases
+from taskworker.handlers.heartbeat import Heartbeat, Leases, LockRenewal
 from taskworker.handlers.settle import Settler
 from taskworker.handlers.visibility import change_visibility, max_receive_count
 from taskworker.handlers.worker_pool import PoolKind, ProcessTaskPool, TaskPool, make_pool
@@ -187,6 +187,7 @@ class Worker:
             self.leases,
             visibility_timeout=self.options.visibility_timeout,
             logger=self.app.logger,
+            renewals=[m for m in self.app.dispatcher.middleware if isinstance(m, LockRenewal)],
         )
         self._settler.start()
         self._heartbeat.start()

@@ -1,74 +1,69 @@
-"""An in-memory powertools persistence layer, so idempotency can be tested offline.
+"""An in-memory idempotency store, so idempotency can be tested offline.
 
-It keeps records in a dict under the same rules as powertools' DynamoDB layer: a put
-succeeds only when the key is absent, its record expired, or it is an in-progress record
-whose lock expired; otherwise it raises ``IdempotencyItemAlreadyExistsError`` carrying the
-stored record, exactly like a failed conditional write. Use it with the test kit::
+It keeps :class:`~taskworker.middleware.idempotency.IdempotencyRecord` values in a dict
+under the same rules as the DynamoDB store's conditional writes: a lock is taken when the
+key has no record, its record expired, its lock ran out, or the lock is the caller's own;
+renewing and releasing touch only the caller's own lock. Use it with the test kit::
 
     from taskworker.testing import InMemoryPersistenceLayer, TaskTester
 
     tester = TaskTester(app, idempotency=InMemoryPersistenceLayer())
     tester.run("report.generate", payload, idempotency_key="k1")  # runs the handler
     tester.run("report.generate", payload, idempotency_key="k1")  # Succeeded(duplicate=True)
-
-Importing this module imports powertools' idempotency package (and boto3 with it); the
-testing kit's ``__init__`` imports it lazily for that reason.
 """
 
 from __future__ import annotations
 
 import threading
-import time
+from dataclasses import replace
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
+from taskworker.middleware.idempotency import IN_PROGRESS, IdempotencyRecord
 
 
-class InMemoryPersistenceLayer(BasePersistenceLayer):
-    """Idempotency records in a dict, with DynamoDB's conditional-write semantics."""
+class InMemoryPersistenceLayer:
+    """Idempotency records in a dict, with the DynamoDB store's conditional semantics."""
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.records: dict[str, DataRecord] = {}
+        self.records: dict[str, IdempotencyRecord] = {}
         self.calls: list[str] = []
-        """Operation names in order (``get``, ``put``, ``update``, ``delete``), for assertions."""
+        """Operation names in order (``acquire``, ``complete``, ``renew``, ``release``)."""
         self._lock = threading.Lock()
 
-    def _get_record(self, idempotency_key: str) -> DataRecord:
+    def acquire(self, record: IdempotencyRecord, now: float) -> IdempotencyRecord | None:
         with self._lock:
-            self.calls.append("get")
-            record = self.records.get(idempotency_key)
-        if record is None:
-            raise IdempotencyItemNotFoundError
-        return record
+            self.calls.append("acquire")
+            standing = self.records.get(record.key)
+            if standing is not None and standing.owner != record.owner and _blocks(standing, now):
+                return standing
+            self.records[record.key] = record
+            return None
 
-    def _put_record(self, data_record: DataRecord) -> None:
+    def complete(self, record: IdempotencyRecord) -> None:
         with self._lock:
-            self.calls.append("put")
-            old = self.records.get(data_record.idempotency_key)
-            if old is not None and not _replaceable(old):
-                raise IdempotencyItemAlreadyExistsError(old_data_record=old)
-            self.records[data_record.idempotency_key] = data_record
+            self.calls.append("complete")
+            self.records[record.key] = record
 
-    def _update_record(self, data_record: DataRecord) -> None:
+    def renew(self, key: str, owner: str, locked_until_ms: int) -> None:
         with self._lock:
-            self.calls.append("update")
-            self.records[data_record.idempotency_key] = data_record
+            self.calls.append("renew")
+            standing = self.records.get(key)
+            if _owned(standing, owner):
+                assert standing is not None
+                self.records[key] = replace(standing, locked_until_ms=locked_until_ms)
 
-    def _delete_record(self, data_record: DataRecord) -> None:
+    def release(self, key: str, owner: str) -> None:
         with self._lock:
-            self.calls.append("delete")
-            self.records.pop(data_record.idempotency_key, None)
+            self.calls.append("release")
+            if _owned(self.records.get(key), owner):
+                del self.records[key]
 
 
-def _replaceable(record: DataRecord) -> bool:
-    """The same three cases in which the DynamoDB layer's condition lets a put through."""
-    now = time.time()
-    if record.expiry_timestamp is not None and record.expiry_timestamp < int(now):
-        return True
-    lock = record.in_progress_expiry_timestamp
-    return record.status == STATUS_CONSTANTS["INPROGRESS"] and lock is not None and lock < int(now * 1000)
+def _blocks(record: IdempotencyRecord, now: float) -> bool:
+    """Whether ``record`` stands in a new attempt's way: live, and completed or locked."""
+    if record.expires_at < int(now):
+        return False
+    return record.status != IN_PROGRESS or record.lock_seconds_left(now) > 0
+
+
+def _owned(record: IdempotencyRecord | None, owner: str) -> bool:
+    return record is not None and record.status == IN_PROGRESS and record.owner == owner

@@ -13,9 +13,8 @@ from taskworker.settings import Settings
 from taskworker.testing.events import sqs_record
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-
     from taskworker.app import TaskApp
+    from taskworker.middleware.idempotency import IdempotencyStore
 
 
 class TaskTester:
@@ -33,7 +32,7 @@ class TaskTester:
         app: TaskApp,
         *,
         settings: Settings | None = None,
-        idempotency: BasePersistenceLayer | None = None,
+        idempotency: IdempotencyStore | None = None,
     ) -> None:
         self.app = app
         middleware = [*app.user_middleware]

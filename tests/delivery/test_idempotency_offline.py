@@ -1,14 +1,15 @@
-"""Idempotency through the test kit's in-memory persistence layer: no AWS, same semantics."""
+"""Idempotency through the test kit's in-memory store: no AWS, the DynamoDB store's rules."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from pydantic import BaseModel
 
 from taskworker import Deadline, Failed, Retry, RetryLater, Succeeded, TaskApp
+from taskworker.middleware.idempotency import IN_PROGRESS, IdempotencyRecord
 from taskworker.testing import InMemoryPersistenceLayer, TaskTester
 
 
@@ -101,7 +102,7 @@ def test_failure_releases_the_key_so_the_retry_runs(
 
     assert isinstance(outcome, RetryLater)
     assert runs == [-1, -1, -1]  # in-process retries ran inside one idempotency lock
-    assert layer.calls == ["put", "delete"]
+    assert layer.calls == ["acquire", "release"]
     assert layer.records == {}
 
 
@@ -115,18 +116,18 @@ def test_invalid_result_is_reported_and_not_stored(
     assert layer.records == {}
 
 
-def test_a_key_in_progress_elsewhere_is_retried_not_run(
-    tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
-) -> None:
+def hold_elsewhere(tester: TaskTester, layer: InMemoryPersistenceLayer) -> None:
+    """Run key ``k`` once, then make its record a live lock of another attempt."""
     tester.run("order.charge", {"n": 3}, idempotency_key="k")
     [key] = layer.records
     now = time.time()
-    layer.records[key] = DataRecord(
-        key,
-        status="INPROGRESS",
-        expiry_timestamp=int(now) + 60,
-        in_progress_expiry_timestamp=int(now * 1000) + 60_000,
-    )
+    layer.records[key] = IdempotencyRecord(key, IN_PROGRESS, int(now) + 60, int(now * 1000) + 60_000, "other")
+
+
+def test_a_key_in_progress_elsewhere_is_retried_not_run(
+    tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
+) -> None:
+    hold_elsewhere(tester, layer)
 
     outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k")
 
@@ -139,15 +140,11 @@ def test_a_crashed_attempts_lock_expires_with_its_deadline(
     tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
 ) -> None:
     outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", deadline=Deadline.after(30))
-    [record] = layer.records.values()
+    [(key, record)] = layer.records.items()
     assert isinstance(outcome, Succeeded)
-    [key] = layer.records
     # what a put of an attempt that died would leave: a lock until its invocation ended
-    layer.records[key] = DataRecord(
-        key,
-        status="INPROGRESS",
-        expiry_timestamp=record.expiry_timestamp,
-        in_progress_expiry_timestamp=int(time.time() * 1000) - 1,
+    layer.records[key] = dataclasses.replace(
+        record, status=IN_PROGRESS, locked_until_ms=int(time.time() * 1000) - 1, owner="dead", data=None
     )
 
     again = tester.run("order.charge", {"n": 3}, idempotency_key="k")
@@ -161,8 +158,8 @@ def test_in_progress_lock_follows_the_runtime_deadline(app: TaskApp, layer: InMe
 
     @app.task("order.peek")
     def peek(order: Order) -> None:
-        [record] = [r for r in layer.records.values() if r.status == "INPROGRESS"]
-        seen.append(record.in_progress_expiry_timestamp)
+        [record] = [r for r in layer.records.values() if r.status == IN_PROGRESS]
+        seen.append(record.locked_until_ms)
 
     before = time.time() * 1000
     TaskTester(app, idempotency=layer).run("order.peek", {"n": 1}, deadline=Deadline.after(30))
@@ -170,3 +167,87 @@ def test_in_progress_lock_follows_the_runtime_deadline(app: TaskApp, layer: InMe
     [lock] = seen
     assert lock is not None
     assert before + 29_000 <= lock <= time.time() * 1000 + 30_000
+
+
+class _UnwritableResults(InMemoryPersistenceLayer):
+    """A store whose result writes fail, as when DynamoDB's UpdateItem answers 500."""
+
+    def complete(self, record: IdempotencyRecord) -> None:
+        self.calls.append("complete")
+        raise ConnectionError("the result write failed")
+
+
+def test_a_success_whose_result_cannot_be_stored_is_still_a_success(app: TaskApp, runs: list[int]) -> None:
+    layer = _UnwritableResults()
+
+    outcome = TaskTester(app, idempotency=layer).run("order.charge", {"n": 4}, idempotency_key="k")
+
+    assert outcome == Succeeded(Receipt(doubled=8))
+    assert runs == [4]
+    assert layer.calls == ["acquire", "complete"]
+
+
+def test_a_lock_held_elsewhere_on_the_last_receive_is_given_back_not_failed(
+    tester: TaskTester, runs: list[int], layer: InMemoryPersistenceLayer
+) -> None:
+    hold_elsewhere(tester, layer)
+
+    outcome = tester.run("order.charge", {"n": 3}, idempotency_key="k", attempt=5, max_receives=5)
+
+    assert isinstance(outcome, RetryLater)
+    assert outcome.error.type == "DuplicateInProgressError"
+    assert runs == [3]
+
+
+def test_other_failures_on_the_last_receive_are_still_reported(tester: TaskTester) -> None:
+    outcome = tester.run("order.charge", {"n": -1}, idempotency_key="k", attempt=5, max_receives=5)
+
+    assert isinstance(outcome, Failed)
+    assert not outcome.permanent
+
+
+def test_an_attempt_whose_lock_was_taken_over_does_not_release_the_new_holders_lock(app: TaskApp) -> None:
+    layer = InMemoryPersistenceLayer()
+
+    @app.task("order.overtaken")
+    def overtaken(order: Order) -> None:
+        # meanwhile this attempt's lock ran out and another attempt took the key
+        [key] = layer.records
+        layer.records[key] = dataclasses.replace(layer.records[key], owner="new-holder")
+        raise ConnectionError("this attempt fails")
+
+    outcome = TaskTester(app, idempotency=layer).run("order.overtaken", {"n": 1}, idempotency_key="k")
+
+    assert isinstance(outcome, RetryLater)
+    [record] = layer.records.values()
+    assert (record.status, record.owner) == (IN_PROGRESS, "new-holder")
+
+
+def test_keys_are_the_ones_powertools_computes_so_old_records_are_found() -> None:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+    from taskworker.messages import TaskMessage
+    from taskworker.middleware.idempotency import record_key
+
+    class Layer(BasePersistenceLayer):
+        _get_record = _put_record = _update_record = _delete_record = None  # type: ignore[assignment]
+
+    layer = Layer()  # type: ignore[no-untyped-call]
+    layer.configure(IdempotencyConfig(), function_name="ignored", key_prefix="taskworker")
+    by_key = TaskMessage("m-1", "{}", {"idempotency_key": "order-7"})
+    by_id = TaskMessage("m-1", "{}")
+
+    expected_by_key = layer._get_hashed_idempotency_key({"task_type": "t", "idempotency_key": "order-7"})
+    expected_by_id = layer._get_hashed_idempotency_key({"task_type": "t", "message_id": "m-1"})
+    assert record_key("t", by_key) == expected_by_key
+    assert record_key("t", by_id) == expected_by_id
+
+
+def test_an_attempt_that_meets_its_own_lock_goes_on() -> None:
+    layer, now = InMemoryPersistenceLayer(), time.time()
+    mine = IdempotencyRecord("k", IN_PROGRESS, int(now) + 60, int(now * 1000) + 60_000, "me")
+
+    assert layer.acquire(mine, now) is None
+    assert layer.acquire(mine, now) is None  # a retried write of the same attempt
+    assert layer.acquire(dataclasses.replace(mine, owner="other"), now) == mine

@@ -429,4 +429,4 @@ def test_an_unreachable_idempotency_table_retries_without_running(stack: Stack) 
     assert calls == []  # never run unguarded
     status = app.get_status(task_id)
     assert status is not None
-    assert (status.status, status.error_type) == ("retrying", "IdempotencyPersistenceLayerError")
+    assert (status.status, status.error_type) == ("retrying", "IdempotencyStoreError")
