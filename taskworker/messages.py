@@ -18,6 +18,10 @@ from typing import Any, Literal
 TASK_TYPE = "task_type"
 IDEMPOTENCY_KEY = "idempotency_key"
 CORRELATION_ID = "correlation_id"
+CALLER = "caller"
+"""The authenticated principal that enqueued the task, set by the deployed API: the IAM
+principal (an assumed role without its session name), the API key id, or the authorizer's
+principal id. Idempotency keys are scoped by it."""
 ERROR_TYPE = "error_type"
 ERROR_MESSAGE = "error_message"
 FAILED_AT = "failed_at"
@@ -73,6 +77,10 @@ class TaskMessage:
     @property
     def correlation_id(self) -> str | None:
         return self.attributes.get(CORRELATION_ID) or None
+
+    @property
+    def caller(self) -> str | None:
+        return self.attributes.get(CALLER) or None
 
     @classmethod
     def from_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:

@@ -1,4 +1,8 @@
-"""Who may call the API: IAM (default), an API key with a usage plan, or an authorizer."""
+"""Who may call the API: IAM (default), an API key with a usage plan, or an authorizer.
+
+Each mode also names who *is* calling (:func:`caller_reference`): the API puts that identity
+on every message as the ``caller`` attribute, and idempotency keys are scoped by it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from aws_cdk import aws_apigateway as apigw
 
-__all__ = ["ApiAccess", "ApiKeyAccess", "AuthorizerAccess", "IamAccess", "method_options"]
+__all__ = ["ApiAccess", "ApiKeyAccess", "AuthorizerAccess", "IamAccess", "caller_reference", "method_options"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,19 @@ def method_options(access: ApiAccess) -> dict[str, Any]:
     if access.scopes:
         options["authorization_scopes"] = list(access.scopes)
     return options
+
+
+def caller_reference(access: ApiAccess) -> str:
+    """The ``$context`` path (VTL, without ``$``) of the authenticated caller under ``access``.
+
+    IAM: the signing principal's ARN. API key: the key's id (one key per tenant). Lambda
+    authorizer: the ``principalId`` it returned. Cognito: the token's ``sub`` (the user,
+    or the app client for client-credentials tokens).
+    """
+    if isinstance(access, IamAccess):
+        return "context.identity.userArn"
+    if isinstance(access, ApiKeyAccess):
+        return "context.identity.apiKeyId"
+    if access.authorizer.authorization_type == apigw.AuthorizationType.COGNITO:
+        return "context.authorizer.claims.sub"
+    return "context.authorizer.principalId"

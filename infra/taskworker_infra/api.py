@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -21,18 +22,26 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from taskworker import edge
+
 from . import templates
-from .access import ApiAccess, ApiKeyAccess, AuthorizerAccess, IamAccess, method_options
+from .access import ApiAccess, ApiKeyAccess, AuthorizerAccess, IamAccess, caller_reference, method_options
 from .nag import acknowledge, arn_prefix
 from .registry import TaskSpec
 from .schema import to_draft4, without_null_defaults
 
-__all__ = ["ApiOptions", "TaskApi", "model_name"]
+__all__ = ["ApiOptions", "TaskApi", "access_log_format", "model_name"]
 
-_JSON = "application/json"
+_T = TypeVar("_T")
+
+_JSON = edge.JSON_MEDIA_TYPE
+_RETRY_AFTER = "method.response.header.Retry-After"
 
 # Access log record: one JSON object per request, with the integration's answer, so a
-# rejected enqueue can be traced from the request id a client quotes.
+# rejected enqueue can be traced from the request id a client quotes. Access log formats
+# are plain substitutions (no $util), so only values API Gateway itself quotes or that
+# cannot hold a quote appear: the validation error text is left out (it echoes payload
+# values, and it is not escaped); the error message is the pre-quoted messageString.
 _ACCESS_LOG = {
     "requestId": "$context.requestId",
     "extendedRequestId": "$context.extendedRequestId",
@@ -51,20 +60,35 @@ _ACCESS_LOG = {
     "responseLatency": "$context.responseLatency",
     "integrationStatus": "$context.integration.status",
     "integrationLatency": "$context.integration.latency",
-    "errorMessage": "$context.error.message",
-    "validationError": "$context.error.validationErrorString",
+    "errorResponseType": "$context.error.responseType",
+    "errorMessage": "$context.error.messageString",
 }
+
+
+def access_log_format() -> str:
+    """The access log record as JSON text; ``messageString`` is inserted unquoted because
+    API Gateway quotes (and escapes) it itself."""
+    text = json.dumps(_ACCESS_LOG)
+    return text.replace('"$context.error.messageString"', "$context.error.messageString")
 
 
 @dataclass(frozen=True)
 class ApiOptions:
-    """Stage settings. Throttling applies to every method of the stage."""
+    """Stage settings. Throttling applies to every method of the stage.
+
+    ``account_logging_role`` creates the account's API Gateway CloudWatch role
+    (``AWS::ApiGateway::Account``). It is off by default: that setting is one per account and
+    region, so a stack that sets it overwrites the role every other API there logs with, and
+    keeps it after the stack is deleted. Turn it on in one stack of an account that has none
+    yet (API Gateway refuses to enable logging until the account has a role).
+    """
 
     stage_name: str = "v1"
     throttling_rate_limit: float = 50
     throttling_burst_limit: int = 100
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     web_acl_arn: str | None = None
+    account_logging_role: bool = False
 
 
 def model_name(task_name: str) -> str:
@@ -100,11 +124,11 @@ class TaskApi(Construct):
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
         tasks_resource = self.rest_api.root.add_resource("tasks")
-        self.enqueue_role = _service_role(
-            self, "EnqueueRole", "sqs:SendMessage", queue.queue_arn, "enqueues tasks"
+        self.enqueue_role = self._service_role(
+            "EnqueueRole", "sqs:SendMessage", queue.queue_arn, "enqueues tasks"
         )
-        self.status_role = _service_role(
-            self, "StatusRole", "dynamodb:GetItem", status_table.table_arn, "reads task status"
+        self.status_role = self._service_role(
+            "StatusRole", "dynamodb:GetItem", status_table.table_arn, "reads task status"
         )
         _ensure_unique_models(tasks)
         for spec in tasks:
@@ -150,18 +174,31 @@ class TaskApi(Construct):
             "Api",
             description="taskworker: accept tasks into SQS and report their status",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            cloud_watch_role=options.account_logging_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if options.account_logging_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=options.stage_name,
                 throttling_rate_limit=options.throttling_rate_limit,
                 throttling_burst_limit=options.throttling_burst_limit,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG)),
+                access_log_format=apigw.AccessLogFormat.custom(access_log_format()),
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,
             ),
+        )
+        if options.account_logging_role:
+            self._restrict_account_logging_role(api)
+        return api
+
+    def _restrict_account_logging_role(self, api: apigw.RestApi) -> None:
+        """CDK's account logging role, trusted only by API Gateway acting for this account."""
+        role = api.node.find_child("CloudWatchRole")
+        cfn = role.node.default_child
+        assert isinstance(cfn, iam.CfnRole)
+        cfn.add_property_override(
+            "AssumeRolePolicyDocument.Statement.0.Condition",
+            {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
         )
         acknowledge(
             api,
@@ -170,7 +207,27 @@ class TaskApi(Construct):
             "The account-level role API Gateway needs for execution logging (required by "
             "APIG6); AWS's managed policy is the documented, minimal policy for it.",
         )
-        return api
+
+    def _service_role(self, construct_id: str, action: str, resource_arn: str, purpose: str) -> iam.Role:
+        """A role API Gateway assumes for one integration, allowed exactly one action on one
+        ARN, and trusted only when API Gateway acts for this API (no confused deputy)."""
+        principal = iam.ServicePrincipal("apigateway.amazonaws.com").with_conditions(
+            {
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnLike": {"aws:SourceArn": self.rest_api.arn_for_execute_api("*", "/*", "*")},
+            }
+        )
+        return iam.Role(
+            self,
+            construct_id,
+            assumed_by=principal,
+            description=f"API Gateway integration role that {purpose}",
+            inline_policies={
+                "Integration": iam.PolicyDocument(
+                    statements=[iam.PolicyStatement(actions=[action], resources=[resource_arn])]
+                )
+            },
+        )
 
     def _add_enqueue_route(self, parent: apigw.Resource, spec: TaskSpec, queue: sqs.IQueue) -> None:
         model = self._request_model(spec)
@@ -184,14 +241,18 @@ class TaskApi(Construct):
                 request_parameters={
                     "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
                 },
-                request_templates={_JSON: templates.enqueue_request(spec.name)},
-                integration_responses=_enqueue_responses(),
+                request_templates=_for_json(
+                    templates.enqueue_request(spec.name, caller_reference(self._access))
+                ),
+                integration_responses=_error_responses(
+                    edge.ENQUEUE_ERRORS, "202", templates.enqueue_response()
+                ),
             ),
         )
         parent.add_resource(spec.name).add_method(
             "POST",
             integration,
-            request_models={_JSON: model},
+            request_models=_for_json(model),
             request_validator=self.validator,
             request_parameters={
                 f"method.request.header.{templates.IDEMPOTENCY_HEADER}": False,
@@ -227,7 +288,9 @@ class TaskApi(Construct):
                 credentials_role=self.status_role,
                 passthrough_behavior=apigw.PassthroughBehavior.NEVER,
                 request_templates={_JSON: templates.status_request(table.table_name)},
-                integration_responses=_status_responses(),
+                integration_responses=_error_responses(
+                    edge.STATUS_ERRORS, "200", templates.status_response()
+                ),
             ),
         )
         resource.add_method(
@@ -235,7 +298,7 @@ class TaskApi(Construct):
             integration,
             request_validator=self.validator,
             request_parameters={"method.request.path.task_id": True},
-            method_responses=_method_responses("200", "404", "500", "503"),
+            method_responses=_method_responses("200", "400", "404", "500", "503"),
             **method_options(self._access),
         )
 
@@ -244,21 +307,14 @@ class TaskApi(Construct):
 
         Registered tasks are static resources, which API Gateway matches before this path
         variable; without it an unknown task type would get a 403 "Missing Authentication
-        Token" that sends callers looking for a credentials problem.
+        Token" that sends callers looking for a credentials problem. Any Content-Type passes
+        through to the mock, whose only (default) answer is the 404: the type is unknown
+        whatever the body, as the local API checks the type first.
         """
         integration = apigw.MockIntegration(
-            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-            request_templates={_JSON: '{"statusCode": 404}'},
-            integration_responses=[
-                apigw.IntegrationResponse(
-                    status_code="404",
-                    response_templates={
-                        _JSON: templates.error_body(
-                            "unknown task type '$util.escapeJavaScript($input.params('task_id'))'"
-                        )
-                    },
-                )
-            ],
+            passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_MATCH,
+            request_templates=_for_json('{"statusCode": 404}'),
+            integration_responses=[_json_response("404", templates.unknown_task_response())],
         )
         resource.add_method(
             "POST",
@@ -270,22 +326,34 @@ class TaskApi(Construct):
         )
 
     def _add_gateway_responses(self) -> None:
-        """Errors raised by API Gateway itself, as JSON a client can act on."""
+        """Errors raised by API Gateway itself, as JSON a client can act on: the same
+        ``{"message", "request_id"}`` shape as every other error (``messageString`` is the
+        message quoted and escaped by API Gateway), ``Retry-After`` when the stage throttles."""
+        default_body = '{"message": $context.error.messageString, "request_id": "$context.requestId"}'
+        self.rest_api.add_gateway_response(
+            "Default4xx", type=apigw.ResponseType.DEFAULT_4_XX, templates={_JSON: default_body}
+        )
+        self.rest_api.add_gateway_response(
+            "Default5xx", type=apigw.ResponseType.DEFAULT_5_XX, templates={_JSON: default_body}
+        )
+        self.rest_api.add_gateway_response(
+            "Throttled",
+            type=apigw.ResponseType.THROTTLED,
+            status_code="429",
+            response_headers={"Retry-After": f"'{edge.RETRY_AFTER_SECONDS}'"},
+            templates={_JSON: default_body},
+        )
         self.rest_api.add_gateway_response(
             "BadRequestBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
             status_code="400",
-            templates={
-                _JSON: '{"message": "the request body does not match the task input schema", '
-                '"errors": "$context.error.validationErrorString", '
-                '"request_id": "$context.requestId"}'
-            },
+            templates={_JSON: templates.error_body(edge.INVALID_BODY)},
         )
         self.rest_api.add_gateway_response(
             "UnsupportedMediaType",
             type=apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
             status_code="415",
-            templates={_JSON: templates.error_body("send the task payload as application/json")},
+            templates={_JSON: templates.error_body(edge.WRONG_MEDIA_TYPE)},
         )
 
     def _apply_access(self, access: ApiAccess) -> None:
@@ -340,23 +408,6 @@ class TaskApi(Construct):
         )
 
 
-def _service_role(
-    scope: Construct, construct_id: str, action: str, resource_arn: str, purpose: str
-) -> iam.Role:
-    """A role API Gateway assumes for one integration, allowed exactly one action on one ARN."""
-    return iam.Role(
-        scope,
-        construct_id,
-        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-        description=f"API Gateway integration role that {purpose}",
-        inline_policies={
-            "Integration": iam.PolicyDocument(
-                statements=[iam.PolicyStatement(actions=[action], resources=[resource_arn])]
-            )
-        },
-    )
-
-
 def _ensure_unique_models(tasks: Sequence[TaskSpec]) -> None:
     seen: dict[str, str] = {}
     for spec in tasks:
@@ -366,8 +417,18 @@ def _ensure_unique_models(tasks: Sequence[TaskSpec]) -> None:
         seen[name] = spec.name
 
 
+def _for_json(value: _T) -> dict[str, _T]:
+    return dict.fromkeys(edge.JSON_CONTENT_TYPES, value)
+
+
 def _method_responses(*codes: str) -> list[apigw.MethodResponse]:
-    return [apigw.MethodResponse(status_code=code) for code in codes]
+    """Method responses; a 503 declares the ``Retry-After`` header its templates set."""
+    return [
+        apigw.MethodResponse(
+            status_code=code, response_parameters={_RETRY_AFTER: False} if code == "503" else None
+        )
+        for code in codes
+    ]
 
 
 def _json_response(status: str, body: str, pattern: str | None = None) -> apigw.IntegrationResponse:
@@ -376,35 +437,12 @@ def _json_response(status: str, body: str, pattern: str | None = None) -> apigw.
     )
 
 
-def _enqueue_responses() -> list[apigw.IntegrationResponse]:
-    """SQS answers -> HTTP: 2xx is 202 with the task id; 400 means SQS refused the message
-    itself (too large, forbidden characters); any other 4xx is our own misconfiguration
-    (access, missing queue) and 5xx is SQS being unavailable."""
+def _error_responses(table: edge.ErrorTable, success: str, body: str) -> list[apigw.IntegrationResponse]:
+    """A service's answers -> HTTP: 2xx is ``success`` with ``body``; a 4xx is answered by
+    its error code (``templates.error_response``: a caller fault 4xx, throttling 503, our
+    own misconfiguration 500, the default); a 5xx is the service being unavailable."""
     return [
-        _json_response("202", templates.enqueue_response()),
-        _json_response(
-            "400",
-            templates.error_body(
-                "the queue refused the task payload (too large or with characters SQS rejects)"
-            ),
-            pattern="400",
-        ),
-        _json_response(
-            "500",
-            templates.error_body("the task could not be enqueued (service misconfiguration)"),
-            pattern=r"4(0[1-9]|[1-9]\d)",
-        ),
-        _json_response("503", templates.error_body("the task queue is unavailable, retry later"), r"5\d{2}"),
-    ]
-
-
-def _status_responses() -> list[apigw.IntegrationResponse]:
-    """DynamoDB answers -> HTTP: 2xx is the status (or 404 from the template); DynamoDB
-    reports access and validation problems alike as 4xx, all our fault, hence 500."""
-    return [
-        _json_response("200", templates.status_response()),
-        _json_response("500", templates.error_body("the task status could not be read"), r"4\d{2}"),
-        _json_response(
-            "503", templates.error_body("the status store is unavailable, retry later"), r"5\d{2}"
-        ),
+        _json_response(success, body),
+        _json_response("500", templates.error_response(table), r"4\d{2}"),
+        _json_response("503", templates.error_response(table, server_error=True), r"5\d{2}"),
     ]

@@ -13,9 +13,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-__all__ = ["HANDLER", "ConsumerOptions", "LambdaConsumer"]
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "HANDLER", "ConsumerOptions", "LambdaConsumer"]
 
 HANDLER = "taskworker.handlers.lambda_sqs.handler"
+DEFAULT_MAX_CONCURRENCY = 10
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class ConsumerOptions:
     ``function_timeout`` defaults to what the slowest task needs (see ``timeouts``);
     ``timeout_margin`` is added to the slowest task's timeout for startup, sinks and retries;
     tasks registered without a timeout count as ``default_task_timeout``.
+    ``max_concurrency`` caps the concurrent invocations the SQS event source starts (AWS
+    allows 2-1000); without a cap the poller scales the consumer up to the account's
+    concurrency limit, starving every other function of the account. ``None`` removes it.
     """
 
     memory_size: int = 1024
@@ -33,7 +37,7 @@ class ConsumerOptions:
     default_task_timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
     batch_size: int = 1
     max_batching_window: Duration | None = None
-    max_concurrency: int | None = None
+    max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY
     architecture: lambda_.Architecture = lambda_.Architecture.ARM_64
     runtime: lambda_.Runtime | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 __all__ = ["TaskTables"]
 
 
 class TaskTables(Construct):
-    """On-demand tables with TTL and point-in-time recovery.
+    """On-demand tables with TTL, point-in-time recovery and a TLS-only resource policy.
 
     The key schemas are the wire contract of the core library: ``task_id``/``expires_at`` for
     statuses, powertools' default ``id``/``expiration`` for idempotency records.
@@ -32,4 +33,25 @@ class TaskTables(Construct):
                 point_in_time_recovery_enabled=True
             ),
             removal_policy=removal_policy,
+            resource_policy=_tls_only(),
         )
+
+
+def _tls_only() -> iam.PolicyDocument:
+    """Deny every request that does not arrive over TLS, whoever makes it.
+
+    DynamoDB takes resource-based policies since 2024; a table's own policy must name its
+    resource as ``*`` (its ARN does not exist yet when the policy is attached).
+    """
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyInsecureTransport",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["dynamodb:*"],
+                resources=["*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+        ]
+    )

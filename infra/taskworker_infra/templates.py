@@ -1,8 +1,11 @@
 """API Gateway mapping templates (VTL) between HTTP and the SQS / DynamoDB APIs.
 
-Kept apart from the constructs so the wire contract is readable in one place and testable as
-plain strings. The SQS request template is emitted on a single line: it becomes a form-encoded
-body, and a stray newline from a VTL directive would end up inside a parameter value.
+Kept apart from the constructs so the wire contract is readable in one place; the tests
+render every template with a Velocity engine (``tests/infra/velocity.py``). The rules the
+templates encode (header names, messages, error codes) come from ``taskworker.edge``, the
+module the local dev API calls, so both APIs answer alike. The SQS request template is
+emitted on a single line: it becomes a form-encoded body, and a stray newline from a VTL
+directive would end up inside a parameter value.
 """
 
 from __future__ import annotations
@@ -10,48 +13,78 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+from taskworker import edge
+from taskworker.messages import CALLER, CORRELATION_ID, IDEMPOTENCY_KEY, TASK_TYPE
+
 __all__ = [
     "CORRELATION_HEADER",
     "IDEMPOTENCY_HEADER",
     "enqueue_request",
     "enqueue_response",
     "error_body",
+    "error_response",
     "status_request",
     "status_response",
+    "unknown_task_response",
 ]
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-CORRELATION_HEADER = "X-Correlation-Id"
+IDEMPOTENCY_HEADER = edge.IDEMPOTENCY_HEADER
+CORRELATION_HEADER = edge.CORRELATION_HEADER
+
+_ASSUMED_ROLE_SESSION = r"'^(arn:[^:]+:sts::[0-9]+:assumed-role/[^/]+)/.*$'"
 
 
-def _header(variable: str, name: str) -> str:
-    """VTL setting ``$variable`` to a header, trying the canonical and the lowercase spelling
-    (HTTP/2 clients send lowercase names and the header map is case-sensitive)."""
+def _headers(**variables: str) -> str:
+    """VTL setting each ``$variable`` to its header, matched ignoring case: API Gateway's
+    header map is case-sensitive and clients spell names as they like (HTTP/2: lowercase)."""
+    init = "".join(f"#set(${variable} = '')" for variable in variables)
+    branches = "#else".join(
+        f"#if($hn == '{name.lower()}')#set(${variable} = $input.params().header.get($h))"
+        for variable, name in variables.items()
+    )
     return (
-        f"#set(${variable} = $input.params().header.get('{name}'))"
-        f'#if("$!{variable}" == "")#set(${variable} = $input.params().header.get(\'{name.lower()}\'))#end'
+        init + "#foreach($h in $input.params().header.keySet())#set($hn = $h.toLowerCase())"
+        + branches + "#end" * len(variables) + "#end"
+    )  # fmt: skip
+
+
+def _caller(reference: str) -> str:
+    """VTL setting ``$caller`` to the authenticated principal; an assumed role's session
+    name is dropped, so one role is one caller however often its sessions rotate."""
+    return (
+        f"#set($caller = \"$!{reference}\")#set($caller = $caller.replaceAll({_ASSUMED_ROLE_SESSION}, '$1'))"
     )
 
 
-def _attribute(index: int, name: str, value: str) -> str:
+def _attribute(index: str, name: str, value: str) -> str:
     prefix = f"&MessageAttribute.{index}"
     return f"{prefix}.Name={name}{prefix}.Value.DataType=String{prefix}.Value.StringValue={value}"
 
 
-def enqueue_request(task_type: str) -> str:
-    """SendMessage form: the body as posted, plus ``task_type``, ``correlation_id`` and (when
-    the client sent ``Idempotency-Key``) ``idempotency_key`` message attributes."""
+def _optional_attribute(variable: str, name: str) -> str:
+    """The next attribute, numbered on, when ``$variable`` is not empty."""
+    return (
+        f"#if(${variable} != '')#set($n = $n + 1)"
+        + _attribute("${n}", name, f"$util.urlEncode(${variable})")
+        + "#end"
+    )
+
+
+def enqueue_request(task_type: str, caller_reference: str) -> str:
+    """SendMessage form: the body as posted, plus ``task_type``, ``correlation_id`` (the
+    ``X-Correlation-Id`` header, else the request id), ``caller`` (the principal named by
+    ``caller_reference``, a ``$context`` path) and, when sent, ``idempotency_key``."""
     return "".join(
         [
-            _header("cid", CORRELATION_HEADER),
-            '#if("$!cid" == "")#set($cid = $context.requestId)#end',
-            _header("ikey", IDEMPOTENCY_HEADER),
+            _headers(cid=CORRELATION_HEADER, ikey=IDEMPOTENCY_HEADER),
+            "#if($cid == '')#set($cid = $context.requestId)#end",
+            _caller(caller_reference),
+            "#set($n = 2)",
             "Action=SendMessage&MessageBody=$util.urlEncode($input.body)",
-            _attribute(1, "task_type", quote(task_type, safe="")),
-            _attribute(2, "correlation_id", "$util.urlEncode($cid)"),
-            '#if("$!ikey" != "")',
-            _attribute(3, "idempotency_key", "$util.urlEncode($ikey)"),
-            "#end",
+            _attribute("1", TASK_TYPE, quote(task_type, safe="")),
+            _attribute("2", CORRELATION_ID, "$util.urlEncode($cid)"),
+            _optional_attribute("caller", CALLER),
+            _optional_attribute("ikey", IDEMPOTENCY_KEY),
         ]
     )
 
@@ -59,14 +92,55 @@ def enqueue_request(task_type: str) -> str:
 def enqueue_response() -> str:
     """202 body: the SQS MessageId (the task id) from SendMessage's JSON answer."""
     return (
-        "#set($id = $input.path('$.SendMessageResponse.SendMessageResult.MessageId'))\n"
-        '{"task_id": "$util.escapeJavaScript($id)"}'
+        "#set($id = $input.path('$.SendMessageResponse.SendMessageResult.MessageId'))"
+        '{"task_id": "' + _json_string("$id") + '"}'
     )
 
 
 def error_body(message: str) -> str:
     """A JSON error body naming the request id, so a caller can quote it to an operator."""
-    return json.dumps({"message": message, "request_id": "$context.requestId"})
+    if any(char in message for char in "$#\\"):
+        raise ValueError(f"error messages are VTL text and may not contain $, # or \\: {message!r}")
+    return json.dumps(edge.error_body(message, "$context.requestId"))
+
+
+def _answer(rule: edge.ErrorRule) -> str:
+    retry = (
+        f"#set($context.responseOverride.header.Retry-After = '{rule.retry_after}')"
+        if rule.retry_after
+        else ""
+    )
+    return f"#set($context.responseOverride.status = {rule.status}){retry}{error_body(rule.message)}"
+
+
+def error_response(table: edge.ErrorTable, *, server_error: bool = False) -> str:
+    """An integration's error answer chosen by the AWS error code in its body.
+
+    Selection patterns only see the HTTP status, and SQS and DynamoDB answer throttling,
+    caller faults and misconfiguration alike with 400; so one 4xx response reads the code
+    (``Error.Code`` of SQS's query protocol, ``__type`` of JSON protocols) and overrides
+    status, body and ``Retry-After`` from ``table``.
+    """
+    if server_error:
+        return _answer(table.server_error)
+    read_code = (
+        "#set($body = $input.path('$'))"
+        '#set($code = "$!body.Error.Code")'
+        "#if($code == '')#set($code = \"$!body.ErrorResponse.Error.Code\")#end"
+        "#if($code == '')#set($code = \"$!body.get('__type')\")#end"
+        "#set($code = $code.replaceAll('^.*#', ''))"
+    )
+    branches = [
+        "#if(" + " || ".join(f"$code == '{code}'" for code in rule.codes) + ")" + _answer(rule)
+        for rule in table.rules
+    ]
+    return read_code + "#else".join(branches) + "#else" + _answer(table.unknown_4xx) + "#end" * len(branches)
+
+
+def unknown_task_response() -> str:
+    """404 for a POST to an unregistered task type, the type JSON-escaped."""
+    message = edge.unknown_task(_json_string("$input.params('task_id')"))
+    return '{"message": "' + message + '", "request_id": "$context.requestId"}'
 
 
 def status_request(table_name: str) -> str:
@@ -84,47 +158,49 @@ def _json_string(expression: str) -> str:
     return f'$util.escapeJavaScript({expression}).replaceAll("\\\\\'","\'")'
 
 
-def _string_field(name: str, attribute: str) -> str:
-    value = f"$item.{attribute}.S"
-    return f'"{name}": #if("$!{value}" != "")"{_json_string(value)}"#{{else}}null#end'
+def _present(attribute: str, kind: str = "S") -> str:
+    return f'"$!item.{attribute}.{kind}" != ""'
+
+
+def _string_field(name: str, attribute: str, default: str = "") -> str:
+    """``"name": "value"``, or the default ``TaskStatus.from_item`` uses when it is missing."""
+    value = _json_string(f"$item.{attribute}.S")
+    return f'"{name}": "#if({_present(attribute)}){value}#{{else}}{default}#end"'
 
 
 def _optional(attribute: str, body: str) -> str:
-    return f'#if("$!item.{attribute}.S" != ""), {body}#end'
+    return f"#if({_present(attribute)}), {body}#end"
 
 
 def status_response() -> str:
-    """The status JSON of the API (same shape as the local dev API), or 404."""
-    result_field = '"result": $item.result.S'
+    """The item as ``TaskStatus.from_item(item).as_api_json()`` renders it (what the local
+    dev API answers), or 404 when there is none."""
     error_field = (
-        '"error": {'
-        + _string_field("type", "error_type")
-        + ", "
+        '"error": {"type": "'
+        + _json_string("$item.error_type.S")
+        + '", '
         + _string_field("message", "error_message")
         + "}"
     )
-    return "\n".join(
+    fields = ", ".join(
         [
-            "#set($item = $input.path('$.Item'))",
-            '#if("$!item.task_id.S" == "")',
-            "#set($context.responseOverride.status = 404)",
-            '{"message": "task not found"}',
-            "#else",
-            "{"
-            + ", ".join(
-                [
-                    _string_field("task_id", "task_id"),
-                    _string_field("task_type", "task_type"),
-                    _string_field("status", "status"),
-                    '"attempt": #if("$!item.attempt.N" != "")$item.attempt.N#{else}0#end',
-                    _string_field("started_at", "started_at"),
-                    _string_field("updated_at", "updated_at"),
-                ]
-            )
-            + _optional("finished_at", _string_field("finished_at", "finished_at"))
-            + _optional("result", result_field)
-            + _optional("error_type", error_field)
-            + "}",
-            "#end",
+            _string_field("task_id", "task_id"),
+            _string_field("task_type", "task_type"),
+            _string_field("status", "status", "running"),
+            f'"attempt": #if({_present("attempt", "N")})$item.attempt.N#{{else}}0#end',
+            _string_field("started_at", "started_at"),
+            _string_field("updated_at", "updated_at"),
         ]
+    )
+    return (
+        "#set($item = $input.path('$.Item'))"
+        f"#if(!({_present('task_id')}))"
+        "#set($context.responseOverride.status = 404)"
+        + error_body(edge.TASK_NOT_FOUND)
+        + "#else{"
+        + fields
+        + _optional("finished_at", _string_field("finished_at", "finished_at"))
+        + _optional("result", '"result": $item.result.S')
+        + _optional("error_type", error_field)
+        + "}#end"
     )

@@ -6,6 +6,7 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
+from taskworker_infra.consumer import DEFAULT_MAX_CONCURRENCY
 from taskworker_infra.runtime import latest_python_runtime
 
 from tests.infra.conftest import SAMPLE_APP
@@ -70,7 +71,7 @@ def test_event_source_defaults_to_batches_of_one_with_partial_failures(synthesis
     assert esm["BatchSize"] == 1
     assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert esm["EventSourceArn"] == arn(logical_id(tpl, "AWS::SQS::Queue", "QueuesQueue"))
-    assert "ScalingConfig" not in esm
+    assert esm["ScalingConfig"] == {"MaximumConcurrency": DEFAULT_MAX_CONCURRENCY}
     assert "MaximumBatchingWindowInSeconds" not in esm
 
 

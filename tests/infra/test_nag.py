@@ -12,9 +12,6 @@ EXPECTED_ACKNOWLEDGED = {
     # publishing to the SNS topic encrypted with alias/aws/sns
     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
-    # the account-level API Gateway logging role (execution logs, APIG6)
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-    "AmazonAPIGatewayPushToCloudWatchLogs]",
     "AwsSolutions-APIG3",  # no WAF ACL given (Default, Worker; Tuned has one)
     "AwsSolutions-COG4",  # IAM / API-key access instead of Cognito
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
