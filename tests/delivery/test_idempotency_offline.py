@@ -28,6 +28,7 @@ from taskworker.outcomes import Outcome
 from taskworker.testing import InMemoryPersistenceLayer, TaskTester
 from taskworker.testing.events import sqs_record
 from tests.moto_env import REGION
+from tests.worker.test_worker_moto import idempotency_table
 
 
 class Order(BaseModel):
@@ -282,16 +283,9 @@ def test_an_attempt_that_meets_its_own_lock_goes_on() -> None:
 def store(request: pytest.FixtureRequest) -> IdempotencyStore:
     if request.param == "memory":
         return InMemoryPersistenceLayer()
-    client = boto3.client(
-        "dynamodb", endpoint_url=request.getfixturevalue("moto_endpoint"), region_name=REGION
-    )
-    table = f"idempotency-{uuid.uuid4().hex[:10]}"
-    client.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    endpoint = request.getfixturevalue("moto_endpoint")
+    table = idempotency_table(endpoint, f"idempotency-{uuid.uuid4().hex[:10]}")
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
     return DynamoDBIdempotencyStore(table, client)
 
 
