@@ -20,6 +20,7 @@ __all__ = [
     "INVALID_TASK_ID",
     "JSON_CONTENT_TYPES",
     "JSON_MEDIA_TYPE",
+    "LOCAL_CALLER",
     "RETRY_AFTER_SECONDS",
     "STATUS_ERRORS",
     "TASK_NOT_FOUND",
@@ -45,6 +46,10 @@ JSON_CONTENT_TYPES = (
 """The Content-Type spellings the API accepts. API Gateway selects a mapping template by
 the header as sent, so each spelling JSON clients use (OkHttp, Java and .NET add a charset)
 is mapped explicitly; anything else is answered 415."""
+LOCAL_CALLER = "local"
+"""The ``caller`` of every task ``taskworker dev``'s API enqueues: the local API has no
+authentication, and one fixed name keeps idempotency keys scoped as in AWS (task type +
+caller + key) without a header a deployed client would never send."""
 RETRY_AFTER_SECONDS = 1
 """Sent as ``Retry-After`` with every 503: throttling and outages clear within seconds."""
 

@@ -23,7 +23,8 @@ CORRELATION_ID = "correlation_id"
 CALLER = "caller"
 """The authenticated principal that enqueued the task, set by the deployed API: the IAM
 principal (an assumed role without its session name), the API key id, or the authorizer's
-principal id. Idempotency keys are scoped by it."""
+principal id; ``taskworker dev``'s API names :data:`taskworker.edge.LOCAL_CALLER`.
+Idempotency keys are scoped by it."""
 ERROR_TYPE = "error_type"
 ERROR_MESSAGE = "error_message"
 FAILED_AT = "failed_at"
@@ -166,13 +167,17 @@ def send_attributes(
     *,
     idempotency_key: str | None = None,
     correlation_id: str | None = None,
+    caller: str | None = None,
 ) -> dict[str, str]:
-    """The String attributes a producer sets on a new task message."""
+    """The String attributes a producer sets on a new task message (``caller``: only an
+    API that authenticated the sender names one)."""
     attributes = {TASK_TYPE: task_type}
     if idempotency_key:
         attributes[IDEMPOTENCY_KEY] = idempotency_key
     if correlation_id:
         attributes[CORRELATION_ID] = correlation_id
+    if caller:
+        attributes[CALLER] = caller
     return attributes
 
 

@@ -2,13 +2,17 @@
 
 ``POST /tasks/{task_type}`` validates the JSON body against the task's input model (the
 deployed API validates against the same JSON Schema at the edge) and sends it to the queue
-with the ``task_type`` attribute, and ``idempotency_key`` from an ``Idempotency-Key``
-header; it answers 202 ``{"task_id": ...}``. ``GET /tasks/{task_id}`` returns the status
-record. Client code written against this moves to AWS unchanged.
+with the deployed API's attributes: ``task_type``, ``correlation_id``, ``idempotency_key``
+and ``caller``, always :data:`~taskworker.edge.LOCAL_CALLER` (nobody authenticates here);
+it answers 202 ``{"task_id": ...}``. ``GET /tasks/{task_id}`` returns the status record.
+Client code written against this moves to AWS unchanged.
 
 What a request gets is decided in one place, :meth:`LocalApi.answer` (a table of routes
-and plain functions of method, path, headers and body), so it can be kept in line with
-the deployed API. The HTTP side is uvicorn (h11) and starlette, from the ``dev`` extra:
+and plain functions of method, path, headers and body), from the rules the deployed
+templates are rendered from (:mod:`taskworker.edge`: header names, messages, error codes),
+so the two answer alike; ``tests/infra/api_cases.py`` is the table both are tested with.
+
+The HTTP side is uvicorn (h11) and starlette, from the ``dev`` extra:
 a malformed request (a bad ``Content-Length``, an unknown HTTP version) gets a JSON 400, a
 body is read only up to the queue's size limit and within ``body_timeout`` seconds, and a
 request whose body did not arrive whole enqueues nothing.
@@ -22,13 +26,16 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from taskworker import edge
 from taskworker.dev.ports import LOCALHOST, ensure_free
-from taskworker.errors import validation_summary
 from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
 
 if TYPE_CHECKING:
@@ -38,24 +45,25 @@ if TYPE_CHECKING:
     from taskworker.app import TaskApp
 
 TASK_PATH = re.compile(r"^/tasks/([^/]+)$")
-IDEMPOTENCY_HEADER = "idempotency-key"
-CORRELATION_HEADER = "x-correlation-id"
-CONTENT_TYPE_HEADER = "content-type"
-# The deployed API's error messages (infra/taskworker_infra/api.py), word for word.
-INVALID_BODY = "the request body does not match the task input schema"
-WRONG_MEDIA_TYPE = "send the task payload as application/json"
-TOO_LARGE = "the task payload is larger than the queue accepts (256 KiB)"
-QUEUE_UNAVAILABLE = "the task queue is unavailable, retry later"
-STATUS_UNAVAILABLE = "the status store is unavailable, retry later"
+"""Matched against the path as sent; the parameter is then percent-decoded, as API Gateway
+decodes path parameters."""
+TOO_LARGE = edge.ENQUEUE_ERRORS.answer("InvalidParameterValue", HTTPStatus.BAD_REQUEST)
+"""What the deployed API answers for a body over SQS's limit (SQS's InvalidParameterValue,
+mapped by the same table), so the local API refuses it with the same answer."""
 # The dev server's own, for what API Gateway's front door refuses before any route runs.
 MALFORMED = "malformed HTTP request"
 INCOMPLETE = "the request body did not arrive whole"
-NOT_UTF8 = "[(body): not valid UTF-8]"
 BODY_TIMEOUT_SECONDS = 10.0
 HTTP_VERSIONS = ("1.0", "1.1")
 
-Answer = tuple[int, Any]
-"""(HTTP status, JSON body)."""
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer: status, JSON body, and extra headers (``Retry-After``)."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class LocalApi:
@@ -117,36 +125,35 @@ class LocalApi:
     # ------------------------------------------------------------------ request -> answer
 
     def answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        """What the API answers to a request that arrived whole; headers in any case."""
+        """What the API answers to a request that arrived whole; ``path`` as sent
+        (percent-encoded), headers in any case."""
         match = TASK_PATH.match(path)
         route = _ROUTES.get(method) if match else None
         if match is None or route is None:
-            return HTTPStatus.NOT_FOUND, {"message": "Not Found"}
-        return route(self, match.group(1), {k.lower(): v for k, v in headers.items()}, body)
+            return Answer(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
+        return route(self, unquote(match.group(1)), headers, body)
 
     def submit(self, task_type: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        """POST /tasks/{task_type}: validate and enqueue (``headers`` keys in lower case)."""
+        """POST /tasks/{task_type}: validate and enqueue, in the deployed API's order."""
         request_id = str(uuid.uuid4())
         task = self.app.registry.get(task_type)
         if task is None:
-            return HTTPStatus.NOT_FOUND, _error(f"unknown task type '{task_type}'", request_id)
-        if headers.get(CONTENT_TYPE_HEADER, "").split(";")[0].strip().lower() != "application/json":
-            return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, _error(WRONG_MEDIA_TYPE, request_id)
+            return _error(HTTPStatus.NOT_FOUND, edge.unknown_task(task_type), request_id)
+        if not edge.accepts_json(edge.header(headers, "Content-Type")):
+            return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, edge.WRONG_MEDIA_TYPE, request_id)
         try:
             text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return HTTPStatus.BAD_REQUEST, {**_error(INVALID_BODY, request_id), "errors": NOT_UTF8}
+            task.input_model.model_validate_json(text)
+        except (UnicodeDecodeError, ValidationError):  # no detail: it may echo the payload
+            return _error(HTTPStatus.BAD_REQUEST, edge.INVALID_BODY, request_id)
         attributes = send_attributes(
             task_type,
-            idempotency_key=headers.get(IDEMPOTENCY_HEADER) or None,
-            correlation_id=headers.get(CORRELATION_HEADER) or request_id,
+            idempotency_key=edge.header(headers, edge.IDEMPOTENCY_HEADER),
+            correlation_id=edge.header(headers, edge.CORRELATION_HEADER) or request_id,
+            caller=edge.LOCAL_CALLER,
         )
         if message_size(text, attributes) > MAX_MESSAGE_BYTES:
-            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _error(TOO_LARGE, request_id)
-        try:
-            task.input_model.model_validate_json(text)
-        except ValidationError as exc:
-            return HTTPStatus.BAD_REQUEST, {**_error(INVALID_BODY, request_id), "errors": _errors(exc)}
+            return _refusal(TOO_LARGE, request_id)
         try:
             response = self.sqs.send_message(
                 QueueUrl=self.queue_url,
@@ -155,19 +162,20 @@ class LocalApi:
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
                 },
             )
-        except Exception:
-            return HTTPStatus.SERVICE_UNAVAILABLE, _error(QUEUE_UNAVAILABLE, request_id)
-        return HTTPStatus.ACCEPTED, {"task_id": response["MessageId"]}
+        except Exception as exc:
+            return _refusal(_rule(edge.ENQUEUE_ERRORS, exc), request_id)
+        return Answer(HTTPStatus.ACCEPTED, {"task_id": response["MessageId"]})
 
     def status(self, task_id: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """GET /tasks/{task_id}: the status record."""
+        request_id = str(uuid.uuid4())
         try:
             status = self.app.get_status(task_id)
-        except Exception:
-            return HTTPStatus.SERVICE_UNAVAILABLE, _error(STATUS_UNAVAILABLE)
+        except Exception as exc:
+            return _refusal(_rule(edge.STATUS_ERRORS, exc), request_id)
         if status is None:
-            return HTTPStatus.NOT_FOUND, {"message": "task not found"}
-        return HTTPStatus.OK, status.as_api_json()
+            return _error(HTTPStatus.NOT_FOUND, edge.TASK_NOT_FOUND, request_id)
+        return Answer(HTTPStatus.OK, status.as_api_json())
 
 
 _ROUTES: dict[str, Callable[[LocalApi, str, Mapping[str, str], bytes], Answer]] = {
@@ -177,13 +185,23 @@ _ROUTES: dict[str, Callable[[LocalApi, str, Mapping[str, str], bytes], Answer]] 
 """Method -> handler of ``/tasks/{id}``: the whole routing table."""
 
 
-def _error(message: str, request_id: str | None = None) -> dict[str, str]:
-    return {"message": message, "request_id": request_id or str(uuid.uuid4())}
+def _rule(table: edge.ErrorTable, exc: Exception) -> edge.ErrorRule:
+    """The deployed API's answer to a service error: by its code when the service
+    answered, as a 5xx when it could not be reached at all."""
+    if not isinstance(exc, ClientError):
+        return table.server_error
+    error = exc.response.get("Error", {})
+    http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", HTTPStatus.BAD_REQUEST)
+    return table.answer(error.get("Code"), http_status)
 
 
-def _errors(exc: ValidationError) -> str:
-    """One string, like API Gateway's ``$context.error.validationErrorString``."""
-    return f"[{validation_summary(exc)}]"
+def _refusal(rule: edge.ErrorRule, request_id: str) -> Answer:
+    headers = {} if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
+    return Answer(rule.status, edge.error_body(rule.message, request_id), headers)
+
+
+def _error(status: int, message: str, request_id: str | None = None) -> Answer:
+    return Answer(status, edge.error_body(message, request_id or str(uuid.uuid4())))
 
 
 # ---------------------------------------------------------------------- HTTP plumbing
@@ -201,20 +219,19 @@ def _asgi_app(api: LocalApi) -> Any:
 
     async def endpoint(request: Request) -> Response:
         if request.scope.get("http_version") not in HTTP_VERSIONS:  # h11 takes any digit.digit
-            return _json(HTTPStatus.BAD_REQUEST, _error(MALFORMED), close=True)
+            return _json(_error(HTTPStatus.BAD_REQUEST, MALFORMED), close=True)
         declared = request.headers.get("content-length")
         if declared is not None and int(declared) > MAX_MESSAGE_BYTES:  # h11 checked it is a number
-            return _json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _error(TOO_LARGE), close=True)
+            return _json(_refusal(TOO_LARGE, str(uuid.uuid4())), close=True)
         try:
             body = await _read_body(request, api.body_timeout)
         except _IncompleteBodyError:
-            return _json(HTTPStatus.BAD_REQUEST, _error(INCOMPLETE), close=True)
+            return _json(_error(HTTPStatus.BAD_REQUEST, INCOMPLETE), close=True)
         if body is None:
-            return _json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _error(TOO_LARGE), close=True)
-        status, answer = await run_in_threadpool(
-            api.answer, request.method, request.url.path, request.headers, body
-        )
-        return _json(status, answer)
+            return _json(_refusal(TOO_LARGE, str(uuid.uuid4())), close=True)
+        path = (request.scope.get("raw_path") or request.scope["path"].encode()).decode("latin-1")
+        answer = await run_in_threadpool(api.answer, request.method, path, request.headers, body)
+        return _json(answer)
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
@@ -239,11 +256,13 @@ async def _read_body(request: Request, timeout: float) -> bytes | None:
     return b"".join(chunks)
 
 
-def _json(status: int, body: Any, *, close: bool = False) -> Response:
+def _json(answer: Answer, *, close: bool = False) -> Response:
     from starlette.responses import Response
 
-    headers = {"connection": "close"} if close else None
-    return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
+    headers = {**answer.headers, **({"connection": "close"} if close else {})}
+    return Response(
+        json.dumps(answer.body), status_code=answer.status, media_type="application/json", headers=headers
+    )
 
 
 def _json_errors_protocol() -> type[Any]:
@@ -253,7 +272,7 @@ def _json_errors_protocol() -> type[Any]:
 
     class JsonErrorsProtocol(H11Protocol):
         def send_400_response(self, msg: str) -> None:
-            data = json.dumps(_error(MALFORMED)).encode()
+            data = json.dumps(_error(HTTPStatus.BAD_REQUEST, MALFORMED).body).encode()
             headers = [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),

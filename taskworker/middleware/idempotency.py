@@ -3,7 +3,14 @@
 The key is the task type plus the ``idempotency_key`` message attribute when a client set
 one, else the SQS MessageId, hashed under a fixed ``key_prefix`` (``taskworker#<md5>``,
 exactly as powertools' idempotency utility hashes it), so renaming or moving a handler does
-not change keys and records written by earlier versions are still found.
+not change keys and records written by earlier versions are still found. A client key is
+scoped by the message's ``caller`` (the principal the API authenticated) when it has one:
+tenants choose their keys freely, so one tenant's key must never find another's result.
+Messages without a caller keep the keys they always had.
+
+A key stands for one request: each record keeps a hash of the task's body (powertools'
+``validation`` attribute), and a task that brings the same key with a different body is
+refused for good (:class:`IdempotencyKeyReused`) rather than given another task's result.
 
 An attempt first takes an *in-progress lock* on the key, runs the handler, and stores the
 result. The rules that keep a lock from ever condemning a task:
@@ -25,7 +32,7 @@ result. The rules that keep a lock from ever condemning a task:
 powertools' utility cannot express rules 1-3 (it has no owner, no renewal, and deletes a
 lock it may no longer hold), so this module writes the records itself with DynamoDB
 conditional writes, in powertools' format (``id``, ``status``, ``expiration``,
-``in_progress_expiration``, ``data``) plus an ``owner`` attribute.
+``in_progress_expiration``, ``data``, ``validation``) plus an ``owner`` attribute.
 
 This middleware must sit outside :class:`~taskworker.middleware.InProcessRetries`: the
 series of in-process tries holds one lock and stores one result.
@@ -45,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from taskworker.context import TaskCall
-from taskworker.errors import RetryableError
+from taskworker.errors import PermanentError, RetryableError
 from taskworker.middleware.base import HandlerCall, Middleware
 
 if TYPE_CHECKING:
@@ -73,6 +80,11 @@ class IdempotencyStoreError(RetryableError):
     """The idempotency store could not be reached before the handler ran: try again later."""
 
 
+class IdempotencyKeyReused(PermanentError):  # noqa: N818 -- the name the README and statuses promise
+    """The task's idempotency key belongs to a task with a different body: no retry can
+    make the key mean this task, and the other task's result is not this one's answer."""
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     """One key's record, in powertools' fields plus the lock's owner."""
@@ -86,6 +98,13 @@ class IdempotencyRecord:
     owner: str | None = None
     data: str | None = None
     """The stored answer as JSON text: ``{"result": ...}``."""
+    payload_hash: str | None = None
+    """:func:`payload_hash` of the task that took the key (``None`` in older records)."""
+
+    def refuses(self, payload: str | None) -> bool:
+        """Whether this record belongs to a task with another body than ``payload``'s
+        hash (records from before payload hashes refuse nothing)."""
+        return self.payload_hash is not None and payload is not None and self.payload_hash != payload
 
     def lock_seconds_left(self, now: float) -> float:
         """Seconds until this record stops blocking other attempts (0 when it does not)."""
@@ -174,10 +193,11 @@ class Idempotency(Middleware):
             expires_at=int(now) + self.expires_after_seconds,
             locked_until_ms=int((now + self._lock_seconds(call)) * 1000),
             owner=owner,
+            payload_hash=payload_hash(message),
         )
         standing = self._acquire(lock, now)
         if standing is not None:
-            return self._answer_from(call, standing, now)
+            return self._answer_from(call, standing, lock, now)
         try:
             value = proceed()
             data = _storable(call, value)
@@ -208,7 +228,11 @@ class Idempotency(Middleware):
                 self.store.release(lock.key, lock.owner or "")
             raise IdempotencyStoreError(f"cannot take the idempotency lock: {exc}") from exc
 
-    def _answer_from(self, call: TaskCall, standing: IdempotencyRecord, now: float) -> BaseModel | None:
+    def _answer_from(
+        self, call: TaskCall, standing: IdempotencyRecord, lock: IdempotencyRecord, now: float
+    ) -> BaseModel | None:
+        if standing.refuses(lock.payload_hash):
+            raise IdempotencyKeyReused("the idempotency key was used by a task with another body")
         if standing.status == COMPLETED:
             call.duplicate = True
             return _restore(call, standing.data)
@@ -267,13 +291,26 @@ class Idempotency(Middleware):
 
 
 def record_key(task_type: str, message: TaskMessage) -> str:
-    """``taskworker#`` and the md5 of the key data, as powertools' utility computes it."""
-    if message.idempotency_key:
+    """``taskworker#`` and the md5 of the key data, as powertools' utility computes it; a
+    client key is scoped by the message's caller when it names one."""
+    if message.idempotency_key and message.caller:
+        data = {"task_type": task_type, "caller": message.caller, "idempotency_key": message.idempotency_key}
+    elif message.idempotency_key:
         data = {"task_type": task_type, "idempotency_key": message.idempotency_key}
     else:
         data = {"task_type": task_type, "message_id": message.task_id}
     digest = hashlib.md5(json.dumps(data, sort_keys=True).encode(), usedforsecurity=False)
     return f"{KEY_PREFIX}#{digest.hexdigest()}"
+
+
+def payload_hash(message: TaskMessage) -> str:
+    """sha256 of the body as canonical JSON (key order and spacing do not make another
+    request), or of the raw text when it is not JSON."""
+    try:
+        text = json.dumps(json.loads(message.body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        text = message.body
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def lock_owner(message: TaskMessage) -> str:
@@ -324,13 +361,15 @@ _NAMES = {
     "#expiry": "expiration",
     "#lock": "in_progress_expiration",
     "#owner": "owner",
+    "#validation": "validation",
 }
 _NAMES_OWNED = {"#owner": "owner", "#status": "status"}
 _TAKEABLE = (
-    "attribute_not_exists(#id) OR #expiry < :now OR "
-    "(#status = :in_progress AND (#lock < :now_ms OR #owner = :owner))"
+    "attribute_not_exists(#id) OR #expiry < :now OR (#status = :in_progress AND (#owner = :owner OR "
+    "(#lock < :now_ms AND (attribute_not_exists(#validation) OR #validation = :validation))))"
 )
-"""When a lock may be taken: no record, a void one, a lock run out, or our own lock."""
+"""When a lock may be taken: no record, a void one, our own lock, or a lock run out of a
+task with the same body (one with another body is answered, as a reused key)."""
 
 
 class DynamoDBIdempotencyStore:
@@ -354,6 +393,7 @@ class DynamoDBIdempotencyStore:
                         ":now_ms": {"N": str(int(now * 1000))},
                         ":in_progress": {"S": IN_PROGRESS},
                         ":owner": {"S": record.owner},
+                        ":validation": {"S": record.payload_hash or ""},
                     },
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -428,6 +468,8 @@ def _item(record: IdempotencyRecord) -> dict[str, Any]:
         item["owner"] = {"S": record.owner}
     if record.data is not None:
         item["data"] = {"S": record.data}
+    if record.payload_hash is not None:
+        item["validation"] = {"S": record.payload_hash}
     return item
 
 
@@ -440,4 +482,5 @@ def _record(item: dict[str, Any]) -> IdempotencyRecord:
         locked_until_ms=int(lock) if lock is not None else None,
         owner=item.get("owner", {}).get("S"),
         data=item.get("data", {}).get("S"),
+        payload_hash=item.get("validation", {}).get("S"),
     )

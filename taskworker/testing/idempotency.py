@@ -2,7 +2,8 @@
 
 It keeps :class:`~taskworker.middleware.idempotency.IdempotencyRecord` values in a dict
 under the same rules as the DynamoDB store's conditional writes: a lock is taken when the
-key has no record, its record expired, its lock ran out, or the lock is the caller's own;
+key has no record, its record expired, its lock ran out (and was a task's with the same
+body), or the lock is the caller's own;
 renewing and releasing touch only the caller's own lock. Use it with the test kit::
 
     from taskworker.testing import InMemoryPersistenceLayer, TaskTester
@@ -33,7 +34,7 @@ class InMemoryPersistenceLayer:
         with self._lock:
             self.calls.append("acquire")
             standing = self.records.get(record.key)
-            if standing is not None and standing.owner != record.owner and _blocks(standing, now):
+            if standing is not None and standing.owner != record.owner and _blocks(standing, record, now):
                 return standing
             self.records[record.key] = record
             return None
@@ -58,11 +59,13 @@ class InMemoryPersistenceLayer:
                 del self.records[key]
 
 
-def _blocks(record: IdempotencyRecord, now: float) -> bool:
-    """Whether ``record`` stands in a new attempt's way: live, and completed or locked."""
-    if record.expires_at < int(now):
+def _blocks(standing: IdempotencyRecord, record: IdempotencyRecord, now: float) -> bool:
+    """Whether ``standing`` is in the way of ``record``'s attempt: live, and completed,
+    locked, or a run-out lock of a task with another body."""
+    if standing.expires_at < int(now):
         return False
-    return record.status != IN_PROGRESS or record.lock_seconds_left(now) > 0
+    locked = standing.lock_seconds_left(now) > 0 or standing.refuses(record.payload_hash)
+    return standing.status != IN_PROGRESS or locked
 
 
 def _owned(record: IdempotencyRecord | None, owner: str) -> bool:

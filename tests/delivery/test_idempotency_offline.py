@@ -1,16 +1,34 @@
-"""Idempotency through the test kit's in-memory store: no AWS, the DynamoDB store's rules."""
+"""Idempotency through the test kit's in-memory store: no AWS, the DynamoDB store's rules.
+
+The tenancy and key-reuse rules run against both stores: the in-memory one and the
+DynamoDB one on moto's server, so the conditional write is the one tested.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 
+import boto3
 import pytest
 from pydantic import BaseModel
 
 from taskworker import Deadline, Failed, Retry, RetryLater, Succeeded, TaskApp
-from taskworker.middleware.idempotency import IN_PROGRESS, IdempotencyRecord
+from taskworker.messages import CALLER, IDEMPOTENCY_KEY, TASK_TYPE, TaskMessage
+from taskworker.middleware.idempotency import (
+    IN_PROGRESS,
+    DynamoDBIdempotencyStore,
+    IdempotencyRecord,
+    IdempotencyStore,
+    payload_hash,
+    record_key,
+)
+from taskworker.outcomes import Outcome
 from taskworker.testing import InMemoryPersistenceLayer, TaskTester
+from taskworker.testing.events import sqs_record
+from tests.moto_env import REGION
+from tests.worker.test_worker_moto import idempotency_table
 
 
 class Order(BaseModel):
@@ -228,7 +246,6 @@ def test_keys_are_the_ones_powertools_computes_so_old_records_are_found() -> Non
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
     from taskworker.messages import TaskMessage
-    from taskworker.middleware.idempotency import record_key
 
     class Layer(BasePersistenceLayer):
         _get_record = _put_record = _update_record = _delete_record = None  # type: ignore[assignment]
@@ -238,10 +255,16 @@ def test_keys_are_the_ones_powertools_computes_so_old_records_are_found() -> Non
     by_key = TaskMessage("m-1", "{}", {"idempotency_key": "order-7"})
     by_id = TaskMessage("m-1", "{}")
 
+    by_caller = TaskMessage("m-1", "{}", {"idempotency_key": "order-7", "caller": "tenant-a"})
+
     expected_by_key = layer._get_hashed_idempotency_key({"task_type": "t", "idempotency_key": "order-7"})
     expected_by_id = layer._get_hashed_idempotency_key({"task_type": "t", "message_id": "m-1"})
-    assert record_key("t", by_key) == expected_by_key
+    expected_by_caller = layer._get_hashed_idempotency_key(
+        {"task_type": "t", "caller": "tenant-a", "idempotency_key": "order-7"}
+    )
+    assert record_key("t", by_key) == expected_by_key  # messages without a caller: keys unchanged
     assert record_key("t", by_id) == expected_by_id
+    assert record_key("t", by_caller) == expected_by_caller != expected_by_key
 
 
 def test_an_attempt_that_meets_its_own_lock_goes_on() -> None:
@@ -251,3 +274,97 @@ def test_an_attempt_that_meets_its_own_lock_goes_on() -> None:
     assert layer.acquire(mine, now) is None
     assert layer.acquire(mine, now) is None  # a retried write of the same attempt
     assert layer.acquire(dataclasses.replace(mine, owner="other"), now) == mine
+
+
+# ---------------------------------------------------------------------- tenancy and key reuse
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> IdempotencyStore:
+    if request.param == "memory":
+        return InMemoryPersistenceLayer()
+    endpoint = request.getfixturevalue("moto_endpoint")
+    table = idempotency_table(endpoint, f"idempotency-{uuid.uuid4().hex[:10]}")
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    return DynamoDBIdempotencyStore(table, client)
+
+
+def run_as(tester: TaskTester, caller: str | None, body: str, *, key: str = "2024-05-acme") -> Outcome:
+    """One message of ``order.charge`` as the deployed API enqueues it for ``caller``."""
+    attributes = {TASK_TYPE: "order.charge", IDEMPOTENCY_KEY: key}
+    if caller is not None:
+        attributes[CALLER] = caller
+    message = TaskMessage.from_lambda_record(sqs_record(body=body, message_attributes=attributes))
+    return tester.dispatcher.dispatch(message).outcome
+
+
+def test_one_caller_never_gets_another_callers_result_for_the_same_key(
+    app: TaskApp, store: IdempotencyStore, runs: list[int]
+) -> None:
+    tester = TaskTester(app, idempotency=store)
+
+    alice = run_as(tester, "tenant-a", '{"n": 1}')
+    mallory = run_as(tester, "tenant-b", '{"n": 5}')  # guessed alice's key
+    alice_again = run_as(tester, "tenant-a", '{"n": 1}')
+
+    assert alice == Succeeded(Receipt(doubled=2))
+    assert mallory == Succeeded(Receipt(doubled=10))
+    assert alice_again == Succeeded(Receipt(doubled=2), duplicate=True)
+    assert runs == [1, 5]
+
+
+def test_a_key_reused_with_another_body_is_refused_for_good(
+    app: TaskApp, store: IdempotencyStore, runs: list[int]
+) -> None:
+    tester = TaskTester(app, idempotency=store)
+    run_as(tester, "tenant-a", '{"n": 1}')
+
+    reused = run_as(tester, "tenant-a", '{"n": 2}')
+    same_request = run_as(tester, "tenant-a", '{ "n" : 1 }')  # spacing is not another request
+
+    assert isinstance(reused, Failed)
+    assert (reused.permanent, reused.error.type) == (True, "IdempotencyKeyReused")
+    assert same_request == Succeeded(Receipt(doubled=2), duplicate=True)
+    assert runs == [1]
+
+
+def test_a_key_reused_without_a_caller_is_refused_too(
+    app: TaskApp, store: IdempotencyStore, runs: list[int]
+) -> None:
+    tester = TaskTester(app, idempotency=store)
+    run_as(tester, None, '{"n": 1}')
+
+    reused = run_as(tester, None, '{"n": 2}')
+
+    assert isinstance(reused, Failed)
+    assert reused.error.type == "IdempotencyKeyReused"
+    assert runs == [1]
+
+
+def test_a_run_out_lock_of_another_body_is_kept_for_its_own_redelivery(
+    app: TaskApp, store: IdempotencyStore, runs: list[int]
+) -> None:
+    """A reuser meeting a dead attempt's lock is refused; the dead task's retry still runs."""
+    attributes = {TASK_TYPE: "order.charge", IDEMPOTENCY_KEY: "2024-05-acme", CALLER: "tenant-a"}
+    dead = TaskMessage("m-dead", '{"n": 1}', attributes)
+    now = time.time()
+    store.acquire(
+        IdempotencyRecord(
+            record_key("order.charge", dead),
+            IN_PROGRESS,
+            int(now) + 3600,
+            locked_until_ms=int(now * 1000) - 1000,  # its attempt was killed: the lock ran out
+            owner="dead",
+            payload_hash=payload_hash(dead),
+        ),
+        now,
+    )
+    tester = TaskTester(app, idempotency=store)
+
+    reused = run_as(tester, "tenant-a", '{"n": 2}')
+    redelivered = run_as(tester, "tenant-a", '{"n": 1}')
+
+    assert isinstance(reused, Failed)
+    assert reused.error.type == "IdempotencyKeyReused"
+    assert redelivered == Succeeded(Receipt(doubled=2))
+    assert runs == [1]

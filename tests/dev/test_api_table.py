@@ -29,23 +29,6 @@ from tests.infra.sample_app import app
 from tests.moto_env import REGION
 
 
-def known_difference(case: Case) -> str | None:
-    """What the local API still answers differently from the deployed one: each reason is a
-    change it must make (strict xfail: a fixed case fails until its marker goes)."""
-    if case.fault is not None:
-        return "answer service errors by code: edge.ENQUEUE_ERRORS/STATUS_ERRORS.answer(), Retry-After on 503"
-    if case.method == "POST" and case.headers.get("Content-Type") in (
-        None,
-        "application/json; charset=utf-16",
-    ):
-        return "accept no Content-Type, and exactly edge.JSON_CONTENT_TYPES (edge.accepts_json)"
-    if case.answer.get("message") == edge.INVALID_BODY:
-        return "no 'errors' detail in the 400 body (the deployed API cannot escape it)"
-    if case.answer.get("message") == edge.TASK_NOT_FOUND:
-        return "the 404 'task not found' body names the request id (edge.error_body)"
-    return None
-
-
 class Faulty:
     """Wraps a boto3 client; ``operation`` raises the next armed error code, as botocore does."""
 
@@ -132,21 +115,14 @@ def _fill(value: Any, request_id: str, message_id: str) -> Any:
 
 
 def _expected_attributes(attributes: dict[str, str], received: dict[str, str]) -> dict[str, str]:
-    """The local API has no caller to name, and its request id is not in a 202."""
-    expected = {k: v for k, v in attributes.items() if v != CALLER}
+    """The local API's caller is always ``edge.LOCAL_CALLER``, and its request id is not in a 202."""
+    expected = {k: edge.LOCAL_CALLER if v == CALLER else v for k, v in attributes.items()}
     if expected.get("correlation_id") == REQUEST_ID:
         expected["correlation_id"] = received.get("correlation_id") or "(missing)"
     return expected
 
 
-def _marked(case: Case) -> Any:
-    reason = known_difference(case)
-    return pytest.param(
-        case, id=case.name, marks=pytest.mark.xfail(strict=True, reason=reason) if reason else ()
-    )
-
-
-@pytest.mark.parametrize("case", [_marked(case) for case in CASES])
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in CASES])
 def test_local_api_answers_each_case_as_deployed(local: LocalRunner, case: Case) -> None:
     if not case.over_http:
         pytest.skip("HTTP cannot carry this header value as given")
@@ -162,7 +138,7 @@ def test_local_api_answers_each_case_as_deployed(local: LocalRunner, case: Case)
     request_id = answer.get("request_id", "") if isinstance(answer, dict) else ""
     message_id = answer.get("task_id", "") if status == 202 else ""
     assert (status, answer) == (case.status, _fill(case.answer, request_id, message_id))
-    assert headers.get("Retry-After") == case.retry_after
+    assert edge.header(headers, "Retry-After") == case.retry_after
     if case.sent is None:
         assert sent == []
     else:

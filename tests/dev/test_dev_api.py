@@ -13,15 +13,9 @@ from typing import Any
 
 import pytest
 
-from taskworker.dev.api import (
-    INCOMPLETE,
-    INVALID_BODY,
-    MALFORMED,
-    NOT_UTF8,
-    QUEUE_UNAVAILABLE,
-    TOO_LARGE,
-    LocalApi,
-)
+from taskworker import edge
+from taskworker.dev.api import INCOMPLETE, MALFORMED, TOO_LARGE, LocalApi
+from taskworker.messages import MAX_MESSAGE_BYTES
 from taskworker.testing import FakeSQS
 from tests.dev import dev_app
 
@@ -117,7 +111,7 @@ def test_an_unknown_http_version_is_a_json_400_with_a_status_line(api: LocalApi,
 
 
 def test_a_too_large_content_length_is_refused_without_reading_the_body(api: LocalApi, sqs: FakeSQS) -> None:
-    assert_error(exchange(api, post(b"", length=str(10**9))), 413, TOO_LARGE)
+    assert_error(exchange(api, post(b"", length=str(10**9))), 400, TOO_LARGE.message)
     assert queued(sqs, api) == []
 
 
@@ -126,7 +120,18 @@ def test_a_chunked_body_over_the_limit_is_refused(api: LocalApi, sqs: FakeSQS) -
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(5)) + b"0\r\n\r\n"
     head = post(b"", **{"Transfer-Encoding": "chunked"}).replace(b"Content-Length: 0\r\n", b"")
 
-    assert_error(exchange(api, head + chunks), 413, TOO_LARGE)
+    assert_error(exchange(api, head + chunks), 400, TOO_LARGE.message)
+    assert queued(sqs, api) == []
+
+
+def test_a_body_that_fits_only_without_its_attributes_is_refused_as_sqs_would(
+    api: LocalApi, sqs: FakeSQS
+) -> None:
+    """The deployed API passes such a body on and SQS refuses it (400, InvalidParameterValue)."""
+    text = b'{"text": "a", "pad": "' + b"x" * (MAX_MESSAGE_BYTES - 24) + b'"}'
+    assert len(text) <= MAX_MESSAGE_BYTES
+
+    assert_error(exchange(api, post(text)), 400, TOO_LARGE.message)
     assert queued(sqs, api) == []
 
 
@@ -148,20 +153,28 @@ def test_a_client_that_gives_up_mid_body_enqueues_nothing(api: LocalApi, sqs: Fa
 def test_a_body_that_is_not_utf8_is_a_400(api: LocalApi, sqs: FakeSQS) -> None:
     answer = exchange(api, post(b'{"text": "caf\xe9"}'))
 
-    assert_error(answer, 400, INVALID_BODY)
-    assert answer[2]["errors"] == NOT_UTF8
+    assert_error(answer, 400, edge.INVALID_BODY)
+    assert set(answer[2]) == {"message", "request_id"}  # no detail: it could echo the payload
     assert queued(sqs, api) == []
 
 
 def test_headers_are_matched_in_any_case(api: LocalApi, sqs: FakeSQS) -> None:
     request = post(BODY, **{"IDEMPOTENCY-KEY": "k-1", "x-CORRELATION-id": "c-1"}).replace(
-        b"Content-Type: application/json", b"content-type: Application/JSON"
+        b"Content-Type: application/json", b"content-TYPE: application/json"
     )
 
     assert exchange(api, request)[0] == 202
     [message] = queued(sqs, api)
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert (attributes["idempotency_key"], attributes["correlation_id"]) == ("k-1", "c-1")
+
+
+def test_every_task_names_the_local_caller(api: LocalApi, sqs: FakeSQS) -> None:
+    """As the deployed API names the authenticated principal, so keys are scoped alike."""
+    exchange(api, post(BODY))
+
+    [message] = queued(sqs, api)
+    assert message["MessageAttributes"]["caller"]["StringValue"] == edge.LOCAL_CALLER
 
 
 def test_unknown_paths_and_methods_are_404(api: LocalApi, sqs: FakeSQS) -> None:
@@ -173,5 +186,8 @@ def test_unknown_paths_and_methods_are_404(api: LocalApi, sqs: FakeSQS) -> None:
 def test_an_unreachable_queue_is_a_503_with_the_deployed_apis_body(api: LocalApi, sqs: FakeSQS) -> None:
     sqs.fail_next("SendMessage")
 
-    assert_error(exchange(api, post(BODY)), 503, QUEUE_UNAVAILABLE)
+    answer = exchange(api, post(BODY))
+
+    assert_error(answer, 503, edge.ENQUEUE_ERRORS.server_error.message)
+    assert answer[1]["retry-after"] == str(edge.RETRY_AFTER_SECONDS)
     assert exchange(api, post(BODY))[0] == 202  # and the next one goes through
