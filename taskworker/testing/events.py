@@ -42,6 +42,7 @@ def sqs_record(
     receive_count: int = 1,
     idempotency_key: str | None = None,
     correlation_id: str | None = None,
+    caller: str | None = None,
     message_attributes: Mapping[str, str] | None = None,
     group_id: str | None = None,
     queue: str = DEFAULT_QUEUE,
@@ -51,14 +52,17 @@ def sqs_record(
     """One SQS record as Lambda delivers it.
 
     ``payload`` (a dict, a pydantic model, or anything JSON-serializable) becomes the body
-    unless ``body`` gives the raw text. ``task_type`` sets the routing attribute; pass
+    unless ``body`` gives the raw text. ``task_type`` sets the routing attribute (with the
+    optional ``idempotency_key``, ``correlation_id`` and the API's ``caller``); pass
     ``message_attributes`` to control attributes entirely. A ``.fifo`` queue name (or a
     ``group_id``) produces a FIFO record with group, deduplication id and sequence number.
     """
     text = body if body is not None else _json(payload)
     if message_attributes is None:
         message_attributes = (
-            send_attributes(task_type, idempotency_key=idempotency_key, correlation_id=correlation_id)
+            send_attributes(
+                task_type, idempotency_key=idempotency_key, correlation_id=correlation_id, caller=caller
+            )
             if task_type is not None
             else {}
         )

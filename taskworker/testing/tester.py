@@ -33,11 +33,13 @@ T = TypeVar("T")
 
 class RunOptions(TypedDict, total=False):
     """How the message of one run looks: the raw ``body`` instead of the payload, its
-    ``attempt`` (receive count, 1 by default), keys and id, and the runtime's limits."""
+    ``attempt`` (receive count, 1 by default), keys, the ``caller`` the API named (keys are
+    scoped by it) and id, and the runtime's limits."""
 
     body: str | None
     attempt: int
     idempotency_key: str | None
+    caller: str | None
     message_id: str | None
     max_receives: int | None
     deadline: Deadline | None
@@ -158,6 +160,7 @@ class TaskTester:
             receive_count=options.get("attempt", 1),
             idempotency_key=options.get("idempotency_key"),
             message_id=options.get("message_id"),
+            caller=options.get("caller"),
         )
         message = TaskMessage.from_lambda_record(record)
         result = self._twin.dispatcher.dispatch(

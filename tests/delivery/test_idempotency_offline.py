@@ -26,7 +26,6 @@ from taskworker.middleware.idempotency import (
 )
 from taskworker.outcomes import Outcome
 from taskworker.testing import InMemoryPersistenceLayer, TaskTester
-from taskworker.testing.events import sqs_record
 from tests.moto_env import REGION
 from tests.worker.test_worker_moto import idempotency_table
 
@@ -291,11 +290,7 @@ def store(request: pytest.FixtureRequest) -> IdempotencyStore:
 
 def run_as(tester: TaskTester, caller: str | None, body: str, *, key: str = "2024-05-acme") -> Outcome:
     """One message of ``order.charge`` as the deployed API enqueues it for ``caller``."""
-    attributes = {TASK_TYPE: "order.charge", IDEMPOTENCY_KEY: key}
-    if caller is not None:
-        attributes[CALLER] = caller
-    message = TaskMessage.from_lambda_record(sqs_record(body=body, message_attributes=attributes))
-    return tester.dispatcher.dispatch(message).outcome
+    return tester.run("order.charge", body=body, idempotency_key=key, caller=caller).outcome
 
 
 def test_one_caller_never_gets_another_callers_result_for_the_same_key(
