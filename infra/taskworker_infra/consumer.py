@@ -25,6 +25,9 @@ class ConsumerOptions:
     ``function_timeout`` defaults to what the slowest task needs (see ``timeouts``);
     ``timeout_margin`` is added to the slowest task's timeout for startup, sinks and retries;
     tasks registered without a timeout count as ``default_task_timeout``.
+    ``runtime`` defaults to the Python running ``cdk synth`` (see ``runtime``);
+    ``bundle_boto3`` (a requirement such as ``"boto3==1.40.0"``) ships that AWS SDK in the
+    asset instead of using the one the Lambda runtime provides.
     """
 
     memory_size: int = 1024
@@ -37,6 +40,7 @@ class ConsumerOptions:
     architecture: lambda_.Architecture = lambda_.Architecture.ARM_64
     runtime: lambda_.Runtime | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    bundle_boto3: str | None = None
 
 
 class LambdaConsumer(Construct):
