@@ -24,6 +24,7 @@ them changes and reuses ``cdk.out`` otherwise.
 
 from __future__ import annotations
 
+import email.parser
 import hashlib
 import shutil
 import subprocess
@@ -37,6 +38,8 @@ from typing import Any
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from .asset_check import check_imports_in_process, check_imports_statically
 from .distribution import InstalledLibrary, installed_library, source_files
@@ -48,6 +51,8 @@ __all__ = ["RUNTIME_SDK", "LambdaPackage"]
 _BUILDER_VERSION = "2"  # bump when the layout of the asset changes
 # Distributions the Lambda runtime provides; removed from the asset unless bundled on purpose.
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer")
+# What the SDK pulls in; removed with it when nothing else left in the asset requires them.
+_SDK_DEPENDENCIES = frozenset({"jmespath", "python-dateutil", "six", "urllib3"})
 
 
 @dataclass(frozen=True)
@@ -181,20 +186,42 @@ class _LocalBuild:
 
 
 def _remove_distributions(target: Path, names: Sequence[str]) -> None:
-    """Uninstall ``names`` from a ``pip --target`` directory, file by file from their RECORD."""
-    wanted = {name.lower().replace("-", "_") for name in names}
-    root = target.resolve()
-    for dist_info in target.glob("*.dist-info"):
-        if dist_info.name.split("-")[0].lower() not in wanted:
-            continue
-        for line in (dist_info / "RECORD").read_text(encoding="utf-8").splitlines():
-            path = target / line.split(",")[0]
-            if path.is_file() and root in path.resolve().parents:
-                path.unlink()
-        shutil.rmtree(dist_info)
+    """Uninstall ``names`` from a ``pip --target`` directory, and then the distributions that
+    only they required (botocore's urllib3 and dateutil, unless something else needs them)."""
+    installed = {_dist_name(d): d for d in target.glob("*.dist-info")}
+    removed = {canonicalize_name(n) for n in names} & installed.keys()
+    while removed:
+        for name in removed:
+            _uninstall(target, installed.pop(name))
+        required = {r for d in installed.values() for r in _requires(d)}
+        removed = {name for name in installed if name in _SDK_DEPENDENCIES and name not in required}
     for directory in sorted(target.rglob("*"), reverse=True):  # now-empty package directories
         if directory.is_dir() and not any(directory.iterdir()):
             directory.rmdir()
+
+
+def _dist_name(dist_info: Path) -> str:
+    return canonicalize_name(dist_info.name.split("-")[0])
+
+
+def _requires(dist_info: Path) -> set[str]:
+    """The names ``dist_info`` requires unconditionally (requirements of extras left out)."""
+    metadata = email.parser.Parser().parsestr((dist_info / "METADATA").read_text(encoding="utf-8"))
+    found = set()
+    for line in metadata.get_all("Requires-Dist") or ():
+        requirement = Requirement(line)
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            found.add(canonicalize_name(requirement.name))
+    return found
+
+
+def _uninstall(target: Path, dist_info: Path) -> None:
+    root = target.resolve()
+    for line in (dist_info / "RECORD").read_text(encoding="utf-8").splitlines():
+        path = target / line.split(",")[0]
+        if path.is_file() and root in path.resolve().parents:
+            path.unlink()
+    shutil.rmtree(dist_info)
 
 
 def _run(command: Sequence[str], what: str) -> None:

@@ -21,7 +21,7 @@ from .packaging import LambdaPackage
 from .project import Project, find_project
 from .queues import MAX_RECEIVE_COUNT, TaskQueues
 from .registry import TaskSpec, app_module, load_task_specs
-from .runtime import default_python_runtime
+from .runtime import default_python_runtime, latest_python_runtime
 from .tables import TaskTables
 from .timeouts import lambda_timeout, required_consumer_timeout, visibility_timeout
 from .topics import alarm_topic as make_alarm_topic
@@ -167,7 +167,7 @@ class AsyncTaskService(Construct):
             architecture=options.architecture,
             bundle_boto3=options.bundle_boto3,
         )
-        return LambdaConsumer(
+        lambda_consumer = LambdaConsumer(
             self,
             "Consumer",
             code=package.code(),
@@ -177,6 +177,9 @@ class AsyncTaskService(Construct):
             queue=self.queue,
             options=options,
         )
+        if options.runtime is None:
+            self._acknowledge_runtime(lambda_consumer.function, runtime)
+        return lambda_consumer
 
     def _add_worker(self, options: WorkerOptions, metrics_namespace: str) -> FargateWorker:
         staging = Path(Stage.of(self).outdir) / ".taskworker"  # type: ignore[union-attr]
@@ -192,6 +195,18 @@ class AsyncTaskService(Construct):
         )
         self.queue.grant(worker.task_definition.task_role, *WORKER_QUEUE_ACTIONS)
         return worker
+
+    def _acknowledge_runtime(self, function: lambda_.Function, runtime: lambda_.Runtime) -> None:
+        latest = latest_python_runtime()
+        if runtime.name != latest.name:
+            acknowledge(
+                function,
+                "L1",
+                f"{runtime.name} matches the Python that synthesized the app, which compiles the "
+                f"asset's bytecode (it must be the same minor version); {latest.name} would ship "
+                "sources only and compile them at every cold start. Synthesize with the newer "
+                "Python, or set ConsumerOptions(runtime=...), to move.",
+            )
 
     def _acknowledge_topic_key(self, principal: iam.IGrantable, *, customer_key: bool) -> None:
         """Publishing to an encrypted topic needs data-key generation on its key."""
