@@ -88,7 +88,7 @@ def installed_library(name: str = DISTRIBUTION) -> InstalledLibrary:
         name=dist.metadata["Name"],
         version=dist.version,
         files=files,
-        metadata=dist.read_text("METADATA") or "",
+        metadata=dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "",
         entry_points=dist.read_text("entry_points.txt") or "",
     )
 
@@ -105,7 +105,10 @@ def source_files(source: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _recorded_files(dist: importlib.metadata.Distribution) -> tuple[tuple[str, Path], ...]:
-    """The runtime package's files as listed in RECORD (empty for an editable install)."""
+    """The runtime package's files as listed in RECORD: empty for an editable install, and
+    for a source checkout's ``.egg-info``, whose file list is as old as its last build."""
+    if dist.read_text("RECORD") is None:
+        return ()
     found = []
     for entry in dist.files or ():
         if entry.parts[0] == RUNTIME_PACKAGE and "__pycache__" not in entry.parts:

@@ -28,16 +28,13 @@ _LIBRARY_NAMES = frozenset({canonicalize_name(DISTRIBUTION), canonicalize_name(R
 
 @dataclass(frozen=True)
 class Project:
-    """A user's project: its root, the app's top-level package, and its declared requirements."""
+    """A user's project: its root, the app's top-level package (its name, and the directory
+    or single-module file it was imported from), and its declared requirements."""
 
     root: Path
     package: str
+    package_source: Path
     requirements: tuple[str, ...]
-
-    @property
-    def package_source(self) -> Path:
-        """The app's top-level package directory (or single-module file)."""
-        return module_source(self.package)
 
     @property
     def dependency_file(self) -> Path | None:
@@ -52,7 +49,12 @@ def find_project(package: str, *, root: Path | None = None) -> Project:
     """The project of the importable top-level ``package``; ``root`` overrides the search."""
     source = module_source(package)
     project_root = root.resolve() if root else _nearest_project_root(source, package)
-    return Project(root=project_root, package=package, requirements=declared_requirements(project_root))
+    return Project(
+        root=project_root,
+        package=package,
+        package_source=source,
+        requirements=declared_requirements(project_root),
+    )
 
 
 def declared_requirements(root: Path) -> tuple[str, ...]:
