@@ -23,7 +23,13 @@ from pathlib import Path
 
 from .distribution import source_files
 
-__all__ = ["RUNTIME_PROVIDED", "AssetImportError", "check_imports_in_process", "check_imports_statically"]
+__all__ = [
+    "RUNTIME_PROVIDED",
+    "AssetImportError",
+    "check_imports_in_process",
+    "check_imports_statically",
+    "link_runtime_sdk",
+]
 
 # What the Lambda Python runtimes put on sys.path beside the function's code.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -45,7 +51,7 @@ class AssetImportError(RuntimeError):
 def check_imports_in_process(asset: Path, app: str, *, interpreter: str) -> None:
     """Import the handler and ``app`` from ``asset`` in a fresh isolated interpreter."""
     with tempfile.TemporaryDirectory(prefix="taskworker-sdk-") as sdk:
-        _link_runtime_sdk(Path(sdk))
+        link_runtime_sdk(Path(sdk))
         result = subprocess.run(
             [interpreter, "-I", "-S", "-B", "-c", _CHECK.format(handler=HANDLER_MODULE), json.dumps([str(asset), sdk]), app],
             capture_output=True,
@@ -80,7 +86,7 @@ def check_imports_statically(asset: Path, package_source: Path, package: str) ->
         )
 
 
-def _link_runtime_sdk(directory: Path) -> None:
+def link_runtime_sdk(directory: Path) -> None:
     """Symlink this machine's AWS SDK packages into ``directory``: Lambda's sys.path extra."""
     for name in RUNTIME_PROVIDED:
         spec = importlib.util.find_spec(name)

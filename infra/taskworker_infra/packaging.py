@@ -149,8 +149,9 @@ class LambdaPackage:
         interpreter = interpreter_for(self.python_version)
         if interpreter is None:
             print(
-                f"taskworker: no python{self.python_version} on this machine: the Lambda asset "
-                "ships without bytecode (slower cold starts)",
+                f"taskworker: no working python{self.python_version} here, so the Lambda asset "
+                "ships sources only (every cold start compiles them): synthesize with that "
+                "Python or put it on PATH",
                 file=sys.stderr,
             )
             return

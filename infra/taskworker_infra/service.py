@@ -202,10 +202,10 @@ class AsyncTaskService(Construct):
             acknowledge(
                 function,
                 "L1",
-                f"{runtime.name} matches the Python that synthesized the app, which compiles the "
-                f"asset's bytecode (it must be the same minor version); {latest.name} would ship "
-                "sources only and compile them at every cold start. Synthesize with the newer "
-                "Python, or set ConsumerOptions(runtime=...), to move.",
+                f"{runtime.name} is the newest runtime this machine can compile the asset's "
+                f"bytecode for (only the same minor version can); {latest.name} would ship "
+                "sources only and compile them at every cold start. Synthesize with that Python "
+                "(or put it on PATH), or set ConsumerOptions(runtime=...), to move.",
             )
 
     def _acknowledge_topic_key(self, principal: iam.IGrantable, *, customer_key: bool) -> None:

@@ -17,6 +17,8 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
+from taskworker_infra.runtime import default_python_runtime, interpreter_for, python_version
+
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 CLI = INFRA / "node_modules" / ".bin" / "cdk"
 
@@ -65,7 +67,9 @@ def test_lambda_asset_holds_handler_app_platform_wheels_and_bytecode(cli_synth: 
     assert (root / "aws_lambda_powertools").is_dir()
     native = list((root / "pydantic_core").glob("_pydantic_core.*.so"))
     assert native
-    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"  # the synthesizing Python
+    version = python_version(default_python_runtime())
+    tag = f"cpython-{version.replace('.', '')}"
     assert all("aarch64" in p.name and tag in p.name for p in native)
-    assert (root / "taskworker" / "handlers" / "__pycache__" / f"lambda_sqs.{tag}.pyc").is_file()
+    compiled = (root / "taskworker" / "handlers" / "__pycache__" / f"lambda_sqs.{tag}.pyc").is_file()
+    assert compiled == (interpreter_for(version) is not None)  # bytecode wherever it can be made
     assert not {"boto3", "botocore", "s3transfer"} & {p.name for p in root.iterdir()}  # the runtime's

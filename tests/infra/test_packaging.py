@@ -16,7 +16,10 @@ from aws_cdk import aws_lambda as lambda_
 from taskworker_infra.asset_check import AssetImportError, check_imports_statically
 from taskworker_infra.packaging import LambdaPackage
 from taskworker_infra.project import find_project
-from taskworker_infra.runtime import default_python_runtime
+from taskworker_infra.runtime import host_python_version
+
+# the synthesizing Python's runtime, so the asset runs here (the import check, the bytecode)
+HOST_RUNTIME = next(r for r in lambda_.Runtime.ALL if r.name == f"python{host_python_version()}")
 
 from tests.infra.user_project import make_project
 
@@ -32,7 +35,7 @@ def _package(code_root: Path, package: str) -> LambdaPackage:
     return LambdaPackage(
         app=f"{package}.tasks:app",
         project=project,
-        runtime=default_python_runtime(),
+        runtime=HOST_RUNTIME,
         architecture=lambda_.Architecture.X86_64,
     )
 
