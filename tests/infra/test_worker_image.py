@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shlex
 import zipfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from taskworker_infra.distribution import installed_library
 from taskworker_infra.project import find_project
 from taskworker_infra.worker_image import DOCKERFILE, build_context
 
+from tests.infra.helpers import dockerfile_copy_sources
 from tests.infra.user_project import make_project
 
 
@@ -31,18 +31,8 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_context(project, tmp_path_factory.mktemp("staging"))
 
 
-def _copy_sources(dockerfile: str) -> list[str]:
-    sources = []
-    for line in dockerfile.replace("\\\n", " ").splitlines():
-        words = shlex.split(line, comments=True)
-        if words and words[0].upper() in {"COPY", "ADD"}:
-            args = [w for w in words[1:] if not w.startswith("--")]
-            sources += args[:-1]
-    return sources
-
-
 def test_every_copy_source_of_the_dockerfile_is_in_the_context(context: Path) -> None:
-    sources = _copy_sources((context / DOCKERFILE).read_text())
+    sources = dockerfile_copy_sources((context / DOCKERFILE).read_text())
     assert sources == ["requirements.txt", "wheels/", "app/"]
     for source in sources:
         assert (context / source).exists(), source
