@@ -104,7 +104,9 @@ def _build(output: Path, *, bundle_sdk: bool) -> None:
         app=APP,
         project=find_project("examples", root=REPO_ROOT),
         runtime=getattr(lambda_.Runtime, f"PYTHON_{version.replace('.', '_')}"),
-        architecture=lambda_.Architecture.ARM_64 if platform.machine() == "aarch64" else lambda_.Architecture.X86_64,
+        architecture=lambda_.Architecture.ARM_64
+        if platform.machine() == "aarch64"
+        else lambda_.Architecture.X86_64,
         bundle_boto3=f"boto3=={boto3.__version__}" if bundle_sdk else None,
     )
     output.mkdir(parents=True)
@@ -157,7 +159,7 @@ def _settings(resources: aws_calls.Resources, endpoint: str) -> dict[str, str]:
 
 def _cold_starts(assets: dict[str, Path], sdk: Path, environment: dict[str, str], processes: int) -> Samples:
     """One unmeasured start each (moto warms up), then ``processes`` alternating starts."""
-    for name, asset in assets.items():
+    for asset in assets.values():
         _cold_start_ms(asset, sdk, environment)
     samples: dict[str, list[float]] = {name: [] for name in assets}
     for _ in range(processes):

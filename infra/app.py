@@ -14,8 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-INFRA = Path(__file__).resolve().parent
-sys.path.insert(0, str(INFRA))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aws_cdk as cdk
 from taskworker_infra.context import cdk_context
@@ -32,7 +31,7 @@ def main() -> None:
         app=app.node.try_get_context("app") or "examples.reports:app",
         service_options={
             "worker": str(app.node.try_get_context("worker")).lower() == "true",
-            "project_root": app.node.try_get_context("project_root") or INFRA.parent,
+            "project_root": app.node.try_get_context("project_root") or Path(__file__).resolve().parents[1],
         },
         env=cdk.Environment(
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")

@@ -53,7 +53,16 @@ def check_imports_in_process(asset: Path, app: str, *, interpreter: str) -> None
     with tempfile.TemporaryDirectory(prefix="taskworker-sdk-") as sdk:
         link_runtime_sdk(Path(sdk))
         result = subprocess.run(
-            [interpreter, "-I", "-S", "-B", "-c", _CHECK.format(handler=HANDLER_MODULE), json.dumps([str(asset), sdk]), app],
+            [
+                interpreter,
+                "-I",
+                "-S",
+                "-B",
+                "-c",
+                _CHECK.format(handler=HANDLER_MODULE),
+                json.dumps([str(asset), sdk]),
+                app,
+            ],
             capture_output=True,
             text=True,
             timeout=_TIMEOUT_SECONDS,

@@ -120,7 +120,9 @@ def _package_directory_files() -> tuple[tuple[str, Path], ...]:
     """An editable install lists no package files: take the package directory it imports."""
     spec = importlib.util.find_spec(RUNTIME_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the package {RUNTIME_PACKAGE!r} cannot be found in this Python ({sys.executable})")
+        raise RuntimeError(
+            f"the package {RUNTIME_PACKAGE!r} cannot be found in this Python ({sys.executable})"
+        )
     root = Path(next(iter(spec.submodule_search_locations)))
     return tuple((f"{RUNTIME_PACKAGE}/{relative}", path) for path, relative in source_files(root))
 

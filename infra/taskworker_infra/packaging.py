@@ -42,7 +42,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from .asset_check import check_imports_in_process, check_imports_statically
-from .distribution import InstalledLibrary, installed_library, source_files
+from .distribution import installed_library, source_files
 from .project import Project
 from .runtime import interpreter_for, matches_host_machine, pip_platform, python_version
 
@@ -115,7 +115,9 @@ class LambdaPackage:
         """Dependencies for Lambda's platform, the app's code, bytecode, then the import check."""
         library = installed_library()
         with tempfile.TemporaryDirectory(prefix="taskworker-wheel-") as wheels:
-            _run(self.pip_command(output_dir, library.build_wheel(Path(wheels))), "installing the dependencies")
+            _run(
+                self.pip_command(output_dir, library.build_wheel(Path(wheels))), "installing the dependencies"
+            )
         if not self.bundle_boto3:
             _remove_distributions(output_dir, RUNTIME_SDK)
         shutil.rmtree(output_dir / "bin", ignore_errors=True)  # console scripts: no use in Lambda

@@ -42,7 +42,8 @@ from aws_cdk import aws_lambda as lambda_
 from taskworker_infra import AsyncTaskService, ConsumerOptions
 
 app = cdk.App()
-options = ConsumerOptions(architecture=lambda_.Architecture.X86_64, runtime=lambda_.Runtime.PYTHON_{HOST_VERSION.replace(".", "_")})
+runtime = lambda_.Runtime.PYTHON_{HOST_VERSION.replace(".", "_")}
+options = ConsumerOptions(architecture=lambda_.Architecture.X86_64, runtime=runtime)
 AsyncTaskService(cdk.Stack(app, "Shop"), "Tasks", app="shop.tasks:app", consumer=options)
 app.synth()
 """
@@ -92,7 +93,9 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = venv / "bin" / "python"
     (own_site,) = venv.glob("lib/python*/site-packages")
     (own_site / "test-environment.pth").write_text("".join(f"{p}\n" for p in site.getsitepackages()))
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)])
+    _run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)]
+    )
     return python
 
 
@@ -125,7 +128,9 @@ def synthesized(user_python: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_the_library_in_the_user_venv_is_the_wheel_not_this_tree(user_python: Path) -> None:
-    probe = "import taskworker, taskworker_infra; print(taskworker.__file__); print(taskworker_infra.__file__)"
+    probe = (
+        "import taskworker, taskworker_infra; print(taskworker.__file__); print(taskworker_infra.__file__)"
+    )
     found = _run([str(user_python), "-c", probe], cwd=tempfile.gettempdir()).split()
     venv = user_python.parent.parent
     assert all(Path(path).is_relative_to(venv) for path in found), found
@@ -135,14 +140,15 @@ def test_lambda_asset_is_the_users_project(synthesized: dict[str, Path]) -> None
     template, asset = _lambda(synthesized["lambda"])
     (function,) = [f for f in resources(template, "AWS::Lambda::Function").values() if "Handler" in f]
     assert function["Architectures"] == ["arm64"]
-    assert (asset / "shop" / "tasks.py").read_text() == (asset / "shop" / "tasks.py").read_text()
+    assert 'TaskApp("shop")' in (asset / "shop" / "tasks.py").read_text()
     assert (asset / "iniconfig").is_dir()  # the user's own dependency
     assert (asset / "taskworker" / "app.py").read_bytes() == (ROOT / "taskworker" / "app.py").read_bytes()
     assert (asset / "taskworker_aws-0.1.0.dist-info").is_dir()
     assert not {"boto3", "botocore", "taskWorker.py", "taskworker_infra"} & {p.name for p in asset.iterdir()}
     tag = "cpython-" + function["Runtime"].removeprefix("python").replace(".", "")
     (native,) = (asset / "pydantic_core").glob("_pydantic_core.*.so")
-    assert tag in native.name and "aarch64" in native.name
+    assert tag in native.name
+    assert "aarch64" in native.name
 
 
 def test_worker_context_is_the_users_project(synthesized: dict[str, Path]) -> None:
@@ -167,7 +173,11 @@ def test_host_asset_runs_a_users_task_with_boto3_from_outside(synthesized: dict[
         output = _run(
             [sys.executable, "-I", "-S", "-B", "-c", RUN_HANDLER, json.dumps([str(asset), sdk])],
             stdin=json.dumps(event),
-            env={"PATH": os.environ["PATH"], "TASKWORKER_APP": "shop.tasks:app", "AWS_DEFAULT_REGION": "us-east-1"},
+            env={
+                "PATH": os.environ["PATH"],
+                "TASKWORKER_APP": "shop.tasks:app",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            },
             cwd=tempfile.gettempdir(),
         )
     lines = output.strip().splitlines()
@@ -194,9 +204,18 @@ def _synth_environment(outdir: Path, context: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _run(command: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None, cwd: str | None = None) -> str:
+def _run(
+    command: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None, cwd: str | None = None
+) -> str:
     result = subprocess.run(
-        command, input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=SYNTH_TIMEOUT, check=False
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=SYNTH_TIMEOUT,
+        check=False,
     )
     assert result.returncode == 0, f"{command[:4]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return result.stdout

@@ -24,7 +24,9 @@ def importable(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_project_is_the_nearest_pyproject_above_the_app_package(tmp_path, importable) -> None:
-    importable(make_project(tmp_path / "shop", "shop_src_layout", dependencies=["iniconfig>=2"], layout="src"))
+    importable(
+        make_project(tmp_path / "shop", "shop_src_layout", dependencies=["iniconfig>=2"], layout="src")
+    )
     project = find_project("shop_src_layout")
     assert project.root == (tmp_path / "shop").resolve()
     assert project.package_source == tmp_path / "shop" / "src" / "shop_src_layout"
@@ -66,5 +68,5 @@ def test_bad_declarations_are_clear_errors_naming_the_file(tmp_path) -> None:
 def test_code_outside_any_project_needs_project_root(tmp_path, importable) -> None:
     (tmp_path / "loose_shop.py").write_text("")
     importable(tmp_path)
-    with pytest.raises(ValueError, match="no pyproject.toml or requirements.txt above .*pass project_root="):
+    with pytest.raises(ValueError, match=r"no pyproject.toml or requirements.txt above .*pass project_root="):
         find_project("loose_shop")

@@ -50,7 +50,9 @@ def test_a_newer_python_on_path_is_used_to_compile_for_a_newer_runtime(path_with
     newest = latest_python_runtime().name.removeprefix("python")
     path_with(f"python{newest}", f"CPython 3 {_minor(newest)}")
     assert default_python_runtime(BEFORE_ANY_DEPRECATION).name == f"python{newest}"
-    assert interpreter_for(newest) is not None and os.path.basename(interpreter_for(newest)) == f"python{newest}"
+    found = interpreter_for(newest)
+    assert found is not None
+    assert os.path.basename(found) == f"python{newest}"
 
 
 def test_a_shim_that_does_not_run_is_no_compiler(path_with) -> None:

@@ -53,9 +53,10 @@ def test_library_wheel_is_the_installed_distribution(context: Path) -> None:
         for relative, path in library.files:
             assert archive.read(relative) == path.read_bytes(), relative
         assert "Name: taskworker-aws" in archive.read("taskworker_aws-0.1.0.dist-info/METADATA").decode()
-        assert "taskworker = taskworker.cli:main" in archive.read(
-            "taskworker_aws-0.1.0.dist-info/entry_points.txt"
-        ).decode()
+        assert (
+            "taskworker = taskworker.cli:main"
+            in archive.read("taskworker_aws-0.1.0.dist-info/entry_points.txt").decode()
+        )
         assert not any(name.startswith("taskworker_infra/") for name in names)
         for row in archive.read("taskworker_aws-0.1.0.dist-info/RECORD").decode().splitlines():
             name, digest, size = row.split(",")

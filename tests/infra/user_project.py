@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 # A task app as a user writes it: its own dependency (iniconfig, pure Python and tiny).
-TASKS = '''
+TASKS = """
 from iniconfig import IniConfig
 from pydantic import BaseModel
 
@@ -29,7 +29,7 @@ def receipt(order: Order) -> Receipt:
     text = f"{{shop}} receipt for {{order.order_id}}"
     print(json.dumps({{"receipt": text}}))
     return Receipt(text=text)
-'''
+"""
 
 
 def make_project(root: Path, package: str, *, dependencies: list[str], layout: str = "flat") -> Path:
