@@ -36,14 +36,6 @@ class Project:
     package_source: Path
     requirements: tuple[str, ...]
 
-    @property
-    def dependency_file(self) -> Path | None:
-        """The file that declared the requirements, for the worker image's build context."""
-        for name in PROJECT_FILES:
-            if (self.root / name).is_file():
-                return self.root / name
-        return None
-
 
 def find_project(package: str, *, root: Path | None = None) -> Project:
     """The project of the importable top-level ``package``; ``root`` overrides the search."""

@@ -51,16 +51,9 @@ RUN_HANDLER = """
 import json, sys
 sys.path[:0] = json.loads(sys.argv[1])
 from taskworker.handlers.lambda_sqs import handler
+from taskworker.testing import lambda_context
 
-class Context:
-    function_name = "shop"
-    aws_request_id = "e2e-request"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:shop"
-    memory_limit_in_mb = 1024
-    def get_remaining_time_in_millis(self):
-        return 300_000
-
-print(json.dumps(handler(json.load(sys.stdin), Context())))
+print(json.dumps(handler(json.load(sys.stdin), lambda_context(timeout_ms=300_000))))
 """
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or platform.machine() != "x86_64", reason="runs an x86_64 Lambda asset"

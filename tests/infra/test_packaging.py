@@ -3,6 +3,7 @@ library, bytecode for the runtime, no AWS SDK, and an import check that fails sy
 
 from __future__ import annotations
 
+import dataclasses
 import marshal
 import platform
 import sys
@@ -101,3 +102,12 @@ def test_static_check_names_each_missing_module_and_skips_guarded_imports(tmp_pa
     missing = r"lacks modules .*iniconfig \(imported by shop_static/jobs.py\), requests \(imported by "
     with pytest.raises(AssetImportError, match=missing):
         check_imports_statically(asset, package, "shop_static")
+
+
+def test_a_pinned_sdk_is_bundled_only_when_asked_for(tmp_path: Path) -> None:
+    code_root = make_project(tmp_path / "shop", "shop_pinned", dependencies=["iniconfig"])
+    package = _package(code_root, "shop_pinned")
+    assert package.requirements == ("iniconfig",)
+    pinned = dataclasses.replace(package, bundle_boto3="boto3==1.40.0")
+    assert pinned.requirements == ("iniconfig", "boto3==1.40.0")
+    assert pinned.fingerprint() != package.fingerprint()  # a new SDK pin is a new asset

@@ -46,7 +46,6 @@ def test_requirements_txt_when_there_is_no_pyproject(tmp_path, importable) -> No
     importable(tmp_path)
     project = find_project("legacy_shop")
     assert (project.root, project.requirements) == (tmp_path.resolve(), ("iniconfig==2.0.0",))
-    assert project.dependency_file == tmp_path / "requirements.txt"
 
 
 def test_project_root_overrides_the_search(tmp_path, importable) -> None:
