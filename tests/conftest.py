@@ -21,9 +21,7 @@ from tests.worker.helpers import make_queues
 
 # Property tests judge behaviour, never speed: on a loaded 2-core machine Hypothesis's
 # timing checks (too_slow, per-example deadlines) fail healthy tests at random.
-settings.register_profile(
-    "taskworker", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("taskworker", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("taskworker")
 
 

@@ -79,20 +79,34 @@ def check_imports_in_process(asset: Path, app: str, *, interpreter: str) -> None
 
 
 def check_imports_statically(asset: Path, package_source: Path, package: str) -> None:
-    """Every top-level module the app's package imports must be in the asset or provided."""
+    """Every top-level module the app's modules import must be in the asset or provided.
+
+    The app's modules are those of its package that importing the app loaded (a CDK stack
+    kept in the same package is not shipped code); all of the package when it is not loaded.
+    """
     available = set(sys.stdlib_module_names) | set(RUNTIME_PROVIDED) | _top_level_names(asset)
     missing: dict[str, str] = {}
-    for path, relative in source_files(package_source):
-        if path.suffix == ".py":
-            for name in _imported_top_level_names(path):
-                if name not in available and name != package:
-                    missing.setdefault(name, f"{package}/{relative}" if package_source.is_dir() else relative)
+    for path in _app_module_files(package_source, package):
+        where = path.relative_to(package_source.parent).as_posix()
+        for name in _imported_top_level_names(path):
+            if name not in available and name != package:
+                missing.setdefault(name, where)
     if missing:
         found = ", ".join(f"{name} (imported by {where})" for name, where in sorted(missing.items()))
         raise AssetImportError(
             f"the Lambda asset for {package!r} lacks modules its code imports: {found}. Declare the "
             "distributions that provide them in the project's pyproject.toml (or requirements.txt)."
         )
+
+
+def _app_module_files(package_source: Path, package: str) -> list[Path]:
+    loaded = {
+        Path(module.__file__).resolve()
+        for name, module in list(sys.modules.items())
+        if (name == package or name.startswith(f"{package}.")) and getattr(module, "__file__", None)
+    }
+    shipped = [path for path, _ in source_files(package_source) if path.suffix == ".py"]
+    return [path for path in shipped if path.resolve() in loaded] or shipped
 
 
 def link_runtime_sdk(directory: Path) -> None:

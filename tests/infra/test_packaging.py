@@ -4,6 +4,7 @@ library, bytecode for the runtime, no AWS SDK, and an import check that fails sy
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import marshal
 import platform
 import sys
@@ -111,3 +112,22 @@ def test_a_pinned_sdk_is_bundled_only_when_asked_for(tmp_path: Path) -> None:
     pinned = dataclasses.replace(package, bundle_boto3="boto3==1.40.0")
     assert pinned.requirements == ("iniconfig", "boto3==1.40.0")
     assert pinned.fingerprint() != package.fingerprint()  # a new SDK pin is a new asset
+
+
+def test_static_check_reads_only_the_modules_the_app_loaded(tmp_path: Path, monkeypatch) -> None:
+    package = tmp_path / "shop_with_stack"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "tasks.py").write_text("import json\n")
+    (package / "stack.py").write_text("import aws_cdk\n")  # the user's CDK app: never shipped code
+    asset = tmp_path / "asset"
+    asset.mkdir()
+    with pytest.raises(AssetImportError, match=r"aws_cdk \(imported by shop_with_stack/stack.py\)"):
+        check_imports_statically(asset, package, "shop_with_stack")  # not imported: every module
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        importlib.import_module("shop_with_stack.tasks")  # what synth does to read the registry
+        check_imports_statically(asset, package, "shop_with_stack")
+    finally:
+        sys.modules.pop("shop_with_stack.tasks", None)
+        sys.modules.pop("shop_with_stack", None)
