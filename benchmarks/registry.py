@@ -47,6 +47,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("sns_calls", "SNS calls per task with result events on vs one Publish per task"),
     Benchmark("dynamodb_calls", "DynamoDB calls per task, status and idempotency, vs powertools alone"),
     Benchmark("dev_latency", "dev-mode POST to succeeded latency, both runtimes, vs a bare SQS round trip"),
+    Benchmark("asset", "Lambda asset size and cold start from it vs the SDK-bundled, uncompiled asset"),
 )
 
 PLANNED: tuple[Planned, ...] = ()

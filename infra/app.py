@@ -2,8 +2,10 @@
 """CDK app deploying the example TaskApp (``examples.reports:app``) with cdk-nag checks.
 
 Run through the CLI (``npx cdk synth`` / ``npx cdk deploy`` from ``infra/``). The TaskApp can
-be changed with ``-c app=package.module:attribute``; ``-c worker=true`` deploys the Fargate
-worker instead of the Lambda consumer.
+be changed with ``-c app=package.module:attribute`` (with ``-c project_root=DIR`` when that
+project is not this repository); ``-c worker=true`` deploys the Fargate worker instead of the
+Lambda consumer. Deploying your own project from your own CDK app: see the README, "Deploy
+your own app".
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ def main() -> None:
         app,
         app.node.try_get_context("stack_name") or "Taskworker",
         app=app.node.try_get_context("app") or "examples.reports:app",
-        service_options={"worker": str(app.node.try_get_context("worker")).lower() == "true"},
+        service_options={
+            "worker": str(app.node.try_get_context("worker")).lower() == "true",
+            "project_root": app.node.try_get_context("project_root") or Path(__file__).resolve().parents[1],
+        },
         env=cdk.Environment(
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
         ),

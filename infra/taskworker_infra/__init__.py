@@ -1,4 +1,4 @@
-"""AWS CDK constructs that deploy a taskworker TaskApp: API Gateway -> SQS -> consumer."""
+"""AWS CDK constructs that deploy a taskworker TaskApp (the `infra` extra of taskworker-aws)."""
 
 from .access import ApiAccess, ApiKeyAccess, AuthorizerAccess, IamAccess
 from .api import ApiOptions

@@ -29,6 +29,9 @@ class ConsumerOptions:
     ``max_concurrency`` caps the concurrent invocations the SQS event source starts (AWS
     allows 2-1000); without a cap the poller scales the consumer up to the account's
     concurrency limit, starving every other function of the account. ``None`` removes it.
+    ``runtime`` defaults to the Python running ``cdk synth`` (see ``runtime``);
+    ``bundle_boto3`` (a requirement such as ``"boto3==1.40.0"``) ships that AWS SDK in the
+    asset instead of using the one the Lambda runtime provides.
     """
 
     memory_size: int = 1024
@@ -41,6 +44,7 @@ class ConsumerOptions:
     architecture: lambda_.Architecture = lambda_.Architecture.ARM_64
     runtime: lambda_.Runtime | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    bundle_boto3: str | None = None
 
 
 class LambdaConsumer(Construct):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stage
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -17,20 +17,19 @@ from .api import ApiOptions, TaskApi
 from .consumer import ConsumerOptions, LambdaConsumer
 from .grants import WORKER_QUEUE_ACTIONS, grant_consumer
 from .nag import acknowledge, arn_prefix
-from .packaging import LambdaPackage, project_requirements
+from .packaging import LambdaPackage
+from .project import Project, find_project
 from .queues import MAX_RECEIVE_COUNT, TaskQueues
 from .registry import TaskSpec, app_module, load_task_specs
-from .runtime import latest_python_runtime
+from .runtime import default_python_runtime, latest_python_runtime
 from .tables import TaskTables
 from .timeouts import lambda_timeout, required_consumer_timeout, visibility_timeout
 from .topics import alarm_topic as make_alarm_topic
 from .topics import result_topic
-from .worker import FargateWorker, WorkerOptions, worker_image_from_project
+from .worker import FargateWorker, WorkerOptions
+from .worker_image import worker_image
 
-__all__ = ["DEFAULT_PROJECT_ROOT", "AsyncTaskService"]
-
-# infra/taskworker_infra/service.py -> the project root is two levels above infra/.
-DEFAULT_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["AsyncTaskService"]
 
 
 class AsyncTaskService(Construct):
@@ -40,6 +39,11 @@ class AsyncTaskService(Construct):
     and the consumer timeout from the slowest task. The consumer is a Lambda function, or,
     with ``worker=True`` (or ``WorkerOptions``), a Fargate service for tasks that outlast
     Lambda; the two never poll the same queue, so a long task cannot land on a Lambda.
+
+    What is deployed is the user's project (``project``): the app's top-level package, the
+    dependencies its ``pyproject.toml`` (or ``requirements.txt``) declares, found next to
+    the app's code, and the library as installed here. ``project_root`` overrides the search
+    and is put on ``sys.path`` while the app is imported.
     """
 
     def __init__(
@@ -47,7 +51,7 @@ class AsyncTaskService(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        app: str = "examples.reports:app",
+        app: str,
         project_root: str | Path | None = None,
         access: ApiAccess | None = None,
         api: ApiOptions | None = None,
@@ -61,8 +65,9 @@ class AsyncTaskService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.app_path = app
-        self.project_root = Path(project_root) if project_root else DEFAULT_PROJECT_ROOT
-        self.tasks: tuple[TaskSpec, ...] = load_task_specs(app, search_path=self.project_root)
+        root = Path(project_root).resolve() if project_root else None
+        self.tasks: tuple[TaskSpec, ...] = load_task_specs(app, search_path=root)
+        self.project: Project = find_project(app_module(app).split(".")[0], root=root)
         consumer = consumer or ConsumerOptions()
         worker_options = WorkerOptions() if worker is True else worker or None
 
@@ -154,15 +159,15 @@ class AsyncTaskService(Construct):
         }
 
     def _add_lambda(self, options: ConsumerOptions, metrics_namespace: str) -> LambdaConsumer:
-        runtime = options.runtime or latest_python_runtime()
-        modules = tuple(dict.fromkeys(("taskworker", self._app_package())))
+        runtime = options.runtime or default_python_runtime()
         package = LambdaPackage(
-            modules=modules,
-            requirements=project_requirements(self.project_root),
+            app=self.app_path,
+            project=self.project,
             runtime=runtime,
             architecture=options.architecture,
+            bundle_boto3=options.bundle_boto3,
         )
-        return LambdaConsumer(
+        lambda_consumer = LambdaConsumer(
             self,
             "Consumer",
             code=package.code(),
@@ -172,9 +177,13 @@ class AsyncTaskService(Construct):
             queue=self.queue,
             options=options,
         )
+        if options.runtime is None:
+            self._acknowledge_runtime(lambda_consumer.function, runtime)
+        return lambda_consumer
 
     def _add_worker(self, options: WorkerOptions, metrics_namespace: str) -> FargateWorker:
-        image = options.image or worker_image_from_project(self.project_root, self._app_package())
+        staging = Path(Stage.of(self).outdir) / ".taskworker"  # type: ignore[union-attr]
+        image = options.image or worker_image(self.project, staging_root=staging)
         worker = FargateWorker(
             self,
             "Worker",
@@ -186,6 +195,18 @@ class AsyncTaskService(Construct):
         )
         self.queue.grant(worker.task_definition.task_role, *WORKER_QUEUE_ACTIONS)
         return worker
+
+    def _acknowledge_runtime(self, function: lambda_.Function, runtime: lambda_.Runtime) -> None:
+        latest = latest_python_runtime()
+        if runtime.name != latest.name:
+            acknowledge(
+                function,
+                "L1",
+                f"{runtime.name} is the newest runtime this machine can compile the asset's "
+                f"bytecode for (only the same minor version can); {latest.name} would ship "
+                "sources only and compile them at every cold start. Synthesize with that Python "
+                "(or put it on PATH), or set ConsumerOptions(runtime=...), to move.",
+            )
 
     def _acknowledge_topic_key(self, principal: iam.IGrantable, *, customer_key: bool) -> None:
         """Publishing to an encrypted topic needs data-key generation on its key."""
@@ -205,6 +226,3 @@ class AsyncTaskService(Construct):
                 "The topic uses the AWS-managed key alias/aws/sns whose key id is unknown at "
                 "synth time; the statement is limited by the kms:ResourceAliases condition.",
             )
-
-    def _app_package(self) -> str:
-        return app_module(self.app_path).split(".")[0]

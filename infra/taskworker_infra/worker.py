@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -23,18 +21,16 @@ from constructs import Construct
 
 from .nag import acknowledge
 
-__all__ = ["FargateWorker", "WorkerOptions", "backlog_steps", "worker_image_from_project"]
-
-# The Docker build context is the project root; only these paths are sent to it.
-_CONTEXT_ALLOWLIST = ("pyproject.toml", "README.md", "taskworker", "infra/worker")
+__all__ = ["FargateWorker", "WorkerOptions", "backlog_steps"]
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
     """Size and scale of the worker service.
 
-    ``image`` defaults to the Dockerfile in ``infra/worker`` built from the project root
-    (Docker is needed at ``cdk deploy``, not at synth); pass ``ecs.ContainerImage.from_registry``
+    ``image`` defaults to an image of the user's project (``worker_image``: its code, its
+    declared dependencies and the installed library; Docker is needed at ``cdk deploy``, not
+    at synth); pass ``ecs.ContainerImage.from_registry``
     or ``from_ecr_repository`` to deploy a prebuilt image instead.
     """
 
@@ -46,19 +42,6 @@ class WorkerOptions:
     vpc: ec2.IVpc | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     stop_timeout: Duration = field(default_factory=lambda: Duration.seconds(120))
-
-
-def worker_image_from_project(project_root: Path, app_package: str) -> ecs.ContainerImage:
-    """The worker image as a Docker asset of the project (only allowlisted paths)."""
-    include = (*_CONTEXT_ALLOWLIST, app_package)
-    return ecs.ContainerImage.from_asset(
-        str(project_root),
-        file="infra/worker/Dockerfile",
-        build_args={"APP_PACKAGE": app_package},
-        platform=ecr_assets.Platform.LINUX_ARM64,
-        exclude=["*", *(f"!{path}" for path in include), "**/__pycache__", "**/*.pyc"],
-        ignore_mode=IgnoreMode.DOCKER,
-    )
 
 
 def backlog_steps(max_tasks: int, messages_per_task: int) -> list[autoscaling.ScalingInterval]:

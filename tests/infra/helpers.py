@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 
@@ -41,3 +42,13 @@ def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
         copy["Action"] = sorted([actions] if isinstance(actions, str) else actions)
         out.append(copy)
     return out
+
+
+def dockerfile_copy_sources(dockerfile: str) -> list[str]:
+    """The source paths of every COPY/ADD instruction (options such as ``--chown`` left out)."""
+    sources = []
+    for line in dockerfile.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if words and words[0].upper() in {"COPY", "ADD"}:
+            sources += [w for w in words[1:] if not w.startswith("--")][:-1]
+    return sources

@@ -17,6 +17,8 @@ import pytest
 
 pytest.importorskip("aws_cdk")
 
+from taskworker_infra.runtime import default_python_runtime, interpreter_for, python_version
+
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 CLI = INFRA / "node_modules" / ".bin" / "cdk"
 
@@ -55,7 +57,7 @@ def test_cli_synth_succeeds_and_passes_nag(cli_synth: tuple[Path, float]) -> Non
     print(f"cdk synth took {elapsed:.1f} s")
 
 
-def test_lambda_asset_holds_handler_app_and_platform_wheels(cli_synth: tuple[Path, float]) -> None:
+def test_lambda_asset_holds_handler_app_platform_wheels_and_bytecode(cli_synth: tuple[Path, float]) -> None:
     outdir, _ = cli_synth
     manifest = json.loads((outdir / "Taskworker.assets.json").read_text())
     (asset,) = [f for f in manifest["files"].values() if f["source"].get("packaging") == "zip"]
@@ -65,5 +67,9 @@ def test_lambda_asset_holds_handler_app_and_platform_wheels(cli_synth: tuple[Pat
     assert (root / "aws_lambda_powertools").is_dir()
     native = list((root / "pydantic_core").glob("_pydantic_core.*.so"))
     assert native
-    assert all("aarch64" in p.name and "cpython-314" in p.name for p in native)
-    assert not list(root.rglob("*.pyc"))
+    version = python_version(default_python_runtime())
+    tag = f"cpython-{version.replace('.', '')}"
+    assert all("aarch64" in p.name and tag in p.name for p in native)
+    compiled = (root / "taskworker" / "handlers" / "__pycache__" / f"lambda_sqs.{tag}.pyc").is_file()
+    assert compiled == (interpreter_for(version) is not None)  # bytecode wherever it can be made
+    assert not {"boto3", "botocore", "s3transfer"} & {p.name for p in root.iterdir()}  # the runtime's

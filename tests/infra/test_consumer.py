@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("aws_cdk")
 
 from taskworker_infra.consumer import DEFAULT_MAX_CONCURRENCY
-from taskworker_infra.runtime import latest_python_runtime
+from taskworker_infra.runtime import default_python_runtime
 
 from tests.infra.conftest import SAMPLE_APP
 from tests.infra.helpers import arn, logical_id, only, resources, statements
@@ -17,10 +17,10 @@ def _function(tpl: dict) -> dict:
     return resources(tpl, "AWS::Lambda::Function")[logical_id(tpl, "AWS::Lambda::Function", "Consumer")]
 
 
-def test_function_runs_the_taskworker_handler_on_latest_python(synthesis) -> None:
+def test_function_runs_the_taskworker_handler_on_the_default_runtime(synthesis) -> None:
     fn = _function(synthesis.templates["Default"])
     assert fn["Handler"] == "taskworker.handlers.lambda_sqs.handler"
-    assert fn["Runtime"] == latest_python_runtime().name == "python3.14"
+    assert fn["Runtime"] == default_python_runtime().name  # see test_runtime for the rule
     assert fn["Architectures"] == ["arm64"]
     assert fn["MemorySize"] == 1024
 

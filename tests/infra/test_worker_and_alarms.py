@@ -38,12 +38,12 @@ def test_worker_runs_the_cli_with_the_settings(synthesis) -> None:
 def test_worker_image_is_a_docker_asset_of_the_project(synthesis) -> None:
     assets = json.loads((synthesis.outdir / "Worker.assets.json").read_text())
     (image,) = assets["dockerImages"].values()
-    assert image["source"]["dockerFile"] == "infra/worker/Dockerfile"
-    assert image["source"]["dockerBuildArgs"] == {"APP_PACKAGE": "tests"}
+    assert image["source"]["dockerFile"] == "Dockerfile"
+    assert set(image["source"]["dockerBuildArgs"]) == {"PYTHON_VERSION"}
     staged = synthesis.outdir / image["source"]["directory"]
-    names = {p.name for p in staged.iterdir()}
-    assert {"taskworker", "tests", "infra", "pyproject.toml"} <= names
-    assert not names & {".git", ".venv", "node_modules", "cdk.out", "docs"}
+    assert {p.name for p in staged.iterdir()} == {"Dockerfile", "requirements.txt", "wheels", "app"}
+    assert [p.name for p in (staged / "app").iterdir()] == ["tests"]  # the app's package only
+    assert [p.name for p in (staged / "wheels").iterdir()] == ["taskworker_aws-0.1.0-py3-none-any.whl"]
 
 
 def test_worker_scales_from_zero_on_backlog_including_in_flight(synthesis) -> None:
