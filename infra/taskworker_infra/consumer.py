@@ -29,7 +29,8 @@ class ConsumerOptions:
     ``max_concurrency`` caps the concurrent invocations the SQS event source starts (AWS
     allows 2-1000); without a cap the poller scales the consumer up to the account's
     concurrency limit, starving every other function of the account. ``None`` removes it.
-    ``runtime`` defaults to the Python running ``cdk synth`` (see ``runtime``);
+    ``runtime`` defaults to the newest Python runtime Lambda accepts that a CPython found
+    here can compile bytecode for (see ``runtime``);
     ``bundle_boto3`` (a requirement such as ``"boto3==1.40.0"``) ships that AWS SDK in the
     asset instead of using the one the Lambda runtime provides.
     """
