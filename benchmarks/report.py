@@ -45,6 +45,8 @@ def table(rows: Sequence[Row]) -> str:
 
 
 def verdict(row: Row) -> str:
+    if row.skipped:
+        return "skipped"
     if row.passed is None:
         return "info"
     return "PASS" if row.passed else ("FAIL" if row.is_check else "MISS")
@@ -83,6 +85,8 @@ def write_results(rows: Sequence[Row], command: str, elapsed_seconds: float) -> 
 
 
 def _cells(row: Row) -> tuple[str, ...]:
+    if row.skipped:
+        return (row.benchmark, row.name, "", "", "", "", "", f"skipped: {row.skipped}", verdict(row))
     if row.is_check:
         value = "yes" if row.value else "no"
         return (row.benchmark, row.name, value, "", "", "", "", row.target_text, verdict(row))
