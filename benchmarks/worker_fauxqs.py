@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,7 +97,7 @@ def run(budget: Budget) -> list[Row]:
 
 def row_names(trivial: Workload, io: Workload) -> list[str]:
     """The rows this benchmark reports, in order (also what a skip reports)."""
-    return [name for name, *_ in _row_specs(trivial)] + [name for name, *_ in _row_specs(io)]
+    return [spec.name for workload in (trivial, io) for spec in _row_specs(workload)]
 
 
 def _measure(endpoint: str, workload: Workload, rounds: int) -> Figures:
@@ -145,37 +144,46 @@ def _fill(sqs: Any, url: str, tasks: int) -> None:
         list(pool.map(lambda start: send_batch(sqs, url, start, min(10, tasks - start)), range(0, tasks, 10)))
 
 
-RowSpec = tuple[str, Callable[[Figures], dict[str, list[float]]], str, str, str, float | None, float | None]
+@dataclass(frozen=True, slots=True)
+class RowSpec:
+    """One row: which figure of which contestant, against which baseline, with what target."""
+
+    name: str
+    figure: str
+    """An attribute of :class:`Figures`: ``rate``, ``cpu_us`` or ``requests``."""
+    unit: str
+    contestant: str
+    baseline: str
+    max_ratio: float | None = None
+    min_ratio: float | None = None
 
 
 def _row_specs(workload: Workload) -> list[RowSpec]:
-    """(name, figure, unit, contestant, baseline, max_ratio, min_ratio) for each row."""
     label = f"{workload.label}, concurrency {CONCURRENCY}"
-    rate, cpu, requests = (lambda f: f.rate), (lambda f: f.cpu_us), (lambda f: f.requests)
     trivial = workload.sleep == 0
-    specs: list[RowSpec] = [
-        (f"worker, {label}", rate, "tasks/s", "worker", LOOP, None, 1.0 if trivial else None),
-        (f"worker, {label}", rate, "tasks/s", "worker", POOL, None, None),
-        (f"worker, {label}", rate, "tasks/s", "worker", POLLERS, None, None if trivial else 1.0),
+    specs = [
+        RowSpec(f"worker, {label}", "rate", "tasks/s", "worker", LOOP, min_ratio=1.0 if trivial else None),
+        RowSpec(f"worker, {label}", "rate", "tasks/s", "worker", POOL),
+        RowSpec(f"worker, {label}", "rate", "tasks/s", "worker", POLLERS, min_ratio=None if trivial else 1.0),
     ]
     if trivial:
         specs += [
-            (f"worker CPU per task, {label}", cpu, "us/task", "worker", LOOP, 1.0, None),
-            (f"16 pollers' CPU per task, {label}", cpu, "us/task", POLLERS, LOOP, None, None),
+            RowSpec(f"worker CPU per task, {label}", "cpu_us", "us/task", "worker", LOOP, max_ratio=1.0),
+            RowSpec(f"16 pollers' CPU per task, {label}", "cpu_us", "us/task", POLLERS, LOOP),
         ]
-    requests_row = (f"worker SQS requests, {label}", requests, "req/1000 tasks", "worker", LOOP)
-    specs.append((*requests_row, MAX_REQUEST_RATIO, None))
-    return specs
+    requests = RowSpec(
+        f"worker SQS requests, {label}", "requests", "req/1000 tasks", "worker", LOOP, MAX_REQUEST_RATIO
+    )
+    return [*specs, requests]
 
 
 def _rows(workload: Workload, figures: Figures) -> list[Row]:
     rows = []
-    for name, figure, unit, contestant, baseline, max_ratio, min_ratio in _row_specs(workload):
-        values = figure(figures)
-        pairs = zip(values[contestant], values[baseline], strict=True)
-        ratio = statistics.median(a / b for a, b in pairs)
-        value, base = statistics.median(values[contestant]), statistics.median(values[baseline])
-        rows.append(
-            compared(NAME, name, value, unit, baseline, base, max_ratio, ratio=ratio, min_ratio=min_ratio)
-        )
+    for spec in _row_specs(workload):
+        values: dict[str, list[float]] = getattr(figures, spec.figure)
+        mine, theirs = values[spec.contestant], values[spec.baseline]
+        ratio = statistics.median(a / b for a, b in zip(mine, theirs, strict=True))
+        value, base = statistics.median(mine), statistics.median(theirs)
+        targets = {"max_ratio": spec.max_ratio, "min_ratio": spec.min_ratio}
+        rows.append(compared(NAME, spec.name, value, spec.unit, spec.baseline, base, ratio=ratio, **targets))
     return rows
