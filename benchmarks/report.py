@@ -45,6 +45,8 @@ def table(rows: Sequence[Row]) -> str:
 
 
 def verdict(row: Row) -> str:
+    if row.skipped:
+        return "skipped"
     if row.passed is None:
         return "info"
     return "PASS" if row.passed else ("FAIL" if row.is_check else "MISS")
@@ -55,7 +57,7 @@ def machine() -> list[str]:
     versions = ", ".join(f"{name} {_version(name)}" for name in PACKAGES)
     return [
         f"Python {platform.python_version()} ({platform.python_implementation()}) at {sys.executable}",
-        f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs",
+        f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, load average {_load()}",
         f"Packages: {versions}",
         f"Commit: {_commit()}",
     ]
@@ -83,6 +85,8 @@ def write_results(rows: Sequence[Row], command: str, elapsed_seconds: float) -> 
 
 
 def _cells(row: Row) -> tuple[str, ...]:
+    if row.skipped:
+        return (row.benchmark, row.name, "", "", "", "", "", f"skipped: {row.skipped}", verdict(row))
     if row.is_check:
         value = "yes" if row.value else "no"
         return (row.benchmark, row.name, value, "", "", "", "", row.target_text, verdict(row))
@@ -105,6 +109,11 @@ def _number(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: on a shared machine they explain a slow run."""
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _version(package: str) -> str:

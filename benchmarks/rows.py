@@ -33,10 +33,12 @@ class Row:
     target_text: str = ""
     min_ratio: float | None = None
     """A floor instead of a ceiling, for rates (throughput must be at least ``min_ratio``x)."""
+    skipped: str = ""
+    """Why the row could not be measured here (then ``value`` means nothing)."""
 
     @property
     def is_check(self) -> bool:
-        return isinstance(self.value, bool)
+        return isinstance(self.value, bool) and not self.skipped
 
 
 def compared(
@@ -85,3 +87,11 @@ def compared(
 def check(benchmark: str, name: str, holds: bool, expectation: str) -> Row:
     """A yes/no fact that must hold, e.g. ``boto3 not in sys.modules``."""
     return Row(benchmark, name, holds, "bool", passed=holds, target_text=expectation)
+
+
+def skipped(benchmark: str, name: str, reason: str) -> Row:
+    """A row that could not be measured in this run (a missing tool), with the reason.
+
+    It has no verdict, so it neither passes nor misses; the table says "skipped".
+    """
+    return Row(benchmark, name, False, "", target_text=reason, skipped=reason)

@@ -1,17 +1,11 @@
-"""What the two container-worker benchmarks share: the app, the contestants, the endpoints.
+"""What the container-worker benchmarks share: the app, the queue filling, the endpoints.
 
-Contestants consume ``count`` tasks from one queue and return the seconds until the last
-one was settled (deleted):
-
-- the taskworker :class:`~taskworker.handlers.worker.Worker` at concurrency 16;
-- the hand-written baseline, a single-threaded boto3 loop: receive 10, handle each,
-  DeleteMessageBatch. On a busy queue it is the floor for a batching consumer (200
-  requests per 1,000 tasks), and what a team writes without a library.
-
-Endpoints: the in-memory :class:`~taskworker.testing.FakeSQS` (optionally behind a
-simulated network round trip, :class:`Delayed`) and moto's server in its own process.
+The contestants themselves are in :mod:`benchmarks.consumers`. Endpoints: the in-memory
+:class:`~taskworker.testing.FakeSQS` (optionally behind a simulated network round trip,
+:class:`Delayed`), moto's server in its own process, and fauxqs.
 moto's SQS cost per call grows with queue depth (FIELD-NOTES), so on moto a
-:class:`Feeder` keeps the queue busy but shallow instead of filling it up front.
+:class:`Feeder` keeps the queue busy but shallow instead of filling it up front; fauxqs
+(:mod:`benchmarks.fauxqs_server`) is filled up front, before the clock starts.
 """
 
 from __future__ import annotations
@@ -20,14 +14,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel
 
 from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
-from taskworker.handlers.worker import Worker, WorkerOptions
 from taskworker.messages import send_attributes
 from taskworker.testing.fake_sqs import FakeSQS
 
@@ -38,6 +31,8 @@ FEED_DEPTH = 50
 """Messages queued and not yet settled while a feeder runs: busy, and shallow for moto."""
 
 LOOP_BASELINE = "hand-written loop: receive 10, handle, DeleteMessageBatch"
+NOT_THE_CONSUMERS = ("SendMessageBatch", "SendMessage", "CreateQueue", "GetQueueAttributes")
+"""Requests that are the producer's or the set-up's, not the consumer's."""
 
 
 class Job(BaseModel):
@@ -49,9 +44,6 @@ class Progress:
 
     def __init__(self) -> None:
         self.done = 0
-
-
-Runner = Callable[[Any, str, int, float, Progress], float]
 
 
 def make_app(sqs: Any, queue_url: str, sleep: float) -> TaskApp:
@@ -82,41 +74,6 @@ def send_batch(sqs: Any, queue_url: str, first: int, size: int) -> None:
 def fill(sqs: Any, queue_url: str, count: int) -> None:
     for start in range(0, count, 10):
         send_batch(sqs, queue_url, start, min(10, count - start))
-
-
-def run_worker(sqs: Any, queue_url: str, count: int, sleep: float, progress: Progress) -> float:
-    """Process ``count`` tasks with the worker; returns seconds until all were settled."""
-    app = make_app(sqs, queue_url, sleep)
-    options = WorkerOptions(concurrency=CONCURRENCY, wait_time_seconds=1, visibility_timeout=60)
-    worker = Worker.for_app(app, options)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    started = time.perf_counter()
-    thread.start()
-    while worker.settled < count:
-        progress.done = worker.settled
-        time.sleep(0.002)
-    elapsed = time.perf_counter() - started
-    progress.done = worker.settled
-    worker.stop()
-    thread.join()
-    return elapsed
-
-
-def run_loop(sqs: Any, queue_url: str, count: int, sleep: float, progress: Progress) -> float:
-    """The hand-written baseline: receive 10, handle each, delete the batch; one thread."""
-    started = time.perf_counter()
-    while progress.done < count:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        for message in messages:
-            Job.model_validate_json(message["Body"])
-            time.sleep(sleep)
-        if messages:
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-            progress.done += len(messages)
-    return time.perf_counter() - started
 
 
 class Feeder:
@@ -176,6 +133,11 @@ class Delayed:
             return attribute(*args, **kwargs)
 
         return call
+
+
+def per_thousand(counts: Counter[str], tasks: int) -> float:
+    """The consumer's SQS requests per 1,000 tasks: receives, deletes, visibility changes."""
+    return sum(n for op, n in counts.items() if op not in NOT_THE_CONSUMERS) * 1000 / tasks
 
 
 def fake_queue(fake: FakeSQS, name: str) -> str:

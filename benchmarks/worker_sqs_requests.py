@@ -16,9 +16,8 @@ delete per ten), so that row reuses the loop's figure from the FakeSQS run.
 
 from __future__ import annotations
 
-from collections import Counter
-
 from benchmarks import local_aws
+from benchmarks.consumers import Runner, run_loop, run_worker
 from benchmarks.rows import Row, compared
 from benchmarks.timing import Budget
 from benchmarks.worker_common import (
@@ -26,19 +25,16 @@ from benchmarks.worker_common import (
     TASK_SLEEP,
     Feeder,
     Progress,
-    Runner,
     fake_queue,
     fill,
+    per_thousand,
     quiet,
-    run_loop,
-    run_worker,
 )
 from taskworker.testing.fake_sqs import FakeSQS
 
 NAME = "worker_sqs_requests"
 UNIT = "req/1000 tasks"
 MAX_RATIO = 1.05
-NOT_THE_CONSUMERS = ("SendMessageBatch", "SendMessage", "CreateQueue", "GetQueueAttributes")
 
 
 def run(budget: Budget) -> list[Row]:
@@ -63,7 +59,7 @@ def _on_fake(tasks: int, sleep: float, runners: tuple[Runner, ...]) -> list[floa
         fill(fake, url, tasks)
         fake.calls.clear()
         runner(fake, url, tasks, sleep, Progress())
-        figures.append(_per_thousand(fake.calls, tasks))
+        figures.append(per_thousand(fake.calls, tasks))
     return figures
 
 
@@ -77,12 +73,8 @@ def _on_moto(tasks: int) -> list[float]:
             progress = Progress()
             with Feeder(producer, url, tasks, progress):
                 runner(consumer, url, tasks, 0.0, progress)
-            figures.append(_per_thousand(counts, tasks))
+            figures.append(per_thousand(counts, tasks))
     return figures
-
-
-def _per_thousand(counts: Counter[str], tasks: int) -> float:
-    return sum(n for op, n in counts.items() if op not in NOT_THE_CONSUMERS) * 1000 / tasks
 
 
 def _row(name: str, value: float, baseline: float, max_ratio: float | None = None) -> Row:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import local_aws
+from benchmarks.consumers import Runner, run_loop, run_worker
 from benchmarks.rows import Row, compared
 from benchmarks.timing import Budget
 from benchmarks.worker_common import (
@@ -31,12 +32,9 @@ from benchmarks.worker_common import (
     Delayed,
     Feeder,
     Progress,
-    Runner,
     fake_queue,
     fill,
     quiet,
-    run_loop,
-    run_worker,
 )
 from taskworker.testing.fake_sqs import FakeSQS
 
@@ -74,7 +72,7 @@ def _on_fake(worker_tasks: int, loop_tasks: int) -> Rates:
     for name, runner, tasks in (("worker", run_worker, worker_tasks), ("loop", run_loop, loop_tasks)):
         url = fake_queue(fake, local_aws.unique(f"io-{name}"))
         fill(fake, url, tasks)
-        rates[name] = [tasks / runner(client, url, tasks, TASK_SLEEP, Progress())]
+        rates[name] = [tasks / runner(client, url, tasks, TASK_SLEEP, Progress()).seconds]
     return rates
 
 
@@ -91,7 +89,8 @@ def _fed(endpoint: str, producer: Any, name: str, runner: Runner, tasks: int) ->
     url = producer.create_queue(QueueName=local_aws.unique(f"io-{name}"))["QueueUrl"]
     progress = Progress()
     with Feeder(producer, url, tasks, progress):
-        return tasks / runner(local_aws.client(endpoint, "sqs"), url, tasks, TASK_SLEEP, progress)
+        consumer = local_aws.client(endpoint, "sqs")
+        return tasks / runner(consumer, url, tasks, TASK_SLEEP, progress).seconds
 
 
 def _row(name: str, rates: Rates, min_ratio: float | None = None) -> Row:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import registry
+from benchmarks import registry, report
 from benchmarks.rows import Row, check, compared
 from benchmarks.timing import Budget
 
@@ -22,11 +22,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COUNTED_AND_LOCAL = {
     "worker_sqs_requests": 3,
     "worker_throughput": 2,
+    "worker_fauxqs": 10,
     "sns_calls": 2,
     "dynamodb_calls": 4,
     "dev_latency": 7,
 }
-"""Benchmarks that run tasks through fakes or a local moto endpoint, with their row counts."""
+"""Benchmarks that run tasks through fakes or a local endpoint, with their row counts."""
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,9 @@ def test_task_benchmarks_yield_finite_figures(quick_rows: list[Row], benchmark: 
     """Shape only: every figure and baseline is a finite positive number with a unit."""
     rows = [row for row in quick_rows if row.benchmark == benchmark]
     assert len(rows) == count, rows
+    if any(row.skipped for row in rows):  # fauxqs is not installed on this machine
+        assert all(row.skipped for row in rows), rows
+        return
     for row in rows:
         assert not row.is_check, row
         assert row.unit, row
@@ -73,6 +77,24 @@ def test_task_benchmarks_yield_finite_figures(quick_rows: list[Row], benchmark: 
         assert row.baseline_value is not None, row
         assert math.isfinite(row.baseline_value), row
         assert row.baseline_value > 0, row
+
+
+def test_quick_run_skips_fauxqs_rows_with_a_reason_when_it_is_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI has no fauxqs install and must not spend 40 s on ``npm ci``: the rows say why."""
+    from benchmarks import worker_fauxqs
+
+    monkeypatch.setenv("TASKWORKER_BENCH_CACHE", str(tmp_path / "empty-cache"))
+    rows = worker_fauxqs.run(Budget.quick())
+    assert len(rows) == COUNTED_AND_LOCAL["worker_fauxqs"]
+    assert all(row.skipped and "not installed" in row.skipped for row in rows), rows
+    assert all(row.passed is None and not row.is_check for row in rows)
+    assert not (tmp_path / "empty-cache").exists(), "a quick run must not install anything"
+    lines = report.table(rows).splitlines()[2:]
+    for line in lines:
+        assert "skipped: fauxqs not installed" in line, line
+        assert line.rstrip().endswith("| skipped |"), line
 
 
 def test_quick_budget_is_the_smoke_setting() -> None:
