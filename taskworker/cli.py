@@ -349,6 +349,60 @@ def dlq_redrive(
     out.print(f"redrove {report.moved} messages ({report.method})")
 
 
+# --------------------------------------------------------------------- console
+
+
+@app.command()
+def console(
+    app_path: AppPath,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anywhere but loopback requires a token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind (0: any free port).")] = 8001,
+    allow_changes: Annotated[
+        bool, typer.Option(help="Allow redrive and delete (each still asks for confirmation).")
+    ] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TASKWORKER_CONSOLE_TOKEN",
+            help="Token every request must bring [default: none on loopback, else generated and printed].",
+        ),
+    ] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between queue depth samples.")] = 10.0,
+) -> None:
+    """Serve the operator's console: queue depths, recent tasks, the DLQ (read-only by default)."""
+    from taskworker.console import ConsoleConfig, create_app
+    from taskworker.console.safety import TOKEN_PARAM, required_token
+    from taskworker.console.server import BackgroundServer
+
+    task_app = load(app_path)
+    if interval <= 0:
+        fail("--interval must be above 0")
+    config = ConsoleConfig(
+        task_app.settings,
+        allow_changes=allow_changes,
+        host=host,
+        token=required_token(host, token),
+        sample_interval=interval,
+    )
+    with user_errors():
+        server = BackgroundServer(create_app(config), host, port)
+        try:
+            url = server.start()
+        except (RuntimeError, OSError) as exc:
+            fail(f"cannot serve the console on {host}:{port}: {exc}")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    mode = "changes allowed" if allow_changes else "read-only"
+    shown = f"{url}/?{TOKEN_PARAM}={config.token}" if config.token and not token else url
+    out.print(f"taskworker console: {task_app.name} at {shown} ({mode})", highlight=False, soft_wrap=True)
+    out.print("Ctrl-C to stop.", style="dim")
+    stop.wait()
+    server.stop()
+
+
 # --------------------------------------------------------------------- dev, demo
 
 Runtime = Annotated[

@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,9 +135,31 @@ class DeadLetters:
         raw = self._receive_upto(scan_limit, lambda batch: any(matches(m) for m in batch))
         return next((DeadLetter.from_sqs(m) for m in raw if matches(m)), None)
 
+    def delete(self, task_ids: Collection[str], scan_limit: int = 1000) -> list[str]:
+        """Delete the messages of ``task_ids`` (scanning at most ``scan_limit``); returns
+        the task ids deleted. Every other message read is given back at once."""
+        wanted, seen = set(task_ids), set[str]()
+
+        def matches(raw: Mapping[str, Any]) -> bool:
+            return bool(wanted & {raw["MessageId"], _task_id(raw)})
+
+        def found_all(batch: list[dict[str, Any]]) -> bool:
+            seen.update(_task_id(m) for m in batch if matches(m))
+            return len(seen) >= len(wanted)
+
+        raw = self._receive_upto(scan_limit, found_all, keep=matches)
+        doomed = [m for m in raw if matches(m)]
+        lost = set(delete_messages(self.sqs, self.dlq_url, [m["ReceiptHandle"] for m in doomed]))
+        return [_task_id(m) for m in doomed if m["ReceiptHandle"] not in lost]
+
     def _receive_upto(
-        self, limit: int, found: Callable[[list[dict[str, Any]]], bool]
+        self,
+        limit: int,
+        found: Callable[[list[dict[str, Any]]], bool],
+        keep: Callable[[Mapping[str, Any]], bool] = lambda raw: False,
     ) -> list[dict[str, Any]]:
+        """Receive up to ``limit`` messages until ``found``; all but the ``keep`` ones are
+        given back at once."""
         taken: list[dict[str, Any]] = []
         try:
             while len(taken) < limit:
@@ -148,7 +170,7 @@ class DeadLetters:
                 if found(batch):
                     break
         finally:
-            change_visibility(self.sqs, self.dlq_url, [(m["ReceiptHandle"], 0.0) for m in taken])
+            change_visibility(self.sqs, self.dlq_url, [(m["ReceiptHandle"], 0.0) for m in taken if not keep(m)])
         return taken
 
     def _receive(self, count: int, visibility: int, wait: int = 1) -> list[dict[str, Any]]:
@@ -165,18 +187,25 @@ class DeadLetters:
 
     # ------------------------------------------------------------------ redrive
 
-    def redrive(self, *, progress: Progress | None = None, server_side: bool = True) -> RedriveReport:
-        """Send every DLQ message back to the task queue; see the module docstring."""
+    def redrive(
+        self,
+        *,
+        progress: Progress | None = None,
+        server_side: bool = True,
+        only: Collection[str] | None = None,
+    ) -> RedriveReport:
+        """Send every DLQ message back to the task queue (or those of the task ids ``only``,
+        always by hand); see the module docstring."""
         if not self.queue_url:
             raise RedriveError("no task queue to redrive to: set TASKWORKER_QUEUE_URL or pass --queue-url")
         note = ""
-        if server_side:
+        if server_side and only is None:
             try:
                 return self._move_task(progress)
             except Exception as exc:
                 note = f"StartMessageMoveTask unavailable ({_short(exc)}); moved by hand"
-        report = self._move_by_hand(progress)
-        report.note = note
+        report = self._move_by_hand(progress, None if only is None else set(only))
+        report.note = report.note or note
         return report
 
     def _move_task(self, progress: Progress | None) -> RedriveReport:
@@ -200,11 +229,13 @@ class DeadLetters:
             raise RedriveError(f"move task ended {status}: {current.get('FailureReason', 'no reason given')}")
         return RedriveReport("move-task", moved=reported)
 
-    def _move_by_hand(self, progress: Progress | None) -> RedriveReport:
+    def _move_by_hand(self, progress: Progress | None, only: set[str] | None = None) -> RedriveReport:
         """Move at most the DLQ's depth at the start, each task at most once; see the module."""
         report = RedriveReport("manual")
         depth = self.depth()
         left, receives_left = depth, 2 * depth  # each task once; its copies coming back once more
+        if only is not None:
+            left = min(left, len(only))
         moved, skipped = set[str](), list[dict[str, Any]]()
         try:
             while left > 0 and receives_left > 0:
@@ -212,7 +243,7 @@ class DeadLetters:
                 if not batch:
                     break
                 receives_left -= len(batch)
-                fresh = _first_of_each_task(batch, moved)[:left]
+                fresh = [m for m in _first_of_each_task(batch, moved) if _selected(m, only)][:left]
                 left -= len(fresh)
                 skipped += [m for m in batch if m not in fresh]
                 self._move_batch(fresh, report, progress)
@@ -270,6 +301,10 @@ class DeadLetters:
 def _task_id(raw: Mapping[str, Any]) -> str:
     value = raw.get("MessageAttributes", {}).get(TASK_ID, {}).get("StringValue")
     return value if isinstance(value, str) and value else str(raw["MessageId"])
+
+
+def _selected(raw: Mapping[str, Any], only: set[str] | None) -> bool:
+    return only is None or bool(only & {raw["MessageId"], _task_id(raw)})
 
 
 def _first_of_each_task(batch: Sequence[dict[str, Any]], moved: set[str]) -> list[dict[str, Any]]:

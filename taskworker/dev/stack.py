@@ -12,6 +12,7 @@ from taskworker.app import TaskApp
 from taskworker.aws import Clients
 from taskworker.dev.api import LocalApi
 from taskworker.dev.endpoint import EmbeddedEndpoint, aws_environment
+from taskworker.dev.ports import LOCALHOST
 from taskworker.dev.event_source import EventSourceConfig, LambdaEventSource
 from taskworker.dev.resources import DevResources, consumer_timeout, prefix_for, provision, visibility_for
 from taskworker.dev.results_log import ResultsLog
@@ -51,6 +52,7 @@ class DevStack:
         )
         self.endpoint_url = ""
         self.api: LocalApi | None = None
+        self.console_url = ""
         self.results: ResultsLog | None = None
         self._consumer: Any = None
         self._exit = contextlib.ExitStack()
@@ -83,6 +85,7 @@ class DevStack:
         self.api = LocalApi(self.app, clients.sqs, provisioned.settings.queue_url, self.config.port)
         self.api.start()
         self._exit.callback(self.api.stop)
+        self.console_url = self._start_console(clients)
         self.results = ResultsLog(clients.sqs, provisioned.results_queue_url, self.printer)
         self.results.start()
         self._exit.callback(self.results.stop)
@@ -106,6 +109,17 @@ class DevStack:
         self._exit.callback(worker.stop)
         return worker
 
+    def _start_console(self, clients: Clients) -> str:
+        """The operator's console on a free loopback port; changes allowed (all local)."""
+        from taskworker.console import ConsoleConfig, create_app
+        from taskworker.console.server import BackgroundServer
+
+        config = ConsoleConfig(self.app.settings, allow_changes=True)
+        server = BackgroundServer(create_app(config, sqs=clients.sqs, dynamodb=clients.dynamodb), LOCALHOST, 0)
+        server.start()
+        self._exit.callback(server.stop)
+        return server.url
+
     def stop(self) -> None:
         """Tell every poller to stop first, then wait for each: the waits overlap."""
         for part in (self._consumer, self.results):
@@ -121,6 +135,7 @@ class DevStack:
                 f"taskworker dev: {self.app.name}, runtime {self.config.runtime}, "
                 f"resources {self.resources.prefix}-*",
                 f"  API           {self.api.url}   POST /tasks/{{task_type}}   GET /tasks/{{task_id}}",
+                f"  console       {self.console_url}   queues, tasks, dead letters (changes allowed)",
                 f"  AWS endpoint  {self.endpoint_url}   (aws --endpoint-url {self.endpoint_url} ...)",
                 f"  queue         {settings.queue_url}",
                 f"  DLQ           {settings.dlq_url}",

@@ -1,0 +1,137 @@
+"""The console's pages: one function per route, each rendering one template.
+
+Reads are plain functions (starlette runs them in its thread pool, since boto3 blocks).
+The two changes, redrive and delete, go through :func:`_change`: refused (403) without
+``--allow-changes`` or without the form's CSRF token, answered with a confirmation page
+until the form comes back with ``confirm=yes``, and only then done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from taskworker.console import safety
+from taskworker.console.chart import depth_chart
+from taskworker.console.render import render
+from taskworker.console.tasks import recent_tasks
+from taskworker.console.web import DLQ_PAGE_LIMIT, PAYLOAD_SCAN_LIMIT, Console, console_of, pretty_json, read_form
+from taskworker.status import StatusTable
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+
+def home(request: Request) -> Response:
+    return RedirectResponse("/queues", status_code=303)
+
+
+def queues_page(request: Request) -> Response:
+    console = console_of(request)
+    if console.sampler is None:
+        return page(console, "queues.html", sample=None, urls={}, chart="", nothing="no queue configured")
+    sample = console.sampler.current()
+    chart = depth_chart(console.sampler.samples())
+    urls = console.sampler.queues
+    return page(console, "queues.html", sample=sample, urls=urls, chart=chart, nothing=None)
+
+
+def dlq_page(request: Request) -> Response:
+    console = console_of(request)
+    if not console.config.settings.dlq_url:
+        return page(console, "dlq.html", letters=[], depth=None, nothing="no DLQ configured")
+    letters = console.dead_letters()
+    return page(console, "dlq.html", letters=letters.peek(DLQ_PAGE_LIMIT), depth=letters.depth(), nothing=None)
+
+
+def tasks_page(request: Request) -> Response:
+    console = console_of(request)
+    table = console.config.settings.status_table
+    status, task_type = request.query_params.get("status") or None, request.query_params.get("type") or None
+    if not table:
+        return page(console, "tasks.html", listing=None, status_filter=status, type_filter=task_type)
+    listing = recent_tasks(console.dynamodb, table, status=status, task_type=task_type)
+    return page(console, "tasks.html", listing=listing, status_filter=status, type_filter=task_type)
+
+
+def task_page(request: Request) -> Response:
+    """A task's status; its payload only on ``?payload=1``, read from the DLQ (the status
+    record never holds one)."""
+    console = console_of(request)
+    task_id = request.path_params["task_id"]
+    table = console.config.settings.status_table
+    record = StatusTable(table, console.dynamodb).get(task_id) if table else None
+    reveal = request.query_params.get("payload") == "1"
+    letter = None
+    if reveal and console.config.settings.dlq_url:
+        letter = console.dead_letters().find(task_id, scan_limit=PAYLOAD_SCAN_LIMIT)
+    return page(
+        console,
+        "task.html",
+        task_id=task_id,
+        record=record,
+        result=pretty_json(record.result if record else None),
+        reveal=reveal,
+        letter=letter,
+        payload=pretty_json(letter.body) if letter else "",
+        status=200 if record or letter or reveal else 404,
+    )
+
+
+async def redrive(request: Request) -> Response:
+    def act(console: Console, task_ids: list[str] | None) -> str:
+        report = console.dead_letters().redrive(only=task_ids)
+        done = f"redrove {report.moved} messages ({report.method})"
+        return f"{done}; {report.note}" if report.note else done
+
+    return await _change(request, "redrive", act)
+
+
+async def delete(request: Request) -> Response:
+    def act(console: Console, task_ids: list[str] | None) -> str:
+        if task_ids is None:
+            raise ValueError("delete takes a selection, never the whole DLQ")
+        deleted = console.dead_letters().delete(task_ids)
+        return f"deleted {len(deleted)} of {len(task_ids)} selected messages"
+
+    return await _change(request, "delete", act)
+
+
+async def _change(
+    request: Request, action: str, act: Callable[[Console, list[str] | None], str]
+) -> Response:
+    console = console_of(request)
+    if not console.config.allow_changes:
+        return _refuse(console, "read-only console: start it with --allow-changes to change anything")
+    form = await read_form(request)
+    if form is None or not safety.same(_one(form, safety.CSRF_FIELD), console.config.csrf_token):
+        return _refuse(console, "the form's CSRF token is missing or wrong: reload the page and try again")
+    if not console.config.settings.dlq_url:
+        return _refuse(console, "no DLQ configured")
+    everything = _one(form, "all") == "yes"
+    task_ids = None if everything else [t for t in form.get("task_id", []) if t]
+    if task_ids == []:
+        return page(console, "done.html", action=action, message="nothing selected", status=400)
+    if _one(form, "confirm") != "yes":
+        return page(console, "confirm.html", action=action, task_ids=task_ids)
+    try:
+        message = await run_in_threadpool(act, console, task_ids)
+    except Exception as exc:  # RedriveError, AWS errors: the reason, and the DLQ keeps the rest
+        return page(console, "done.html", action=action, message=f"{action} failed: {exc}", status=502)
+    return page(console, "done.html", action=action, message=message)
+
+
+def _one(form: dict[str, list[str]], name: str) -> str | None:
+    values = form.get(name)
+    return values[0] if values else None
+
+
+def _refuse(console: Console, reason: str) -> Response:
+    return page(console, "done.html", action="refused", message=reason, status=403)
+
+
+def page(console: Console, template: str, *, status: int = 200, **values: Any) -> Response:
+    return HTMLResponse(render(template, console=console, **values), status_code=status)

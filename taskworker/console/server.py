@@ -1,0 +1,38 @@
+"""Serving the console with uvicorn in a background thread, for the CLI and the dev stack."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+class BackgroundServer:
+    """uvicorn serving ``asgi_app`` on ``host``:``port`` (0: any free port) in a daemon thread."""
+
+    def __init__(self, asgi_app: Any, host: str, port: int, name: str = "console") -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            asgi_app, host=host, port=port, lifespan="on", log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
+        self.host = host
+
+    @property
+    def url(self) -> str:
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the console did not start on {self.host}")
+            self._thread.join(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)

@@ -1,0 +1,168 @@
+"""The console's routes: queues, dead letters, tasks, and the two guarded changes.
+
+Every page is rendered on the server from the app's settings (queue URL, DLQ URL, status
+table) with the process's boto3 clients. Reads run in starlette's thread pool (boto3
+blocks); the changes (redrive, delete) are POSTs that first answer with a confirmation
+page and act only when that page's form comes back with ``confirm=yes``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from taskworker.console import safety
+from taskworker.console.queues import DEFAULT_INTERVAL, QueueSampler
+from taskworker.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+
+MAX_FORM_BYTES = 64 * 1024
+DLQ_PAGE_LIMIT = 50
+PAYLOAD_SCAN_LIMIT = 100
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+}
+
+
+@dataclass
+class ConsoleConfig:
+    settings: Settings
+    allow_changes: bool = False
+    host: str = "127.0.0.1"
+    token: str | None = None
+    """Required of every request; see :func:`taskworker.console.safety.required_token`."""
+    sample_interval: float = DEFAULT_INTERVAL
+    csrf_token: str = field(default_factory=safety.new_csrf_token)
+
+
+@dataclass
+class Console:
+    """What the routes share: the config, the clients and the depth sampler."""
+
+    config: ConsoleConfig
+    sqs: Any
+    dynamodb: Any
+    sampler: QueueSampler | None
+
+    def dead_letters(self) -> Any:
+        from taskworker.dlq_admin import DeadLetters
+
+        assert self.config.settings.dlq_url
+        return DeadLetters(self.sqs, self.config.settings.dlq_url, self.config.settings.queue_url)
+
+
+def create_app(config: ConsoleConfig, *, sqs: Any = None, dynamodb: Any = None) -> Starlette:
+    """The console as an ASGI app; clients default to ``boto3.client(...)``."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
+
+    if sqs is None or dynamodb is None:
+        import boto3
+
+        sqs, dynamodb = sqs or boto3.client("sqs"), dynamodb or boto3.client("dynamodb")
+    settings = config.settings
+    queues = {name: url for name, url in (("queue", settings.queue_url), ("dlq", settings.dlq_url)) if url}
+    sampler = QueueSampler(sqs, queues, interval=config.sample_interval) if queues else None
+    console = Console(config, sqs, dynamodb, sampler)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if sampler is not None:
+            sampler.start()
+        try:
+            yield
+        finally:
+            if sampler is not None:
+                sampler.stop()
+
+    from taskworker.console import pages
+
+    routes = [
+        Route("/", pages.home),
+        Route("/queues", pages.queues_page),
+        Route("/dlq", pages.dlq_page),
+        Route("/dlq/redrive", pages.redrive, methods=["POST"]),
+        Route("/dlq/delete", pages.delete, methods=["POST"]),
+        Route("/tasks", pages.tasks_page),
+        Route("/tasks/{task_id:path}", pages.task_page),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_Guard, config=config)])
+    app.state.console = console
+    return app
+
+
+class _Guard:
+    """Token check on every request, the security headers on every answer."""
+
+    def __init__(self, app: Any, config: ConsoleConfig) -> None:
+        self.app = app
+        self.config = config
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.requests import Request
+        from starlette.responses import PlainTextResponse
+
+        request = Request(scope)
+        token = self.config.token
+        given = safety.presented_token(request.headers, request.cookies, request.query_params)
+        if token is not None and not safety.same(given, token):
+            response = PlainTextResponse("a valid console token is required", status_code=401)
+            response.headers.update(SECURITY_HEADERS)
+            await response(scope, receive, send)
+            return
+        cookie = token if token is not None and request.query_params.get(safety.TOKEN_PARAM) else None
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                if cookie is not None:
+                    headers.append((b"set-cookie", _cookie(cookie).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _cookie(token: str) -> str:
+    return f"{safety.TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+async def read_form(request: Request) -> dict[str, list[str]] | None:
+    """The urlencoded form, or ``None`` when it is too large (forms here are small)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def pretty_json(text: str | None) -> str:
+    if text is None:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
