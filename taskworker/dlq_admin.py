@@ -170,7 +170,9 @@ class DeadLetters:
                 if found(batch):
                     break
         finally:
-            change_visibility(self.sqs, self.dlq_url, [(m["ReceiptHandle"], 0.0) for m in taken if not keep(m)])
+            change_visibility(
+                self.sqs, self.dlq_url, [(m["ReceiptHandle"], 0.0) for m in taken if not keep(m)]
+            )
         return taken
 
     def _receive(self, count: int, visibility: int, wait: int = 1) -> list[dict[str, Any]]:

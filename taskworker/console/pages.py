@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -18,11 +19,26 @@ from taskworker.console import safety
 from taskworker.console.chart import depth_chart
 from taskworker.console.render import render
 from taskworker.console.tasks import recent_tasks
-from taskworker.console.web import DLQ_PAGE_LIMIT, PAYLOAD_SCAN_LIMIT, Console, console_of, pretty_json, read_form
+from taskworker.console.web import (
+    DLQ_PAGE_LIMIT,
+    PAYLOAD_SCAN_LIMIT,
+    Console,
+    console_of,
+    pretty_json,
+    read_form,
+)
 from taskworker.status import StatusTable
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+
+AWS_ERRORS = (BotoCoreError, ClientError)
+
+
+def aws_error(request: Request, exc: Exception) -> Response:
+    """An AWS (or endpoint) error as a page with its one-line reason, never a traceback."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return page(console_of(request), "done.html", action="AWS error", message=reason, status=502)
 
 
 def home(request: Request) -> Response:
@@ -44,7 +60,9 @@ def dlq_page(request: Request) -> Response:
     if not console.config.settings.dlq_url:
         return page(console, "dlq.html", letters=[], depth=None, nothing="no DLQ configured")
     letters = console.dead_letters()
-    return page(console, "dlq.html", letters=letters.peek(DLQ_PAGE_LIMIT), depth=letters.depth(), nothing=None)
+    return page(
+        console, "dlq.html", letters=letters.peek(DLQ_PAGE_LIMIT), depth=letters.depth(), nothing=None
+    )
 
 
 def tasks_page(request: Request) -> Response:
@@ -100,9 +118,7 @@ async def delete(request: Request) -> Response:
     return await _change(request, "delete", act)
 
 
-async def _change(
-    request: Request, action: str, act: Callable[[Console, list[str] | None], str]
-) -> Response:
+async def _change(request: Request, action: str, act: Callable[[Console, list[str] | None], str]) -> Response:
     console = console_of(request)
     if not console.config.allow_changes:
         return _refuse(console, "read-only console: start it with --allow-changes to change anything")

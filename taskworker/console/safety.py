@@ -43,7 +43,9 @@ def same(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def presented_token(headers: Mapping[str, str], cookies: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+def presented_token(
+    headers: Mapping[str, str], cookies: Mapping[str, str], query: Mapping[str, str]
+) -> str | None:
     """The token a request brings, from the header, the query or the cookie."""
     authorization = headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):

@@ -98,7 +98,12 @@ def create_app(config: ConsoleConfig, *, sqs: Any = None, dynamodb: Any = None) 
         Route("/tasks", pages.tasks_page),
         Route("/tasks/{task_id:path}", pages.task_page),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_Guard, config=config)])
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(_Guard, config=config)],
+        exception_handlers=dict.fromkeys(pages.AWS_ERRORS, pages.aws_error),
+    )
     app.state.console = console
     return app
 
@@ -165,4 +170,3 @@ def pretty_json(text: str | None) -> str:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         return text
-

@@ -12,8 +12,8 @@ from taskworker.app import TaskApp
 from taskworker.aws import Clients
 from taskworker.dev.api import LocalApi
 from taskworker.dev.endpoint import EmbeddedEndpoint, aws_environment
-from taskworker.dev.ports import LOCALHOST
 from taskworker.dev.event_source import EventSourceConfig, LambdaEventSource
+from taskworker.dev.ports import LOCALHOST
 from taskworker.dev.resources import DevResources, consumer_timeout, prefix_for, provision, visibility_for
 from taskworker.dev.results_log import ResultsLog
 
@@ -115,7 +115,9 @@ class DevStack:
         from taskworker.console.server import BackgroundServer
 
         config = ConsoleConfig(self.app.settings, allow_changes=True)
-        server = BackgroundServer(create_app(config, sqs=clients.sqs, dynamodb=clients.dynamodb), LOCALHOST, 0)
+        server = BackgroundServer(
+            create_app(config, sqs=clients.sqs, dynamodb=clients.dynamodb), LOCALHOST, 0
+        )
         server.start()
         self._exit.callback(server.stop)
         return server.url

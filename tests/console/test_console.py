@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from taskworker.console import ConsoleConfig, create_app
 from taskworker.console.safety import TOKEN_COOKIE, required_token
@@ -191,3 +192,12 @@ def test_served_over_http_the_sampler_draws_the_chart(served: tuple[Stack, str])
         assert page.count("<polyline") == 2
         assert depth_cells(page, "queue")[0] == 1
 
+
+def test_an_aws_error_is_a_page_with_its_reason_not_a_traceback(stack: Stack) -> None:
+    missing = stack.dlq_url + "-missing"
+    settings = stack.settings(dlq_url=missing)
+    client = TestClient(create_app(ConsoleConfig(settings), sqs=stack.sqs, dynamodb=stack.dynamodb))
+    answer = client.get("/dlq")
+    assert answer.status_code == 502
+    assert "NonExistentQueue" in answer.text or "does not exist" in answer.text
+    assert "Traceback" not in answer.text
