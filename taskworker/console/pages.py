@@ -52,7 +52,8 @@ def queues_page(request: Request) -> Response:
     sample = console.sampler.current()
     chart = depth_chart(console.sampler.samples())
     urls = console.sampler.queues
-    return page(console, "queues.html", sample=sample, urls=urls, chart=chart, nothing=None)
+    age = console.sampler.clock() - sample.at
+    return page(console, "queues.html", sample=sample, age=age, urls=urls, chart=chart, nothing=None)
 
 
 def dlq_page(request: Request) -> Response:
