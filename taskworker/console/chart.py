@@ -31,5 +31,7 @@ def depth_chart(samples: Sequence[Sample]) -> str:
     label = f"visible messages, last {span / 60:.0f} min, max {top}"
     return (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}">'
-        f"<title>{escape(label)}</title>{''.join(lines)}</svg>"
+        f"<title>{escape(label)}</title>{''.join(lines)}"
+        f'<text x="{PAD + 2}" y="14" font-size="11" fill="#6b7280">{top}</text>'
+        f'<text x="{PAD + 2}" y="{HEIGHT - PAD - 2}" font-size="11" fill="#6b7280">0</text></svg>'
     )

@@ -11,12 +11,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from taskworker.app import TaskApp
+from taskworker.console import ConsoleConfig, create_app
+from taskworker.console.server import BackgroundServer
 from taskworker.dev import DevStack, DevStackConfig
 from taskworker.dev.demo import post, wait_for
 from taskworker.dev.resources import DevResources
@@ -62,8 +65,19 @@ def main(directory: str) -> None:
     target.mkdir(parents=True, exist_ok=True)
     tour = [(task_type, payload) for task_type, payload, _ in SUBMISSIONS]
     with toured_stack(examples.reports.app, "console-shots", tour) as (stack, _):
-        for view in ("queues", "dlq", "tasks"):
-            screenshot(f"{stack.console_url}/{view}", target / f"{view}.png")
+        # A console sampling every second, watching a burst of reports drain, for the chart.
+        config = ConsoleConfig(stack.app.settings, allow_changes=True, sample_interval=1.0)
+        server = BackgroundServer(create_app(config), "127.0.0.1", 0)
+        server.start()
+        try:
+            assert stack.api is not None
+            for month in range(1, 13):
+                post(stack.api.url, "report.generate", {"account_id": "acme", "month": f"2026-{month:02}"})
+            time.sleep(12)
+            for view in ("queues", "dlq", "tasks"):
+                screenshot(f"{server.url}/{view}", target / f"{view}.png")
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
