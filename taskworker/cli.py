@@ -366,7 +366,7 @@ def console(
         str | None,
         typer.Option(
             envvar="TASKWORKER_CONSOLE_TOKEN",
-            help="Token every request must bring [default: none on loopback, else generated and printed].",
+            help="Token every request must bring (default: none on loopback, else one generated and printed).",
         ),
     ] = None,
     interval: Annotated[float, typer.Option(help="Seconds between queue depth samples.")] = 10.0,
