@@ -366,7 +366,7 @@ def console(
         str | None,
         typer.Option(
             envvar="TASKWORKER_CONSOLE_TOKEN",
-            help="Token every request must bring (default: none on loopback, else one generated and printed).",
+            help="Token every request must bring (default: none on loopback, else generated and printed).",
         ),
     ] = None,
     interval: Annotated[float, typer.Option(help="Seconds between queue depth samples.")] = 10.0,
@@ -382,7 +382,6 @@ def console(
     config = ConsoleConfig(
         task_app.settings,
         allow_changes=allow_changes,
-        host=host,
         token=required_token(host, token),
         sample_interval=interval,
     )

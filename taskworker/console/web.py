@@ -1,9 +1,8 @@
-"""The console's routes: queues, dead letters, tasks, and the two guarded changes.
+"""The console as an ASGI app: its settings, its clients, the token guard and the routes.
 
-Every page is rendered on the server from the app's settings (queue URL, DLQ URL, status
-table) with the process's boto3 clients. Reads run in starlette's thread pool (boto3
-blocks); the changes (redrive, delete) are POSTs that first answer with a confirmation
-page and act only when that page's form comes back with ``confirm=yes``.
+Every page (:mod:`taskworker.console.pages`) is rendered on the server from the app's
+settings (queue URL, DLQ URL, status table) with the process's boto3 clients; the guard
+here checks the token of every request and adds the security headers to every answer.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
 
+    from taskworker.dlq_admin import DeadLetters
+
 MAX_FORM_BYTES = 64 * 1024
 DLQ_PAGE_LIMIT = 50
 PAYLOAD_SCAN_LIMIT = 100
@@ -37,9 +38,11 @@ SECURITY_HEADERS = {
 
 @dataclass
 class ConsoleConfig:
+    """How one console runs; the CLI fills it from its options and the app's settings."""
+
     settings: Settings
     allow_changes: bool = False
-    host: str = "127.0.0.1"
+    """Redrive and delete exist only with this (``--allow-changes``)."""
     token: str | None = None
     """Required of every request; see :func:`taskworker.console.safety.required_token`."""
     sample_interval: float = DEFAULT_INTERVAL
@@ -55,7 +58,7 @@ class Console:
     dynamodb: Any
     sampler: QueueSampler | None
 
-    def dead_letters(self) -> Any:
+    def dead_letters(self) -> DeadLetters:
         from taskworker.dlq_admin import DeadLetters
 
         assert self.config.settings.dlq_url

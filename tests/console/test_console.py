@@ -117,7 +117,7 @@ def test_off_loopback_a_token_is_generated_and_required_on_every_request(stack: 
     assert required_token("127.0.0.1", None) is None
     token = required_token("0.0.0.0", None)
     assert token
-    client = console(stack, host="0.0.0.0", token=token)
+    client = console(stack, token=token)
 
     for path in ("/queues", "/dlq", "/tasks", "/tasks/x"):
         assert client.get(path).status_code == 401
