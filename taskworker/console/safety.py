@@ -6,6 +6,9 @@
   a token, checked on every request (constant-time compare). A browser brings it once as
   ``?token=...`` and keeps it in an HttpOnly, SameSite=Strict cookie; scripts send
   ``Authorization: Bearer ...``.
+* **DNS rebinding**: without a token, a request must name a loopback host (``Host:
+  127.0.0.1:8001``, ``localhost``), so a web page whose domain an attacker points at
+  127.0.0.1 cannot read the console through the operator's browser.
 * **CSRF**: every form carries a per-process token that each POST must return, so another
   site open in the same browser cannot post to the console.
 * Nothing the browser receives holds AWS credentials: the console calls AWS itself.
@@ -37,6 +40,12 @@ def required_token(host: str, token: str | None) -> str | None:
     if token:
         return token
     return None if is_loopback(host) else secrets.token_urlsafe(24)
+
+
+def names_loopback(host_header: str) -> bool:
+    """Whether a ``Host`` header names this machine by a loopback address or ``localhost``."""
+    host = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
+    return is_loopback(host.strip("[]"))
 
 
 def same(given: str | None, expected: str) -> bool:

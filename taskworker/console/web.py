@@ -21,6 +21,7 @@ from taskworker.settings import Settings
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
+    from starlette.responses import Response
 
     from taskworker.dlq_admin import DeadLetters
 
@@ -123,16 +124,14 @@ class _Guard:
             await self.app(scope, receive, send)
             return
         from starlette.requests import Request
-        from starlette.responses import PlainTextResponse
 
         request = Request(scope)
-        token = self.config.token
-        given = safety.presented_token(request.headers, request.cookies, request.query_params)
-        if token is not None and not safety.same(given, token):
-            response = PlainTextResponse("a valid console token is required", status_code=401)
-            response.headers.update(SECURITY_HEADERS)
-            await response(scope, receive, send)
+        refusal = self._refusal(request)
+        if refusal is not None:
+            refusal.headers.update(SECURITY_HEADERS)
+            await refusal(scope, receive, send)
             return
+        token = self.config.token
         cookie = token if token is not None and request.query_params.get(safety.TOKEN_PARAM) else None
 
         async def send_with_headers(message: Any) -> None:
@@ -145,6 +144,23 @@ class _Guard:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, request: Request) -> Response | None:
+        """401 without the token when one is required; 403 for a non-loopback ``Host``
+        when none is (see :mod:`taskworker.console.safety`)."""
+        from starlette.responses import PlainTextResponse
+
+        token = self.config.token
+        if token is not None:
+            given = safety.presented_token(request.headers, request.cookies, request.query_params)
+            return (
+                None
+                if safety.same(given, token)
+                else PlainTextResponse("a valid console token is required", 401)
+            )
+        if safety.names_loopback(request.headers.get("host", "")):
+            return None
+        return PlainTextResponse("without a token the console answers loopback hosts only", 403)
 
 
 def _cookie(token: str) -> str:

@@ -20,7 +20,7 @@ class Account(BaseModel):
 def console(stack: Stack, **config: Any) -> TestClient:
     """A console for the stack (no sampler thread: pages sample on demand)."""
     app = create_app(ConsoleConfig(stack.settings(), **config), sqs=stack.sqs, dynamodb=stack.dynamodb)
-    return TestClient(app)
+    return TestClient(app, base_url="http://127.0.0.1:8001")
 
 
 def failing_app(stack: Stack) -> TaskApp:

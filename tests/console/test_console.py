@@ -133,6 +133,14 @@ def test_off_loopback_a_token_is_generated_and_required_on_every_request(stack: 
     assert client.get("/dlq").status_code == 401
 
 
+def test_without_a_token_only_loopback_host_names_are_answered(stack: Stack) -> None:
+    client = console(stack)
+    for host in ("127.0.0.1:8001", "localhost", "[::1]:8001"):
+        assert client.get("/queues", headers={"host": host}).status_code == 200, host
+    for host in ("attacker.example:8001", "10.0.0.5", ""):
+        assert client.get("/queues", headers={"host": host}).status_code == 403, host
+
+
 def test_tasks_page_filters_and_a_task_shows_its_payload_only_when_asked(stack: Stack) -> None:
     task_id = dead_letter(stack, "jane.doe@example.com")
     client = console(stack)
@@ -196,7 +204,8 @@ def test_served_over_http_the_sampler_draws_the_chart(served: tuple[Stack, str])
 def test_an_aws_error_is_a_page_with_its_reason_not_a_traceback(stack: Stack) -> None:
     missing = stack.dlq_url + "-missing"
     settings = stack.settings(dlq_url=missing)
-    client = TestClient(create_app(ConsoleConfig(settings), sqs=stack.sqs, dynamodb=stack.dynamodb))
+    app = create_app(ConsoleConfig(settings), sqs=stack.sqs, dynamodb=stack.dynamodb)
+    client = TestClient(app, base_url="http://localhost:8001")
     answer = client.get("/dlq")
     assert answer.status_code == 502
     assert "NonExistentQueue" in answer.text or "does not exist" in answer.text
