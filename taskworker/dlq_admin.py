@@ -207,7 +207,7 @@ class DeadLetters:
             except Exception as exc:
                 note = f"StartMessageMoveTask unavailable ({_short(exc)}); moved by hand"
         report = self._move_by_hand(progress, None if only is None else set(only))
-        report.note = report.note or note
+        report.note = "; ".join(part for part in (note, report.note) if part)
         return report
 
     def _move_task(self, progress: Progress | None) -> RedriveReport:
