@@ -2,7 +2,14 @@
 
 from taskworker.app import TaskApp, load_app
 from taskworker.context import Deadline, TaskCall, TaskContext
-from taskworker.errors import PermanentError, RetryableError, TaskDefinitionError, TaskworkerError
+from taskworker.errors import (
+    PermanentError,
+    RetryableError,
+    TaskDefinitionError,
+    TaskFailedError,
+    TaskworkerError,
+    WaitTimeoutError,
+)
 from taskworker.middleware import Middleware
 from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.retry import Retry
@@ -24,7 +31,9 @@ __all__ = [
     "TaskCall",
     "TaskContext",
     "TaskDefinitionError",
+    "TaskFailedError",
     "TaskResult",
     "TaskworkerError",
+    "WaitTimeoutError",
     "load_app",
 ]

@@ -177,7 +177,7 @@ def send(
         fail("give TASK_TYPE and a JSON payload, or --file tasks.jsonl")
     data = parse_json(payload, "payload")
     with user_errors():
-        task_id = client.submit(task_type, data, idempotency_key=idempotency_key, delay_seconds=delay)
+        task_id = client.submit(task_type, data, idempotency_key=idempotency_key, delay_seconds=delay).task_id
     out.print(task_id, highlight=False)
 
 

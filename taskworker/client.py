@@ -1,4 +1,4 @@
-"""The producer side: submit tasks to the queue and read their status.
+"""The producer side: submit tasks to the queue, read their status, wait for results.
 
 A backend that is not behind API Gateway (a cron job, another service, a notebook) sends
 tasks with :class:`TaskClient`. It writes exactly the wire format the API does (body =
@@ -18,11 +18,13 @@ from pydantic import BaseModel, ValidationError
 
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
 from taskworker.errors import TaskworkerError, validation_summary
+from taskworker.handle import TaskHandle
 from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
+    from taskworker.status import TaskStatus
 
 PROGRESS_STEP = 100
 """Tasks handed to the batch helper at a time, so ``progress`` moves during a long submit."""
@@ -132,10 +134,31 @@ class TaskClient:
         delay_seconds: int | None = None,
         correlation_id: str | None = None,
         group_id: str | None = None,
-    ) -> str:
-        """Send one task; returns its task id (the SQS MessageId)."""
+        output_model: type[BaseModel] | None = None,
+    ) -> TaskHandle:
+        """Send one task; returns its :class:`~taskworker.handle.TaskHandle` (``task_id``
+        is the SQS MessageId). ``output_model`` is what ``handle.wait()`` parses the result
+        into; given the app, it defaults to the task's declared output model."""
         request = TaskRequest(task_type, payload, idempotency_key, delay_seconds, correlation_id, group_id)
-        return self.submit_many([request])[0]
+        return self.handle(self.submit_many([request])[0], task_type, output_model=output_model)
+
+    def handle(
+        self, task_id: str, task_type: str | None = None, *, output_model: type[BaseModel] | None = None
+    ) -> TaskHandle:
+        """A handle to a task submitted earlier (say, by another process) from its id."""
+        if output_model is None and self.app is not None and task_type is not None:
+            task = self.app.registry.get(task_type)
+            output_model = None if task is None else task.output_model
+        return TaskHandle(task_id, self.status, output_model)
+
+    def status(self, task_id: str) -> TaskStatus | None:
+        """The task's status record (typed), or ``None`` if the table has none."""
+        table = self.settings.status_table
+        if not table:
+            raise SubmitError("no status table: set TASKWORKER_STATUS_TABLE")
+        from taskworker.status import StatusTable
+
+        return StatusTable(table, self.dynamodb).get(task_id)
 
     def submit_many(
         self, requests: Iterable[TaskRequest | Mapping[str, Any]], *, progress: Any = None
@@ -169,12 +192,7 @@ class TaskClient:
 
     def get_status(self, task_id: str) -> dict[str, Any] | None:
         """The task's status as the API returns it, or ``None`` if the table has no record."""
-        table = self.settings.status_table
-        if not table:
-            raise SubmitError("no status table: set TASKWORKER_STATUS_TABLE")
-        from taskworker.status import StatusTable
-
-        status = StatusTable(table, self.dynamodb).get(task_id)
+        status = self.status(task_id)
         return None if status is None else dict(status.as_api_json())
 
     def _require_queue(self) -> str:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from taskworker.messages import TaskMessage
+    from taskworker.progress import ProgressReporter
     from taskworker.registry import TaskDefinition
 
 
@@ -68,16 +69,22 @@ class TaskContext:
     costs almost nothing and handlers that never ask for the logger never build one.
     """
 
-    __slots__ = ("_base_logger", "_logger", "_message", "deadline", "task_type")
+    __slots__ = ("_base_logger", "_logger", "_message", "_progress", "deadline", "task_type")
 
     def __init__(
-        self, message: TaskMessage, task_type: str, deadline: Deadline, base_logger: SupportsLogging
+        self,
+        message: TaskMessage,
+        task_type: str,
+        deadline: Deadline,
+        base_logger: SupportsLogging,
+        progress: ProgressReporter | None = None,
     ) -> None:
         self._message = message
         self.task_type = task_type
         self.deadline = deadline
         self._base_logger = base_logger
         self._logger: TaskLogger | None = None
+        self._progress = progress
 
     def __repr__(self) -> str:
         return f"TaskContext(task_id={self.task_id!r}, task_type={self.task_type!r}, attempt={self.attempt})"
@@ -110,6 +117,31 @@ class TaskContext:
         """Seconds until the runtime's deadline (``math.inf`` without one)."""
         return self.deadline.remaining()
 
+    def report_progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        """Show how far the task is in its status (``GET /tasks/{id}``, ``handle.status()``).
+
+        Call it as often as you like: writes are coalesced to about one per second per
+        task and the last value is written with the task's next status. Without a status
+        table it does nothing; a failed write is logged, never raised.
+        """
+        _check_number("done", done)
+        if total is not None:
+            _check_number("total", total)
+        if message is not None and not isinstance(message, str):
+            raise TypeError(f"report_progress: message must be a str, not {type(message).__name__}")
+        if self._progress is not None:
+            text = message[:MAX_PROGRESS_MESSAGE] if message else None
+            self._progress.report(done, total, text)
+
+
+MAX_PROGRESS_MESSAGE = 500
+"""Characters of a progress message kept; the status item is not a log."""
+
+
+def _check_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"report_progress: {name} must be a finite number, not {value!r}")
+
 
 class TaskCall:
     """One validated message on its way through the handler.
@@ -118,7 +150,7 @@ class TaskCall:
     this object is created once per message on the hot path.
     """
 
-    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "task")
+    __slots__ = ("_context", "_progress", "deadline", "duplicate", "logger", "message", "payload", "task")
 
     def __init__(
         self,
@@ -136,9 +168,23 @@ class TaskCall:
         self.duplicate = False
         """Set by idempotency when the result came from its store, not from the handler."""
         self._context: TaskContext | None = None
+        self._progress: ProgressReporter | None = None
+
+    @property
+    def progress(self) -> ProgressReporter | None:
+        """Where ``ctx.report_progress`` goes; set by the status middleware."""
+        return self._progress
+
+    @progress.setter
+    def progress(self, reporter: ProgressReporter | None) -> None:
+        self._progress = reporter
+        if self._context is not None:
+            self._context._progress = reporter
 
     @property
     def context(self) -> TaskContext:
         if self._context is None:
-            self._context = TaskContext(self.message, self.task.name, self.deadline, self.logger)
+            self._context = TaskContext(
+                self.message, self.task.name, self.deadline, self.logger, self._progress
+            )
         return self._context

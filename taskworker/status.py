@@ -14,6 +14,11 @@ item schema below is a public contract; keep it exactly:
 ``result``         S     optional, the result as JSON text
 ``error_type``     S     optional
 ``error_message``  S     optional
+``correlation_id`` S     optional, the message's correlation id
+``progress_done``  N     optional, the last ``ctx.report_progress(done, ...)``
+``progress_total`` N     optional
+``progress_msg``   S     optional, its message
+``progress_at``    S     optional, ISO-8601, when that progress was reported
 ``expires_at``     N     epoch seconds; the table's TTL attribute
 =================  ====  ====================================================
 
@@ -38,8 +43,66 @@ MAX_RESULT_BYTES = 350_000
 
 MAX_ERROR_TEXT = 4_000
 
-_STRING_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at", "result")
+_STRING_FIELDS = (
+    "task_type",
+    "status",
+    "started_at",
+    "updated_at",
+    "finished_at",
+    "result",
+    "correlation_id",
+)
 _ERROR_FIELDS = ("error_type", "error_message")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a handler last told :meth:`~taskworker.TaskContext.report_progress`."""
+
+    done: float
+    total: float | None = None
+    message: str | None = None
+    updated_at: str = ""
+
+    def as_api_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"done": _number(self.done)}
+        if self.total is not None:
+            data["total"] = _number(self.total)
+        if self.message is not None:
+            data["message"] = self.message
+        data["updated_at"] = self.updated_at
+        return data
+
+    def attributes(self) -> dict[str, dict[str, str]]:
+        """The ``progress_*`` attributes in DynamoDB's attribute-value shape."""
+        item = {"progress_done": {"N": _number_text(self.done)}, "progress_at": {"S": self.updated_at}}
+        if self.total is not None:
+            item["progress_total"] = {"N": _number_text(self.total)}
+        if self.message is not None:
+            item["progress_msg"] = {"S": self.message}
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Mapping[str, str]]) -> Progress | None:
+        done = item.get("progress_done", {}).get("N")
+        if done is None:
+            return None
+        total = item.get("progress_total", {}).get("N")
+        return cls(
+            done=float(done),
+            total=None if total is None else float(total),
+            message=item.get("progress_msg", {}).get("S") or None,
+            updated_at=item.get("progress_at", {}).get("S", ""),
+        )
+
+
+def _number(value: float) -> float | int:
+    """Whole numbers as ints, so ``3`` reads back as ``3`` and not ``3.0``."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _number_text(value: float) -> str:
+    return str(_number(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +121,8 @@ class TaskStatus:
     """The result as JSON text, exactly as stored."""
     error_type: str | None = None
     error_message: str | None = None
+    correlation_id: str | None = None
+    progress: Progress | None = None
 
     @property
     def final(self) -> bool:
@@ -79,6 +144,10 @@ class TaskStatus:
             data["result"] = json.loads(self.result)
         if self.error_type is not None:
             data["error"] = {"type": self.error_type, "message": self.error_message or ""}
+        if self.correlation_id is not None:
+            data["correlation_id"] = self.correlation_id
+        if self.progress is not None:
+            data["progress"] = self.progress.as_api_json()
         return data
 
     def to_item(self) -> dict[str, dict[str, str]]:
@@ -92,6 +161,8 @@ class TaskStatus:
             value = getattr(self, name)
             if value is not None:
                 item[name] = {"S": value}
+        if self.progress is not None:
+            item.update(self.progress.attributes())
         return item
 
     @classmethod
@@ -112,6 +183,8 @@ class TaskStatus:
             result=text("result"),
             error_type=text("error_type"),
             error_message=text("error_message"),
+            correlation_id=text("correlation_id"),
+            progress=Progress.from_item(item),
         )
 
 
@@ -164,6 +237,51 @@ class StatusTable:
                     ":succeeded": {"S": "succeeded"},
                     ":failed": {"S": "failed"},
                 },
+            )
+        except Exception as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def put_progress(self, task_id: str, attempt: int, progress: Progress) -> bool:
+        """Set the ``progress_*`` attributes of the running attempt; ``False`` when the
+        task already has a final status or a later attempt runs (progress never regresses
+        a status). The whole record is not rewritten, so nothing else can be lost."""
+        values = {
+            ":attempt": {"N": str(attempt)},
+            ":done": {"N": _number_text(progress.done)},
+            ":at": {"S": progress.updated_at},
+            **{f":{name}": {"S": name} for name in FINAL},
+        }
+        sets = ["progress_done = :done", "progress_at = :at", "updated_at = :at"]
+        removes = []
+        for attribute, key, value in (
+            (
+                "progress_total",
+                ":total",
+                None if progress.total is None else {"N": _number_text(progress.total)},
+            ),
+            ("progress_msg", ":msg", None if progress.message is None else {"S": progress.message}),
+        ):
+            if value is None:
+                removes.append(attribute)
+            else:
+                sets.append(f"{attribute} = {key}")
+                values[key] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=expression,
+                ConditionExpression=(
+                    "attribute_exists(task_id) AND #attempt = :attempt AND NOT #status IN ("
+                    + ", ".join(f":{name}" for name in sorted(FINAL))
+                    + ")"
+                ),
+                ExpressionAttributeNames={"#attempt": "attempt", "#status": "status"},
+                ExpressionAttributeValues=values,
             )
         except Exception as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":

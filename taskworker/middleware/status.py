@@ -14,6 +14,10 @@ is already in the DLQ or on its way there, so its final status is kept in the
 consumer's backlog and written with the next batch. A write DynamoDB refuses (a sender
 fault: no such table, access denied) is logged, not kept. A ``running``/``retrying`` write
 that fails is only logged: the status is a report about the task, never a reason to fail it.
+
+Progress (``ctx.report_progress``) goes through a :class:`~taskworker.progress.ProgressReporter`
+the middleware hands each call: throttled UpdateItems of the ``progress_*`` attributes
+while the task runs, and the last value rides along with the task's next status write.
 """
 
 from __future__ import annotations
@@ -25,13 +29,18 @@ from dataclasses import replace
 from taskworker.aws.batch import DEFAULT_POLICY, EntryError, RetryPolicy, retry_call
 from taskworker.context import TaskCall
 from taskworker.log import SupportsLogging
-from taskworker.messages import NO_TASK_TYPE, iso_from_epoch
+from taskworker.messages import NO_TASK_TYPE, TaskMessage, iso_from_epoch
 from taskworker.middleware.backlog import Backlog
 from taskworker.middleware.base import Middleware
-from taskworker.outcomes import ErrorInfo, Failed, RetryLater, Succeeded, TaskResult
-from taskworker.status import StatusName, StatusTable, TaskStatus, clip_error, result_text
+from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
+from taskworker.progress import PROGRESS_INTERVAL, ProgressReporter
+from taskworker.status import Progress, StatusName, StatusTable, TaskStatus, clip_error, result_text
 
 NOT_WRITTEN = "FinalStatusNotWritten"
+
+MAX_HELD_PROGRESS = 1_000
+"""Last progress values held between ``after_task`` and ``after_batch``; a runtime that
+runs the two in different processes must not grow this without bound."""
 
 
 class TaskStatusMiddleware(Middleware):
@@ -45,8 +54,13 @@ class TaskStatusMiddleware(Middleware):
         logger: SupportsLogging,
         policy: RetryPolicy = DEFAULT_POLICY,
         requeue_delay: float | None = None,
+        progress_interval: float = PROGRESS_INTERVAL,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._table = table
+        self.progress_interval = progress_interval
+        self.clock = clock
+        self._last_progress: dict[str, Progress] = {}
         self.ttl_seconds = ttl_seconds
         self.logger = logger
         self.policy = policy
@@ -61,17 +75,36 @@ class TaskStatusMiddleware(Middleware):
         return self._table
 
     def before_task(self, call: TaskCall) -> None:
-        now = time.time()
+        now = self.clock()
         message = call.message
-        status = self._status(message.task_id, call.task.name, "running", message.receive_count, now, now)
+        status = self._status(message, call.task.name, "running", now, now)
         self._write("running", message.task_id, lambda: self.table.put_if_newer(status))
+        call.progress = ProgressReporter(
+            message.task_id,
+            lambda progress: self.table.put_progress(message.task_id, message.receive_count, progress),
+            self.logger,
+            interval=self.progress_interval,
+            clock=self.clock,
+        )
+
+    def after_task(self, call: TaskCall, outcome: Outcome) -> None:
+        """Hold the task's last progress for its next status write in ``after_batch``."""
+        latest = None if call.progress is None else call.progress.latest
+        if latest is None:
+            return
+        if len(self._last_progress) >= MAX_HELD_PROGRESS:
+            self._last_progress.pop(next(iter(self._last_progress)))
+        self._last_progress[call.message.task_id] = latest
 
     def after_batch(self, results: Sequence[TaskResult]) -> None:
-        now = time.time()
+        now = self.clock()
         final: dict[str, TaskResult] = {}
         statuses = self.backlog.take()
         for result in results:
             status = self._from_result(result, now) if result.message.task_id else None
+            progress = self._last_progress.pop(result.message.task_id, None)
+            if status is not None and progress is not None:
+                status = replace(status, progress=progress)
             if status is not None and status.final:
                 final[status.task_id] = result
                 statuses.append(status)
@@ -94,7 +127,7 @@ class TaskStatusMiddleware(Middleware):
             elif result is not None and isinstance(result.outcome, Succeeded):
                 self._warn("final status not written; the task goes back to the queue", status.task_id, error)
                 result.requeue(ErrorInfo(NOT_WRITTEN, str(error)), delay=self.requeue_delay)
-                retrying = self._from_result(result, time.time())
+                retrying = self._from_result(result, self.clock())
                 if retrying is not None:  # conditional PutItem: may work while BatchWriteItem does not
                     self._write_retrying(retrying)
             else:
@@ -109,9 +142,7 @@ class TaskStatusMiddleware(Middleware):
         started = result.started_at or now
         name: StatusName
         if isinstance(outcome, Succeeded):
-            status = self._status(
-                message.task_id, task_type, "succeeded", message.receive_count, started, now
-            )
+            status = self._status(message, task_type, "succeeded", started, now)
             text = None if outcome.result is None else result_text(outcome.result_json())
             return replace(status, finished_at=status.updated_at, result=text)
         if isinstance(outcome, Failed):
@@ -120,7 +151,7 @@ class TaskStatusMiddleware(Middleware):
             name = "retrying"
         else:  # pragma: no cover - Outcome is closed
             return None
-        status = self._status(message.task_id, task_type, name, message.receive_count, started, now)
+        status = self._status(message, task_type, name, started, now)
         finished = status.updated_at if name == "failed" else None
         return replace(
             status,
@@ -130,16 +161,17 @@ class TaskStatusMiddleware(Middleware):
         )
 
     def _status(
-        self, task_id: str, task_type: str, name: StatusName, attempt: int, started: float, now: float
+        self, message: TaskMessage, task_type: str, name: StatusName, started: float, now: float
     ) -> TaskStatus:
         return TaskStatus(
-            task_id=task_id,
+            task_id=message.task_id,
             task_type=task_type,
             status=name,
-            attempt=attempt,
+            attempt=message.receive_count,
             started_at=iso_from_epoch(started),
             updated_at=iso_from_epoch(now),
             expires_at=int(now) + self.ttl_seconds,
+            correlation_id=message.correlation_id,
         )
 
     def _write(self, what: str, task_id: str, write: Callable[[], object]) -> None:

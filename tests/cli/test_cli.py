@@ -213,7 +213,7 @@ def test_dlq_list_and_show_find_a_dead_lettered_copy_by_the_task_id_the_client_g
     def close(payload: Account) -> None:
         raise PermanentError("account is closed")
 
-    task_id = app.client().submit("acct.close", {"n": 1})
+    task_id = app.client().submit("acct.close", {"n": 1}).task_id
     from taskworker.testing import lambda_context, receive_lambda_event
 
     assert app.lambda_handler(receive_lambda_event(env.sqs, env.queue_url), lambda_context()) == {

@@ -216,6 +216,20 @@ STATUS_ITEMS = {
     "no result, no finish": _without("result", "finished_at"),
     "no error at all": _without("error_type", "error_message"),
     "no attempt, no status, no times": _without("attempt", "status", "started_at", "updated_at"),
+    "running with progress and correlation id": {
+        **_without("finished_at", "result", "error_type", "error_message"),
+        "status": {"S": "running"},
+        "correlation_id": {"S": "order-'7\""},
+        "progress_done": {"N": "3"},
+        "progress_total": {"N": "10"},
+        "progress_msg": {"S": "chunk \"3\" of 'ten' é\n"},
+        "progress_at": {"S": "2024-05-01T00:00:01.500Z"},
+    },
+    "progress without total or message": {
+        **_without("result", "error_type", "error_message"),
+        "progress_done": {"N": "2.5"},
+        "progress_at": {"S": "2024-05-01T00:00:01.000Z"},
+    },
 }
 
 
