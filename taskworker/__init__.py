@@ -5,6 +5,7 @@ from taskworker.context import Deadline, TaskCall, TaskContext
 from taskworker.errors import (
     PermanentError,
     RetryableError,
+    TaskCancelledError,
     TaskDefinitionError,
     TaskFailedError,
     TaskworkerError,
@@ -29,6 +30,7 @@ __all__ = [
     "Succeeded",
     "TaskApp",
     "TaskCall",
+    "TaskCancelledError",
     "TaskContext",
     "TaskDefinitionError",
     "TaskFailedError",

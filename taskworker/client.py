@@ -10,6 +10,7 @@ model *before* sending, so a typo fails in the caller, not later in the DLQ.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,12 @@ from pydantic import BaseModel, ValidationError
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
 from taskworker.errors import TaskworkerError, validation_summary
 from taskworker.handle import TaskHandle
-from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
+from taskworker.messages import MAX_MESSAGE_BYTES, iso_from_epoch, message_size, send_attributes
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
-    from taskworker.status import TaskStatus
+    from taskworker.status import StatusTable, TaskStatus
 
 PROGRESS_STEP = 100
 """Tasks handed to the batch helper at a time, so ``progress`` moves during a long submit."""
@@ -149,16 +150,26 @@ class TaskClient:
         if output_model is None and self.app is not None and task_type is not None:
             task = self.app.registry.get(task_type)
             output_model = None if task is None else task.output_model
-        return TaskHandle(task_id, self.status, output_model)
+        return TaskHandle(task_id, self, output_model)
 
     def status(self, task_id: str) -> TaskStatus | None:
         """The task's status record (typed), or ``None`` if the table has none."""
+        return self._status_table().get(task_id)
+
+    def _status_table(self) -> StatusTable:
         table = self.settings.status_table
         if not table:
             raise SubmitError("no status table: set TASKWORKER_STATUS_TABLE")
         from taskworker.status import StatusTable
 
-        return StatusTable(table, self.dynamodb).get(task_id)
+        return StatusTable(table, self.dynamodb)
+
+    def cancel(self, task_id: str) -> bool:
+        """Ask for ``task_id`` to be cancelled (see :meth:`TaskHandle.cancel`); ``False``
+        when its status is already final."""
+        return self._status_table().request_cancel(
+            task_id, iso_from_epoch(time.time()), int(time.time()) + self.settings.status_ttl_seconds
+        )
 
     def submit_many(
         self, requests: Iterable[TaskRequest | Mapping[str, Any]], *, progress: Any = None

@@ -12,6 +12,7 @@ from taskworker.log import SupportsLogging, TaskLogger, task_identity
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from taskworker.cancellation import CancelWatch
     from taskworker.messages import TaskMessage
     from taskworker.progress import ProgressReporter
     from taskworker.registry import TaskDefinition
@@ -69,7 +70,7 @@ class TaskContext:
     costs almost nothing and handlers that never ask for the logger never build one.
     """
 
-    __slots__ = ("_base_logger", "_logger", "_message", "_progress", "deadline", "task_type")
+    __slots__ = ("_base_logger", "_call", "_logger", "_message", "deadline", "task_type")
 
     def __init__(
         self,
@@ -77,14 +78,15 @@ class TaskContext:
         task_type: str,
         deadline: Deadline,
         base_logger: SupportsLogging,
-        progress: ProgressReporter | None = None,
+        call: TaskCall | None = None,
     ) -> None:
         self._message = message
         self.task_type = task_type
         self.deadline = deadline
         self._base_logger = base_logger
         self._logger: TaskLogger | None = None
-        self._progress = progress
+        self._call = call
+        """Where the status middleware hangs progress and cancellation (set in ``before_task``)."""
 
     def __repr__(self) -> str:
         return f"TaskContext(task_id={self.task_id!r}, task_type={self.task_type!r}, attempt={self.attempt})"
@@ -129,9 +131,20 @@ class TaskContext:
             _check_number("total", total)
         if message is not None and not isinstance(message, str):
             raise TypeError(f"report_progress: message must be a str, not {type(message).__name__}")
-        if self._progress is not None:
-            text = message[:MAX_PROGRESS_MESSAGE] if message else None
-            self._progress.report(done, total, text)
+        reporter = None if self._call is None else self._call.progress
+        if reporter is not None:
+            reporter.report(done, total, message[:MAX_PROGRESS_MESSAGE] if message else None)
+
+    def cancel_requested(self) -> bool:
+        """Whether the caller asked to cancel this task (``handle.cancel()``).
+
+        Cheap enough for every loop iteration: the answer is cached and refreshed by at
+        most one status read per few seconds. A handler that sees ``True`` should stop and
+        ``raise TaskCancelledError()``; one that finishes anyway keeps its result. Without a
+        status table it is always ``False``.
+        """
+        watch = None if self._call is None else self._call.cancel
+        return watch is not None and watch.requested()
 
 
 MAX_PROGRESS_MESSAGE = 500
@@ -150,7 +163,17 @@ class TaskCall:
     this object is created once per message on the hot path.
     """
 
-    __slots__ = ("_context", "_progress", "deadline", "duplicate", "logger", "message", "payload", "task")
+    __slots__ = (
+        "_context",
+        "cancel",
+        "deadline",
+        "duplicate",
+        "logger",
+        "message",
+        "payload",
+        "progress",
+        "task",
+    )
 
     def __init__(
         self,
@@ -168,23 +191,13 @@ class TaskCall:
         self.duplicate = False
         """Set by idempotency when the result came from its store, not from the handler."""
         self._context: TaskContext | None = None
-        self._progress: ProgressReporter | None = None
-
-    @property
-    def progress(self) -> ProgressReporter | None:
+        self.progress: ProgressReporter | None = None
         """Where ``ctx.report_progress`` goes; set by the status middleware."""
-        return self._progress
-
-    @progress.setter
-    def progress(self, reporter: ProgressReporter | None) -> None:
-        self._progress = reporter
-        if self._context is not None:
-            self._context._progress = reporter
+        self.cancel: CancelWatch | None = None
+        """What ``ctx.cancel_requested`` asks; set by the status middleware."""
 
     @property
     def context(self) -> TaskContext:
         if self._context is None:
-            self._context = TaskContext(
-                self.message, self.task.name, self.deadline, self.logger, self._progress
-            )
+            self._context = TaskContext(self.message, self.task.name, self.deadline, self.logger, self)
         return self._context

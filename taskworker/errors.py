@@ -79,6 +79,13 @@ class TaskFailedError(TaskworkerError):
         super().__init__(f"task {task_id} failed: {error_type}: {error_message}")
 
 
+class TaskCancelledError(TaskworkerError):
+    """The task was cancelled (``handle.cancel()``): a handler raises it when
+    ``ctx.cancel_requested()`` is true, the runtime raises it for a task cancelled before it
+    started, and ``handle.wait()`` raises it for a task whose status is ``cancelled``. The
+    message is deleted, not retried and not dead-lettered."""
+
+
 class WaitTimeoutError(TaskworkerError, TimeoutError):
     """Raised by ``handle.wait()`` when its timeout passed before the task had a final
     status; the task itself is not stopped."""

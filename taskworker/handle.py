@@ -15,14 +15,22 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from taskworker.errors import TaskFailedError, WaitTimeoutError
+from taskworker.errors import TaskCancelledError, TaskFailedError, WaitTimeoutError
 
 if TYPE_CHECKING:
     from taskworker.status import TaskStatus
+
+
+class StatusSource(Protocol):
+    """Where a handle reads and cancels: :class:`~taskworker.client.TaskClient`."""
+
+    def status(self, task_id: str) -> TaskStatus | None: ...
+
+    def cancel(self, task_id: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +51,19 @@ class Backoff:
 
 
 class TaskHandle:
-    """One submitted task: ``task_id``, :meth:`status`, :meth:`wait` and :meth:`wait_async`.
+    """One submitted task: ``task_id``, :meth:`status`, :meth:`wait`, :meth:`wait_async`
+    and :meth:`cancel`.
 
     ``str(handle)`` is the task id, so code that printed or stored the id keeps working.
     """
 
-    __slots__ = ("_read", "output_model", "task_id")
+    __slots__ = ("_source", "output_model", "task_id")
 
     def __init__(
-        self,
-        task_id: str,
-        read: Callable[[str], TaskStatus | None],
-        output_model: type[BaseModel] | None = None,
+        self, task_id: str, source: StatusSource, output_model: type[BaseModel] | None = None
     ) -> None:
         self.task_id = task_id
-        self._read = read
+        self._source = source
         self.output_model = output_model
         """The model :meth:`wait` parses the result into; ``None`` returns the JSON value."""
 
@@ -70,7 +76,15 @@ class TaskHandle:
     def status(self) -> TaskStatus | None:
         """The task's status record, or ``None`` while it has none (not started yet,
         unknown, or expired after the status table's TTL)."""
-        return self._read(self.task_id)
+        return self._source.status(self.task_id)
+
+    def cancel(self) -> bool:
+        """Ask for the task to be cancelled; ``False`` when it already finished.
+
+        A task that has not started is never run (it ends ``cancelled``); a running one
+        sees ``ctx.cancel_requested()`` and may stop, or finish and keep its result.
+        """
+        return self._source.cancel(self.task_id)
 
     def wait(
         self,
@@ -84,7 +98,8 @@ class TaskHandle:
 
         Returns the output model (or the JSON value, or ``None`` when the task returned
         nothing or its result was too large to store); raises :class:`~taskworker.TaskFailedError`
-        for a failed task and :class:`~taskworker.WaitTimeoutError` (a ``TimeoutError``)
+        for a failed task, :class:`~taskworker.TaskCancelledError` for a cancelled one, and
+        :class:`~taskworker.WaitTimeoutError` (a ``TimeoutError``)
         when ``timeout`` seconds pass first. The task itself goes on either way.
         """
         end = clock() + timeout
@@ -122,6 +137,8 @@ class TaskHandle:
         return min(backoff.delay(poll), left)
 
     def _outcome(self, status: TaskStatus) -> Any:
+        if status.status == "cancelled":
+            raise TaskCancelledError(f"task {self.task_id} was cancelled")
         if status.status != "succeeded":
             raise TaskFailedError(self.task_id, status.error_type or "", status.error_message or "")
         if status.result is None:

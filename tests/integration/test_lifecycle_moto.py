@@ -4,14 +4,24 @@ typed result. Resources are provisioned as ``taskworker dev`` provisions them.""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 from moto_stack import Stack
 from pydantic import BaseModel
 
-from taskworker import PermanentError, TaskApp, TaskContext, TaskFailedError, WaitTimeoutError
+from taskworker import (
+    PermanentError,
+    TaskApp,
+    TaskCancelledError,
+    TaskContext,
+    TaskFailedError,
+    WaitTimeoutError,
+)
+from taskworker.cancellation import CANCEL_CHECK_INTERVAL
 from taskworker.client import TaskClient
+from taskworker.middleware.status import TaskStatusMiddleware
 
 
 class Report(BaseModel):
@@ -123,3 +133,102 @@ def test_wait_async_returns_the_result_without_blocking_the_loop(stack: Stack) -
         return result
 
     assert asyncio.run(scenario()) == ReportResult(rows=20)
+
+
+class Clock:
+    """The status middleware's clock, moved by the test instead of by sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cancel_app(stack: Stack, ran: list[str], *, stop: bool = True) -> tuple[TaskApp, Clock]:
+    """A task whose caller cancels it while it runs (the handler plays the caller)."""
+    app = stack.app()
+    clock = Clock()
+
+    @app.task("report.cancellable")
+    def cancellable(req: Report, ctx: TaskContext) -> ReportResult:
+        ran.append(ctx.task_id)
+        assert not ctx.cancel_requested()  # known from the running write: no read
+        assert app.client().handle(ctx.task_id).cancel()
+        assert not ctx.cancel_requested()  # cached until the next check is due
+        clock.now += CANCEL_CHECK_INTERVAL
+        if ctx.cancel_requested() and stop:  # a handler may also see it and finish anyway
+            raise TaskCancelledError()
+        return ReportResult(rows=1)
+
+    [status] = [item for item in app.dispatcher.middleware if isinstance(item, TaskStatusMiddleware)]
+    status.clock = clock
+    return app, clock
+
+
+def test_a_task_cancelled_before_it_starts_is_never_run(stack: Stack) -> None:
+    ran: list[str] = []
+    app, _ = cancel_app(stack, ran)
+    handle = app.client().submit("report.cancellable", {"chunks": 1})
+    assert handle.cancel()
+    status = handle.status()
+    assert status is not None and status.status == "cancelled"
+
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+
+    assert ran == []
+    assert stack.visible_count() == 0
+    assert stack.dead_letters() == []
+    [event] = stack.events()
+    assert (event["task_id"], event["status"]) == (handle.task_id, "cancelled")
+    status = handle.status()
+    assert status is not None
+    assert (status.status, status.attempt, status.error_type) == ("cancelled", 1, "TaskCancelledError")
+    assert status.cancel_requested_at is not None
+    with pytest.raises(TaskCancelledError):
+        handle.wait(timeout=30, sleep=no_sleep)
+
+
+def test_a_running_task_sees_the_request_and_ends_cancelled(stack: Stack) -> None:
+    ran: list[str] = []
+    app, _ = cancel_app(stack, ran)
+    handle = app.client().submit("report.cancellable", {"chunks": 1})
+
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+
+    assert ran == [handle.task_id]
+    assert stack.visible_count() == 0
+    assert stack.dead_letters() == []
+    [event] = stack.events()
+    assert event["status"] == "cancelled"
+    status = handle.status()
+    assert status is not None
+    assert status.status == "cancelled"
+    assert status.as_api_json()["cancel_requested_at"] == status.cancel_requested_at
+
+
+def test_a_task_that_finishes_despite_the_request_keeps_its_result(stack: Stack) -> None:
+    ran: list[str] = []
+    app, _ = cancel_app(stack, ran, stop=False)
+    handle = app.client().submit("report.cancellable", {"chunks": 1})
+
+    stack.deliver(app, expect=1)
+
+    status = handle.status()
+    assert status is not None
+    assert status.status == "succeeded"
+    assert status.cancel_requested_at is not None  # cancellation came too late
+    assert handle.wait(timeout=30, sleep=no_sleep) == ReportResult(rows=1)
+    assert [event["status"] for event in stack.events()] == ["succeeded"]
+
+
+def test_cancelling_a_finished_task_is_refused_and_changes_nothing(stack: Stack) -> None:
+    app = report_app(stack, [])
+    handle = app.client().submit("report.generate", {"chunks": 1})
+    stack.deliver(app, expect=1)
+
+    assert handle.cancel() is False
+    status = handle.status()
+    assert status is not None
+    assert (status.status, status.cancel_requested_at) == ("succeeded", None)
+    assert handle.wait(timeout=30, sleep=no_sleep) == ReportResult(rows=10)
