@@ -217,5 +217,6 @@ def status_response() -> str:
         + _optional("error_type", error_field)
         + _optional("correlation_id", _string_field("correlation_id", "correlation_id"))
         + _optional("progress_done", _progress_field(), kind="N")
+        + _optional("cancel_requested_at", _string_field("cancel_requested_at", "cancel_requested_at"))
         + "}#end"
     )

@@ -225,6 +225,13 @@ STATUS_ITEMS = {
         "progress_msg": {"S": "chunk \"3\" of 'ten' é\n"},
         "progress_at": {"S": "2024-05-01T00:00:01.500Z"},
     },
+    "cancelled before it started (written by handle.cancel())": {
+        "task_id": {"S": "t-1"},
+        "status": {"S": "cancelled"},
+        "cancel_requested_at": {"S": "2024-05-01T00:00:00.500Z"},
+        "updated_at": {"S": "2024-05-01T00:00:00.500Z"},
+        "expires_at": {"N": "1714600000"},
+    },
     "progress without total or message": {
         **_without("result", "error_type", "error_message"),
         "progress_done": {"N": "2.5"},

@@ -226,7 +226,7 @@ def test_any_header_and_body_text_arrives_unchanged(
 
 _FIELD = st.one_of(st.none(), st.text(min_size=1, max_size=30))
 _TEXT_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at", "error_type",
-                "correlation_id")  # fmt: skip
+                "correlation_id", "cancel_requested_at")  # fmt: skip
 _PROGRESS = st.one_of(
     st.none(),
     st.fixed_dictionaries(

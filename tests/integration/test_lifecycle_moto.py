@@ -172,7 +172,8 @@ def test_a_task_cancelled_before_it_starts_is_never_run(stack: Stack) -> None:
     handle = app.client().submit("report.cancellable", {"chunks": 1})
     assert handle.cancel()
     status = handle.status()
-    assert status is not None and status.status == "cancelled"
+    assert status is not None
+    assert status.status == "cancelled"
 
     assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
 
