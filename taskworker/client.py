@@ -157,12 +157,9 @@ class TaskClient:
         return self._status_table().get(task_id)
 
     def _status_table(self) -> StatusTable:
-        table = self.settings.status_table
-        if not table:
-            raise SubmitError("no status table: set TASKWORKER_STATUS_TABLE")
-        from taskworker.status import StatusTable
+        from taskworker.status import status_table
 
-        return StatusTable(table, self.dynamodb)
+        return status_table(self.settings.status_table, self.dynamodb)
 
     def cancel(self, task_id: str) -> bool:
         """Ask for ``task_id`` to be cancelled (see :meth:`TaskHandle.cancel`); ``False``

@@ -366,6 +366,15 @@ class StatusTable:
         )
 
 
+def status_table(name: str | None, client: Any) -> StatusTable:
+    """The configured status table, or a clear error naming the setting."""
+    if not name:
+        from taskworker.errors import TaskworkerError
+
+        raise TaskworkerError("no status table configured: set TASKWORKER_STATUS_TABLE")
+    return StatusTable(name, client)
+
+
 def _error_code(exc: Exception) -> str | None:
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
