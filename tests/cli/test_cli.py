@@ -147,6 +147,31 @@ def test_status(env, monkeypatch):
     assert invoke("status", "t-9").exit_code == 2
 
 
+def test_cancel(env, monkeypatch):
+    import uuid
+
+    import boto3
+
+    table = f"status-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", endpoint_url=env.endpoint)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName=table, Item={"task_id": {"S": "t-done"}, "status": {"S": "succeeded"}})
+    monkeypatch.setenv("TASKWORKER_STATUS_TABLE", table)
+    result = invoke("cancel", "t-queued")
+    assert result.exit_code == 0, result.output
+    assert json.loads(invoke("status", "t-queued").stdout)["status"] == "cancelled"
+    refused = invoke("cancel", "t-done")
+    assert refused.exit_code == 1
+    assert "already has a final status" in refused.output
+    monkeypatch.delenv("TASKWORKER_STATUS_TABLE")
+    assert invoke("cancel", "t-queued").exit_code == 2
+
+
 def put_dead_letters(sqs: Any, dlq_url: str, count: int) -> None:
     for start in range(0, count, 10):
         entries = []
