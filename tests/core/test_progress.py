@@ -7,6 +7,7 @@ import pytest
 from pydantic import BaseModel
 
 from taskworker import TaskApp, TaskContext
+from taskworker.cancellation import CancelWatch
 from taskworker.progress import ProgressReporter
 from taskworker.status import Progress
 
@@ -76,3 +77,33 @@ def test_report_progress_without_a_status_table_does_nothing_and_refuses_bad_val
     app.testing.run("job.run", {"steps": 3})
     assert len(errors) == 5
     assert all(error.startswith("report_progress: ") for error in errors)
+
+
+def test_cancel_checks_are_cached_and_a_failing_read_is_logged() -> None:
+    clock, reads, logger = Clock(), [], Silent()
+    answers: list[str | None] = [None, "2026-01-01T00:00:00.000Z"]
+
+    def read() -> str | None:
+        reads.append(clock.now)
+        if not answers:
+            raise ConnectionError("dynamodb unreachable")
+        return answers.pop(0)
+
+    watch = CancelWatch("t-1", read, logger, interval=5.0, clock=clock)
+    assert not watch.requested()  # the first interval is free: the running write proved it
+    assert reads == []
+    clock.now += 5.0
+    assert not watch.requested()
+    assert not watch.requested()  # cached
+    clock.now += 5.0
+    assert watch.requested()
+    clock.now += 5.0
+    assert watch.requested()  # once true, never read again
+    assert len(reads) == 2
+
+    failing = CancelWatch("t-2", read, logger, interval=5.0, clock=clock)
+    clock.now += 5.0
+    assert not failing.requested()
+    assert logger.lines == [
+        ("cancellation not checked", {"task_id": "t-2", "error": "ConnectionError: dynamodb unreachable"})
+    ]

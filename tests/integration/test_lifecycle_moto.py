@@ -233,3 +233,30 @@ def test_cancelling_a_finished_task_is_refused_and_changes_nothing(stack: Stack)
     assert status is not None
     assert (status.status, status.cancel_requested_at) == ("succeeded", None)
     assert handle.wait(timeout=30, sleep=no_sleep) == ReportResult(rows=10)
+
+
+def test_no_later_attempt_starts_once_cancellation_was_requested(stack: Stack) -> None:
+    attempts: list[int] = []
+    app = stack.app(backoff_base_seconds=0.0, backoff_max_seconds=0.0)
+
+    @app.task("report.flaky")
+    def flaky(req: Report, ctx: TaskContext) -> ReportResult:
+        attempts.append(ctx.attempt)
+        assert app.client().handle(ctx.task_id).cancel()
+        raise ConnectionError("downstream blinked")  # retried... but cancelled meanwhile
+
+    handle = app.client().submit("report.flaky", {"chunks": 1})
+    stack.deliver(app, expect=1)
+    status = handle.status()
+    assert status is not None
+    assert status.status == "running"  # the retrying write lost to the request
+    assert status.cancel_requested_at is not None
+
+    stack.deliver(app, expect=1)
+
+    assert attempts == [1]
+    assert stack.visible_count() == 0
+    status = handle.status()
+    assert status is not None
+    assert (status.status, status.attempt) == ("cancelled", 2)
+    assert [event["status"] for event in stack.events()] == ["cancelled"]
