@@ -12,11 +12,12 @@ from taskworker.errors import (
     WaitTimeoutError,
 )
 from taskworker.middleware import Middleware
-from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
+from taskworker.outcomes import Cancelled, ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.retry import Retry
 from taskworker.settings import Settings
 
 __all__ = [
+    "Cancelled",
     "Deadline",
     "ErrorInfo",
     "Failed",
