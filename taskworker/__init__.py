@@ -2,13 +2,22 @@
 
 from taskworker.app import TaskApp, load_app
 from taskworker.context import Deadline, TaskCall, TaskContext
-from taskworker.errors import PermanentError, RetryableError, TaskDefinitionError, TaskworkerError
+from taskworker.errors import (
+    PermanentError,
+    RetryableError,
+    TaskCancelledError,
+    TaskDefinitionError,
+    TaskFailedError,
+    TaskworkerError,
+    WaitTimeoutError,
+)
 from taskworker.middleware import Middleware
-from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
+from taskworker.outcomes import Cancelled, ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.retry import Retry
 from taskworker.settings import Settings
 
 __all__ = [
+    "Cancelled",
     "Deadline",
     "ErrorInfo",
     "Failed",
@@ -22,9 +31,12 @@ __all__ = [
     "Succeeded",
     "TaskApp",
     "TaskCall",
+    "TaskCancelledError",
     "TaskContext",
     "TaskDefinitionError",
+    "TaskFailedError",
     "TaskResult",
     "TaskworkerError",
+    "WaitTimeoutError",
     "load_app",
 ]

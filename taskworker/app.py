@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from taskworker.aws import Clients
 from taskworker.dispatch import Dispatcher
-from taskworker.errors import AppLoadError, TaskworkerError
+from taskworker.errors import AppLoadError
 from taskworker.log import LazyLogger, SupportsLogging
 from taskworker.middleware import InProcessRetries, Middleware
 from taskworker.outcomes import TaskResult
@@ -197,12 +197,9 @@ class TaskApp:
         return self._status_table().get(task_id)
 
     def _status_table(self) -> StatusTable:
-        from taskworker.status import StatusTable
+        from taskworker.status import status_table
 
-        table = self.settings.status_table
-        if not table:
-            raise TaskworkerError("no status table configured: set TASKWORKER_STATUS_TABLE")
-        return StatusTable(table, self.clients.dynamodb)
+        return status_table(self.settings.status_table, self.clients.dynamodb)
 
     def finish_batch(self, results: Sequence[TaskResult]) -> list[Settlement]:
         """Run the ``after_batch`` chain (dead-lettering first, then events, status,

@@ -177,7 +177,7 @@ def send(
         fail("give TASK_TYPE and a JSON payload, or --file tasks.jsonl")
     data = parse_json(payload, "payload")
     with user_errors():
-        task_id = client.submit(task_type, data, idempotency_key=idempotency_key, delay_seconds=delay)
+        task_id = client.submit(task_type, data, idempotency_key=idempotency_key, delay_seconds=delay).task_id
     out.print(task_id, highlight=False)
 
 
@@ -232,6 +232,27 @@ def status(
         err.print(f"no status recorded for task {task_id}", highlight=False)
         raise typer.Exit(1)
     out.print_json(json.dumps(record))
+
+
+@app.command()
+def cancel(
+    task_id: Annotated[str, typer.Argument(help="The task id returned when it was sent.")],
+    status_table: Annotated[
+        str | None, typer.Option(help="Status table [default: $TASKWORKER_STATUS_TABLE].")
+    ] = None,
+) -> None:
+    """Cancel a task: not run if it has not started, asked to stop if it runs (exit 1 if it
+    already has a final status)."""
+    from taskworker.client import TaskClient
+
+    config = settings(status_table=status_table)
+    require(config.status_table, "status table", "TASKWORKER_STATUS_TABLE", "--status-table")
+    with user_errors():
+        accepted = TaskClient(settings=config).cancel(task_id)
+    if not accepted:
+        err.print(f"task {task_id} already has a final status; nothing to cancel", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"cancellation of {task_id} requested", highlight=False)
 
 
 # --------------------------------------------------------------------- schema

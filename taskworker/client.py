@@ -1,4 +1,4 @@
-"""The producer side: submit tasks to the queue and read their status.
+"""The producer side: submit tasks to the queue, read their status, wait for results.
 
 A backend that is not behind API Gateway (a cron job, another service, a notebook) sends
 tasks with :class:`TaskClient`. It writes exactly the wire format the API does (body =
@@ -10,6 +10,7 @@ model *before* sending, so a typo fails in the caller, not later in the DLQ.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,11 +19,13 @@ from pydantic import BaseModel, ValidationError
 
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
 from taskworker.errors import TaskworkerError, validation_summary
-from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
+from taskworker.handle import TaskHandle
+from taskworker.messages import MAX_MESSAGE_BYTES, iso_from_epoch, message_size, send_attributes
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
+    from taskworker.status import StatusTable, TaskStatus
 
 PROGRESS_STEP = 100
 """Tasks handed to the batch helper at a time, so ``progress`` moves during a long submit."""
@@ -132,10 +135,38 @@ class TaskClient:
         delay_seconds: int | None = None,
         correlation_id: str | None = None,
         group_id: str | None = None,
-    ) -> str:
-        """Send one task; returns its task id (the SQS MessageId)."""
+        output_model: type[BaseModel] | None = None,
+    ) -> TaskHandle:
+        """Send one task; returns its :class:`~taskworker.handle.TaskHandle` (``task_id``
+        is the SQS MessageId). ``output_model`` is what ``handle.wait()`` parses the result
+        into; given the app, it defaults to the task's declared output model."""
         request = TaskRequest(task_type, payload, idempotency_key, delay_seconds, correlation_id, group_id)
-        return self.submit_many([request])[0]
+        return self.handle(self.submit_many([request])[0], task_type, output_model=output_model)
+
+    def handle(
+        self, task_id: str, task_type: str | None = None, *, output_model: type[BaseModel] | None = None
+    ) -> TaskHandle:
+        """A handle to a task submitted earlier (say, by another process) from its id."""
+        if output_model is None and self.app is not None and task_type is not None:
+            task = self.app.registry.get(task_type)
+            output_model = None if task is None else task.output_model
+        return TaskHandle(task_id, self, output_model)
+
+    def status(self, task_id: str) -> TaskStatus | None:
+        """The task's status record (typed), or ``None`` if the table has none."""
+        return self._status_table().get(task_id)
+
+    def _status_table(self) -> StatusTable:
+        from taskworker.status import status_table
+
+        return status_table(self.settings.status_table, self.dynamodb)
+
+    def cancel(self, task_id: str) -> bool:
+        """Ask for ``task_id`` to be cancelled (see :meth:`TaskHandle.cancel`); ``False``
+        when its status is already final."""
+        return self._status_table().request_cancel(
+            task_id, iso_from_epoch(time.time()), int(time.time()) + self.settings.status_ttl_seconds
+        )
 
     def submit_many(
         self, requests: Iterable[TaskRequest | Mapping[str, Any]], *, progress: Any = None
@@ -169,12 +200,7 @@ class TaskClient:
 
     def get_status(self, task_id: str) -> dict[str, Any] | None:
         """The task's status as the API returns it, or ``None`` if the table has no record."""
-        table = self.settings.status_table
-        if not table:
-            raise SubmitError("no status table: set TASKWORKER_STATUS_TABLE")
-        from taskworker.status import StatusTable
-
-        status = StatusTable(table, self.dynamodb).get(task_id)
+        status = self.status(task_id)
         return None if status is None else dict(status.as_api_json())
 
     def _require_queue(self) -> str:

@@ -12,7 +12,9 @@ from taskworker.log import SupportsLogging, TaskLogger, task_identity
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from taskworker.cancellation import CancelWatch
     from taskworker.messages import TaskMessage
+    from taskworker.progress import ProgressReporter
     from taskworker.registry import TaskDefinition
 
 
@@ -68,16 +70,23 @@ class TaskContext:
     costs almost nothing and handlers that never ask for the logger never build one.
     """
 
-    __slots__ = ("_base_logger", "_logger", "_message", "deadline", "task_type")
+    __slots__ = ("_base_logger", "_call", "_logger", "_message", "deadline", "task_type")
 
     def __init__(
-        self, message: TaskMessage, task_type: str, deadline: Deadline, base_logger: SupportsLogging
+        self,
+        message: TaskMessage,
+        task_type: str,
+        deadline: Deadline,
+        base_logger: SupportsLogging,
+        call: TaskCall | None = None,
     ) -> None:
         self._message = message
         self.task_type = task_type
         self.deadline = deadline
         self._base_logger = base_logger
         self._logger: TaskLogger | None = None
+        self._call = call
+        """Where the status middleware hangs progress and cancellation (set in ``before_task``)."""
 
     def __repr__(self) -> str:
         return f"TaskContext(task_id={self.task_id!r}, task_type={self.task_type!r}, attempt={self.attempt})"
@@ -110,6 +119,42 @@ class TaskContext:
         """Seconds until the runtime's deadline (``math.inf`` without one)."""
         return self.deadline.remaining()
 
+    def report_progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        """Show how far the task is in its status (``GET /tasks/{id}``, ``handle.status()``).
+
+        Call it as often as you like: writes are coalesced to about one per second per
+        task and the last value is written with the task's next status. Without a status
+        table it does nothing; a failed write is logged, never raised.
+        """
+        _check_number("done", done)
+        if total is not None:
+            _check_number("total", total)
+        if message is not None and not isinstance(message, str):
+            raise TypeError(f"report_progress: message must be a str, not {type(message).__name__}")
+        reporter = None if self._call is None else self._call.progress
+        if reporter is not None:
+            reporter.report(done, total, message[:MAX_PROGRESS_MESSAGE] if message else None)
+
+    def cancel_requested(self) -> bool:
+        """Whether the caller asked to cancel this task (``handle.cancel()``).
+
+        Cheap enough for every loop iteration: the answer is cached and refreshed by at
+        most one status read per few seconds. A handler that sees ``True`` should stop and
+        ``raise TaskCancelledError()``; one that finishes anyway keeps its result. Without a
+        status table it is always ``False``.
+        """
+        watch = None if self._call is None else self._call.cancel
+        return watch is not None and watch.requested()
+
+
+MAX_PROGRESS_MESSAGE = 500
+"""Characters of a progress message kept; the status item is not a log."""
+
+
+def _check_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"report_progress: {name} must be a finite number, not {value!r}")
+
 
 class TaskCall:
     """One validated message on its way through the handler.
@@ -118,7 +163,17 @@ class TaskCall:
     this object is created once per message on the hot path.
     """
 
-    __slots__ = ("_context", "deadline", "duplicate", "logger", "message", "payload", "task")
+    __slots__ = (
+        "_context",
+        "cancel",
+        "deadline",
+        "duplicate",
+        "logger",
+        "message",
+        "payload",
+        "progress",
+        "task",
+    )
 
     def __init__(
         self,
@@ -136,9 +191,13 @@ class TaskCall:
         self.duplicate = False
         """Set by idempotency when the result came from its store, not from the handler."""
         self._context: TaskContext | None = None
+        self.progress: ProgressReporter | None = None
+        """Where ``ctx.report_progress`` goes; set by the status middleware."""
+        self.cancel: CancelWatch | None = None
+        """What ``ctx.cancel_requested`` asks; set by the status middleware."""
 
     @property
     def context(self) -> TaskContext:
         if self._context is None:
-            self._context = TaskContext(self.message, self.task.name, self.deadline, self.logger)
+            self._context = TaskContext(self.message, self.task.name, self.deadline, self.logger, self)
         return self._context

@@ -19,11 +19,11 @@ from pydantic import BaseModel, ValidationError
 
 from taskworker import timeouts
 from taskworker.context import NEVER, Deadline, TaskCall
-from taskworker.errors import PermanentError, RetryableError, validation_summary
+from taskworker.errors import PermanentError, RetryableError, TaskCancelledError, validation_summary
 from taskworker.log import SupportsLogging, task_identity
 from taskworker.messages import TaskMessage
 from taskworker.middleware import Middleware, compose
-from taskworker.outcomes import ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
+from taskworker.outcomes import Cancelled, ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
 from taskworker.registry import Registry, TaskDefinition
 from taskworker.retry import NO_RETRY
 from taskworker.settings import Settings
@@ -240,6 +240,8 @@ class Dispatcher:
 
     def _classify(self, call: TaskCall, exc: Exception, max_receives: MaxReceives) -> Outcome:
         error = ErrorInfo.from_exception(exc)
+        if isinstance(exc, TaskCancelledError):
+            return Cancelled(error)
         if isinstance(exc, PermanentError):
             return Failed(error, permanent=True)
         limit = max_receives(call.message) if callable(max_receives) else max_receives
@@ -298,7 +300,13 @@ class Dispatcher:
         }
         if self.settings.log_payloads:  # opt-in: payloads may hold personal data
             extra["body"] = result.message.body
-        message = "task failed" if isinstance(outcome, Failed) else "task will be retried"
+        message = (
+            "task failed"
+            if isinstance(outcome, Failed)
+            else "task cancelled"
+            if isinstance(outcome, Cancelled)
+            else "task will be retried"
+        )
         self.logger.log(level, message, extra=extra)
 
 

@@ -66,3 +66,26 @@ def validation_summary(exc: ValidationError) -> str:
 class TaskTimeoutError(TaskworkerError, TimeoutError):
     """A task ran past its declared ``timeout`` and was stopped (process pool) or
     cancelled (async handlers); like any other failure, its message is retried."""
+
+
+class TaskFailedError(TaskworkerError):
+    """Raised by ``handle.wait()``: the task ended ``failed``; ``error_type`` and
+    ``error_message`` are what its status record says."""
+
+    def __init__(self, task_id: str, error_type: str, error_message: str) -> None:
+        self.task_id = task_id
+        self.error_type = error_type
+        self.error_message = error_message
+        super().__init__(f"task {task_id} failed: {error_type}: {error_message}")
+
+
+class TaskCancelledError(TaskworkerError):
+    """The task was cancelled (``handle.cancel()``): a handler raises it when
+    ``ctx.cancel_requested()`` is true, the runtime raises it for a task cancelled before it
+    started, and ``handle.wait()`` raises it for a task whose status is ``cancelled``. The
+    message is deleted, not retried and not dead-lettered."""
+
+
+class WaitTimeoutError(TaskworkerError, TimeoutError):
+    """Raised by ``handle.wait()`` when its timeout passed before the task had a final
+    status; the task itself is not stopped."""

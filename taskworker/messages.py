@@ -34,6 +34,7 @@ NO_TASK_TYPE = "(none)"
 
 SUCCEEDED: Literal["succeeded"] = "succeeded"
 FAILED: Literal["failed"] = "failed"
+CANCELLED: Literal["cancelled"] = "cancelled"
 RESULT_OMITTED = "result_omitted"
 TOO_LARGE = "too_large"
 
@@ -281,7 +282,7 @@ class ResultEvent:
 
     task_id: str
     task_type: str
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "cancelled"]
     attempt: int
     started_at: str
     finished_at: str

@@ -74,7 +74,15 @@ class Failed:
     permanent: bool = True
 
 
-Outcome = Succeeded | RetryLater | Failed
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """Stopped on request (:class:`~taskworker.errors.TaskCancelledError`): final, deleted
+    from the queue, never retried or dead-lettered; ``error`` says why."""
+
+    error: ErrorInfo
+
+
+Outcome = Succeeded | RetryLater | Failed | Cancelled
 
 
 @dataclass(slots=True)
@@ -96,12 +104,12 @@ class TaskResult:
     @property
     def done(self) -> bool:
         """True when the message may be deleted from its source queue."""
-        return type(self.outcome) is Succeeded or self.dead_lettered
+        return type(self.outcome) is Succeeded or type(self.outcome) is Cancelled or self.dead_lettered
 
     @property
     def finished(self) -> bool:
         """True when the task has a final answer (result events and status report it)."""
-        return isinstance(self.outcome, Succeeded | Failed)
+        return isinstance(self.outcome, Succeeded | Failed | Cancelled)
 
     def requeue(self, error: ErrorInfo, delay: float | None = None) -> None:
         """Send the message back to the queue instead of finishing it.

@@ -6,14 +6,20 @@ item schema below is a public contract; keep it exactly:
 =================  ====  ====================================================
 ``task_id``        S     partition key (the SQS MessageId)
 ``task_type``      S
-``status``         S     ``running`` | ``retrying`` | ``succeeded`` | ``failed``
+``status``         S     ``running`` | ``retrying`` | ``succeeded`` | ``failed`` | ``cancelled``
 ``attempt``        N     ApproximateReceiveCount of the attempt that wrote it
 ``started_at``     S     ISO-8601, when that attempt started
 ``updated_at``     S     ISO-8601
-``finished_at``    S     optional, on ``succeeded`` and ``failed``
+``finished_at``    S     optional, on ``succeeded``, ``failed`` and ``cancelled``
 ``result``         S     optional, the result as JSON text
 ``error_type``     S     optional
 ``error_message``  S     optional
+``correlation_id`` S     optional, the message's correlation id
+``cancel_requested_at`` S  optional, ISO-8601, when ``handle.cancel()`` asked
+``progress_done``  N     optional, the last ``ctx.report_progress(done, ...)``
+``progress_total`` N     optional
+``progress_msg``   S     optional, its message
+``progress_at``    S     optional, ISO-8601, when that progress was reported
 ``expires_at``     N     epoch seconds; the table's TTL attribute
 =================  ====  ====================================================
 
@@ -30,16 +36,79 @@ from typing import Any, Literal
 
 from taskworker.aws.batch import DEFAULT_POLICY, WRITE_ITEMS, BatchResult, RetryPolicy, call_batch
 
-StatusName = Literal["running", "retrying", "succeeded", "failed"]
-FINAL: frozenset[str] = frozenset({"succeeded", "failed"})
+StatusName = Literal["running", "retrying", "succeeded", "failed", "cancelled"]
+FINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+_FINAL_NAMES = ", ".join(f":{name}" for name in sorted(FINAL))
+_FINAL_VALUES = {f":{name}": {"S": name} for name in FINAL}
+"""Expression placeholders for "one of the final statuses"."""
 
 MAX_RESULT_BYTES = 350_000
 """Results above this are not stored inline: DynamoDB refuses items above 400 KB."""
 
 MAX_ERROR_TEXT = 4_000
 
-_STRING_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at", "result")
+_STRING_FIELDS = (
+    "task_type",
+    "status",
+    "started_at",
+    "updated_at",
+    "finished_at",
+    "result",
+    "correlation_id",
+    "cancel_requested_at",
+)
 _ERROR_FIELDS = ("error_type", "error_message")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a handler last told :meth:`~taskworker.TaskContext.report_progress`."""
+
+    done: float
+    total: float | None = None
+    message: str | None = None
+    updated_at: str = ""
+
+    def as_api_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"done": _number(self.done)}
+        if self.total is not None:
+            data["total"] = _number(self.total)
+        if self.message is not None:
+            data["message"] = self.message
+        data["updated_at"] = self.updated_at
+        return data
+
+    def attributes(self) -> dict[str, dict[str, str]]:
+        """The ``progress_*`` attributes in DynamoDB's attribute-value shape."""
+        item = {"progress_done": {"N": _number_text(self.done)}, "progress_at": {"S": self.updated_at}}
+        if self.total is not None:
+            item["progress_total"] = {"N": _number_text(self.total)}
+        if self.message is not None:
+            item["progress_msg"] = {"S": self.message}
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Mapping[str, str]]) -> Progress | None:
+        done = item.get("progress_done", {}).get("N")
+        if done is None:
+            return None
+        total = item.get("progress_total", {}).get("N")
+        return cls(
+            done=float(done),
+            total=None if total is None else float(total),
+            message=item.get("progress_msg", {}).get("S") or None,
+            updated_at=item.get("progress_at", {}).get("S", ""),
+        )
+
+
+def _number(value: float) -> float | int:
+    """Whole numbers as ints, so ``3`` reads back as ``3`` and not ``3.0``."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _number_text(value: float) -> str:
+    return str(_number(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +127,10 @@ class TaskStatus:
     """The result as JSON text, exactly as stored."""
     error_type: str | None = None
     error_message: str | None = None
+    correlation_id: str | None = None
+    progress: Progress | None = None
+    cancel_requested_at: str | None = None
+    """Set by ``handle.cancel()``; kept on a status that finished anyway (too late)."""
 
     @property
     def final(self) -> bool:
@@ -79,6 +152,12 @@ class TaskStatus:
             data["result"] = json.loads(self.result)
         if self.error_type is not None:
             data["error"] = {"type": self.error_type, "message": self.error_message or ""}
+        if self.correlation_id is not None:
+            data["correlation_id"] = self.correlation_id
+        if self.progress is not None:
+            data["progress"] = self.progress.as_api_json()
+        if self.cancel_requested_at is not None:
+            data["cancel_requested_at"] = self.cancel_requested_at
         return data
 
     def to_item(self) -> dict[str, dict[str, str]]:
@@ -92,6 +171,8 @@ class TaskStatus:
             value = getattr(self, name)
             if value is not None:
                 item[name] = {"S": value}
+        if self.progress is not None:
+            item.update(self.progress.attributes())
         return item
 
     @classmethod
@@ -112,6 +193,9 @@ class TaskStatus:
             result=text("result"),
             error_type=text("error_type"),
             error_message=text("error_message"),
+            correlation_id=text("correlation_id"),
+            progress=Progress.from_item(item),
+            cancel_requested_at=text("cancel_requested_at"),
         )
 
 
@@ -147,23 +231,111 @@ class StatusTable:
     def put_if_newer(self, status: TaskStatus) -> bool:
         """Write a ``running`` or ``retrying`` status unless it would hide newer news.
 
-        It loses to an item of a later attempt, and to a final status of the same or a
-        later attempt (a late ``retrying`` must not undo ``succeeded``).
+        It loses to an item of a later attempt, to a final status of the same or a
+        later attempt (a late ``retrying`` must not undo ``succeeded``), to ``cancelled``
+        and to a requested cancellation (which would otherwise be overwritten).
         """
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item=status.to_item(),
                 ConditionExpression=(
-                    "attribute_not_exists(task_id) OR #attempt < :attempt "
-                    "OR (#attempt = :attempt AND NOT #status IN (:succeeded, :failed))"
+                    "attribute_not_exists(task_id) OR ((#attempt < :attempt "
+                    "OR (#attempt = :attempt AND NOT #status IN (:succeeded, :failed))) "
+                    "AND #status <> :cancelled AND attribute_not_exists(cancel_requested_at))"
                 ),
                 ExpressionAttributeNames={"#attempt": "attempt", "#status": "status"},
                 ExpressionAttributeValues={
                     ":attempt": {"N": str(status.attempt)},
                     ":succeeded": {"S": "succeeded"},
                     ":failed": {"S": "failed"},
+                    ":cancelled": {"S": "cancelled"},
                 },
+            )
+        except Exception as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def request_cancel(self, task_id: str, now: str, expires_at: int) -> bool:
+        """Record a cancellation request; ``False`` when the task already has a final status.
+
+        One conditional UpdateItem: a task with no record yet (queued, not started) becomes
+        ``cancelled`` at once, so its message is dropped when it arrives; a running one keeps
+        its status and gets ``cancel_requested_at``, which its handler sees through
+        ``ctx.cancel_requested()`` and which stops any later attempt from starting.
+        """
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=(
+                    "SET cancel_requested_at = if_not_exists(cancel_requested_at, :now), "
+                    "#status = if_not_exists(#status, :cancelled), updated_at = :now, "
+                    "expires_at = if_not_exists(expires_at, :expires)"
+                ),
+                ConditionExpression=f"attribute_not_exists(task_id) OR NOT #status IN ({_FINAL_NAMES})",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":now": {"S": now},
+                    ":expires": {"N": str(expires_at)},
+                    **_FINAL_VALUES,
+                },
+            )
+        except Exception as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def cancel_requested_at(self, task_id: str) -> str | None:
+        """When cancellation was asked for, or ``None``: a GetItem of one attribute."""
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"task_id": {"S": task_id}},
+            ConsistentRead=True,
+            ProjectionExpression="cancel_requested_at",
+        )
+        value = response.get("Item", {}).get("cancel_requested_at", {}).get("S")
+        return value if isinstance(value, str) else None
+
+    def put_progress(self, task_id: str, attempt: int, progress: Progress) -> bool:
+        """Set the ``progress_*`` attributes of the running attempt; ``False`` when the
+        task already has a final status or a later attempt runs (progress never regresses
+        a status). The whole record is not rewritten, so nothing else can be lost."""
+        values = {
+            ":attempt": {"N": str(attempt)},
+            ":done": {"N": _number_text(progress.done)},
+            ":at": {"S": progress.updated_at},
+            **_FINAL_VALUES,
+        }
+        sets = ["progress_done = :done", "progress_at = :at", "updated_at = :at"]
+        removes = []
+        for attribute, key, value in (
+            (
+                "progress_total",
+                ":total",
+                None if progress.total is None else {"N": _number_text(progress.total)},
+            ),
+            ("progress_msg", ":msg", None if progress.message is None else {"S": progress.message}),
+        ):
+            if value is None:
+                removes.append(attribute)
+            else:
+                sets.append(f"{attribute} = {key}")
+                values[key] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=expression,
+                ConditionExpression=(
+                    f"attribute_exists(task_id) AND #attempt = :attempt AND NOT #status IN ({_FINAL_NAMES})"
+                ),
+                ExpressionAttributeNames={"#attempt": "attempt", "#status": "status"},
+                ExpressionAttributeValues=values,
             )
         except Exception as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":
@@ -192,6 +364,15 @@ class StatusTable:
             lambda status: {"PutRequest": {"Item": status.to_item()}},
             policy=policy,
         )
+
+
+def status_table(name: str | None, client: Any) -> StatusTable:
+    """The configured status table, or a clear error naming the setting."""
+    if not name:
+        from taskworker.errors import TaskworkerError
+
+        raise TaskworkerError("no status table configured: set TASKWORKER_STATUS_TABLE")
+    return StatusTable(name, client)
 
 
 def _error_code(exc: Exception) -> str | None:

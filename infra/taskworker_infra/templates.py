@@ -168,8 +168,21 @@ def _string_field(name: str, attribute: str, default: str = "") -> str:
     return f'"{name}": "#if({_present(attribute)}){value}#{{else}}{default}#end"'
 
 
-def _optional(attribute: str, body: str) -> str:
-    return f"#if({_present(attribute)}), {body}#end"
+def _optional(attribute: str, body: str, kind: str = "S") -> str:
+    return f"#if({_present(attribute, kind)}), {body}#end"
+
+
+def _progress_field() -> str:
+    """``"progress": {"done", "total"?, "message"?, "updated_at"}`` from the ``progress_*``
+    attributes, as :class:`taskworker.status.Progress` renders them."""
+    return (
+        '"progress": {"done": $item.progress_done.N'
+        + _optional("progress_total", '"total": $item.progress_total.N', kind="N")
+        + _optional("progress_msg", _string_field("message", "progress_msg"))
+        + ", "
+        + _string_field("updated_at", "progress_at")
+        + "}"
+    )
 
 
 def status_response() -> str:
@@ -202,5 +215,8 @@ def status_response() -> str:
         + _optional("finished_at", _string_field("finished_at", "finished_at"))
         + _optional("result", '"result": $item.result.S')
         + _optional("error_type", error_field)
+        + _optional("correlation_id", _string_field("correlation_id", "correlation_id"))
+        + _optional("progress_done", _progress_field(), kind="N")
+        + _optional("cancel_requested_at", _string_field("cancel_requested_at", "cancel_requested_at"))
         + "}#end"
     )

@@ -31,7 +31,7 @@ from taskworker.errors import AppLoadError
 from taskworker.handlers.visibility import change_visibility
 from taskworker.log import invocation
 from taskworker.messages import TaskMessage
-from taskworker.outcomes import ErrorInfo, Failed, RetryLater, Succeeded, TaskResult
+from taskworker.outcomes import Cancelled, ErrorInfo, Failed, RetryLater, Succeeded, TaskResult
 from taskworker.settlement import Settlement
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class LambdaSqsRuntime:
 def _may_be_done(result: TaskResult) -> bool:
     """Whether dispatch left the message possibly done (``finish_batch`` decides for sure)."""
     outcome = result.outcome
-    return isinstance(outcome, Succeeded) or (isinstance(outcome, Failed) and outcome.permanent)
+    return isinstance(outcome, Succeeded | Cancelled) or (isinstance(outcome, Failed) and outcome.permanent)
 
 
 def _event_source(record: Mapping[str, Any]) -> object:

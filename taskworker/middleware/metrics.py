@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from taskworker.middleware.base import Middleware
-from taskworker.outcomes import Failed, RetryLater, Succeeded, TaskResult
+from taskworker.outcomes import Cancelled, Failed, RetryLater, Succeeded, TaskResult
 
 DIMENSION = "task_type"
 UNKNOWN_TASK_TYPE = "(unknown)"
@@ -32,6 +32,7 @@ class _Tally:
     succeeded: int = 0
     failed: int = 0
     retried: int = 0
+    cancelled: int = 0
     duplicate: int = 0
     durations: list[float] = field(default_factory=list)
 
@@ -46,6 +47,8 @@ class _Tally:
             self.failed += 1
         elif isinstance(outcome, RetryLater):
             self.retried += 1
+        elif isinstance(outcome, Cancelled):
+            self.cancelled += 1
         if result.task is not None:
             self.durations.append(result.duration_ms)
 
@@ -74,6 +77,7 @@ class TaskMetrics(Middleware):
             "TasksSucceeded": tally.succeeded,
             "TasksFailed": tally.failed,
             "TasksRetried": tally.retried,
+            "TasksCancelled": tally.cancelled,
             "TasksDuplicate": tally.duplicate,
         }
         for name, count in counts.items():

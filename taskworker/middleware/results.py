@@ -28,10 +28,10 @@ from typing import Any
 
 from taskworker.aws.batch import DEFAULT_POLICY, PUBLISH, EntryError, RetryPolicy, call_batch
 from taskworker.log import SupportsLogging
-from taskworker.messages import FAILED, NO_TASK_TYPE, SUCCEEDED, ResultEvent, iso_from_epoch
+from taskworker.messages import CANCELLED, FAILED, NO_TASK_TYPE, SUCCEEDED, ResultEvent, iso_from_epoch
 from taskworker.middleware.backlog import Backlog
 from taskworker.middleware.base import Middleware
-from taskworker.outcomes import ErrorInfo, Failed, Succeeded, TaskResult
+from taskworker.outcomes import Cancelled, ErrorInfo, Failed, Succeeded, TaskResult
 
 NOT_PUBLISHED = "ResultEventNotPublished"
 
@@ -129,9 +129,12 @@ def build_event(result: TaskResult) -> ResultEvent:
         return ResultEvent(
             status=SUCCEEDED, result=outcome.result_json(), duplicate=outcome.duplicate, **common
         )
-    assert isinstance(outcome, Failed)
+    assert isinstance(outcome, Failed | Cancelled)
     return ResultEvent(
-        status=FAILED, error_type=outcome.error.type, error_message=outcome.error.message, **common
+        status=FAILED if isinstance(outcome, Failed) else CANCELLED,
+        error_type=outcome.error.type,
+        error_message=outcome.error.message,
+        **common,
     )
 
 

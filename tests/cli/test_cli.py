@@ -147,6 +147,37 @@ def test_status(env, monkeypatch):
     assert invoke("status", "t-9").exit_code == 2
 
 
+def new_status_table(env: Any) -> tuple[str, Any]:
+    """A fresh status table on moto, named uniquely, and the client that made it."""
+    import uuid
+
+    import boto3
+
+    table = f"status-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", endpoint_url=env.endpoint)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return table, dynamodb
+
+
+def test_cancel(env, monkeypatch):
+    table, dynamodb = new_status_table(env)
+    dynamodb.put_item(TableName=table, Item={"task_id": {"S": "t-done"}, "status": {"S": "succeeded"}})
+    monkeypatch.setenv("TASKWORKER_STATUS_TABLE", table)
+    result = invoke("cancel", "t-queued")
+    assert result.exit_code == 0, result.output
+    assert json.loads(invoke("status", "t-queued").stdout)["status"] == "cancelled"
+    refused = invoke("cancel", "t-done")
+    assert refused.exit_code == 1
+    assert "already has a final status" in refused.output
+    monkeypatch.delenv("TASKWORKER_STATUS_TABLE")
+    assert invoke("cancel", "t-queued").exit_code == 2
+
+
 def put_dead_letters(sqs: Any, dlq_url: str, count: int) -> None:
     for start in range(0, count, 10):
         entries = []
@@ -213,7 +244,7 @@ def test_dlq_list_and_show_find_a_dead_lettered_copy_by_the_task_id_the_client_g
     def close(payload: Account) -> None:
         raise PermanentError("account is closed")
 
-    task_id = app.client().submit("acct.close", {"n": 1})
+    task_id = app.client().submit("acct.close", {"n": 1}).task_id
     from taskworker.testing import lambda_context, receive_lambda_event
 
     assert app.lambda_handler(receive_lambda_event(env.sqs, env.queue_url), lambda_context()) == {
@@ -230,9 +261,6 @@ def test_dlq_list_and_show_find_a_dead_lettered_copy_by_the_task_id_the_client_g
 
 
 def test_dlq_show_of_a_message_sqs_redrove_names_the_error_from_its_status(env, monkeypatch):
-    import uuid
-
-    import boto3
 
     from taskworker.status import StatusTable, TaskStatus
 
@@ -242,14 +270,7 @@ def test_dlq_show_of_a_message_sqs_redrove_names_the_error_from_its_status(env, 
         MessageAttributes={"task_type": {"DataType": "String", "StringValue": "report.notify"}},
     )
     task_id = sent["MessageId"]
-    table = f"status-{uuid.uuid4().hex[:8]}"
-    dynamodb = boto3.client("dynamodb", endpoint_url=env.endpoint)
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table, dynamodb = new_status_table(env)
     failed = TaskStatus(task_id, "report.notify", "failed", 5, "s", "u", 1, error_type="TimeoutError")
     assert StatusTable(table, dynamodb).put_batch([failed]).ok
     monkeypatch.setenv("TASKWORKER_STATUS_TABLE", table)

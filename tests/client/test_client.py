@@ -50,8 +50,10 @@ def receive_all(fake: FakeSQS, url: str) -> list[dict]:
 
 
 def test_submit_writes_the_wire_format(fake, app):
-    task_id = app.client().submit(
-        "order.ship", {"order_id": "A1"}, idempotency_key="k-1", correlation_id="c-9"
+    task_id = (
+        app.client()
+        .submit("order.ship", {"order_id": "A1"}, idempotency_key="k-1", correlation_id="c-9")
+        .task_id
     )
     (message,) = receive_all(fake, app.settings.queue_url)
     assert message["MessageId"] == task_id

@@ -216,6 +216,27 @@ STATUS_ITEMS = {
     "no result, no finish": _without("result", "finished_at"),
     "no error at all": _without("error_type", "error_message"),
     "no attempt, no status, no times": _without("attempt", "status", "started_at", "updated_at"),
+    "running with progress and correlation id": {
+        **_without("finished_at", "result", "error_type", "error_message"),
+        "status": {"S": "running"},
+        "correlation_id": {"S": "order-'7\""},
+        "progress_done": {"N": "3"},
+        "progress_total": {"N": "10"},
+        "progress_msg": {"S": "chunk \"3\" of 'ten' é\n"},
+        "progress_at": {"S": "2024-05-01T00:00:01.500Z"},
+    },
+    "cancelled before it started (written by handle.cancel())": {
+        "task_id": {"S": "t-1"},
+        "status": {"S": "cancelled"},
+        "cancel_requested_at": {"S": "2024-05-01T00:00:00.500Z"},
+        "updated_at": {"S": "2024-05-01T00:00:00.500Z"},
+        "expires_at": {"N": "1714600000"},
+    },
+    "progress without total or message": {
+        **_without("result", "error_type", "error_message"),
+        "progress_done": {"N": "2.5"},
+        "progress_at": {"S": "2024-05-01T00:00:01.000Z"},
+    },
 }
 
 

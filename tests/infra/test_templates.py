@@ -225,7 +225,21 @@ def test_any_header_and_body_text_arrives_unchanged(
 
 
 _FIELD = st.one_of(st.none(), st.text(min_size=1, max_size=30))
-_TEXT_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at", "error_type")
+_TEXT_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at", "error_type",
+                "correlation_id", "cancel_requested_at")  # fmt: skip
+_PROGRESS = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {
+            "progress_done": st.one_of(st.integers(0, 10**6), st.floats(0, 10**6, allow_nan=False)),
+            "progress_at": st.text(max_size=30),
+        },
+        optional={
+            "progress_total": st.integers(0, 10**6),
+            "progress_msg": st.text(max_size=30),
+        },
+    ),
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -238,8 +252,9 @@ _TEXT_FIELDS = ("task_type", "status", "started_at", "updated_at", "finished_at"
     ),
     attempt=st.one_of(st.none(), st.integers(min_value=0, max_value=10**6)),
     result=st.one_of(st.none(), st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3)),
+    progress=_PROGRESS,
 )  # fmt: skip
-def test_any_status_item_renders_as_the_local_api_answers_it(fields, attempt, result) -> None:
+def test_any_status_item_renders_as_the_local_api_answers_it(fields, attempt, result, progress) -> None:
     """Any item the status writer can leave (fields missing, any text; only an error message
     may be empty) reads as ``TaskStatus.from_item(item).as_api_json()``, the local answer."""
     item = {"task_id": {"S": "t-1"}, **{k: {"S": v} for k, v in fields.items() if v is not None}}
@@ -247,6 +262,8 @@ def test_any_status_item_renders_as_the_local_api_answers_it(fields, attempt, re
         item["attempt"] = {"N": str(attempt)}
     if result is not None:
         item["result"] = {"S": json.dumps(result)}
+    for name, value in (progress or {}).items():
+        item[name] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
     rendered = render(templates.status_response(), body=json.dumps({"Item": item}))
     assert rendered.status is None
     assert json.loads(rendered.text) == TaskStatus.from_item(item).as_api_json()

@@ -79,7 +79,9 @@ def test_success_publishes_one_event_and_records_status(stack: Stack) -> None:
         "updated_at",
         "finished_at",
         "result",
+        "correlation_id",
     }
+    assert body["correlation_id"] == "c-1"
     assert status.expires_at > time.time() + 6 * 24 * 3600
 
 
