@@ -109,7 +109,8 @@ def test_exhausted_retries_are_redriven_by_sqs(fake, setup):
     assert queue_depth(fake, dlq_url)[0] == 1
 
 
-def test_never_holds_more_messages_than_free_slots(fake, setup):
+def test_holds_at_most_one_receive_beyond_its_slots(fake, setup):
+    """Slots busy plus one full receive queued behind them (the heartbeat covers them all)."""
     app, queue_url, _, recorder = setup
     send(fake, queue_url, "echo", [{"n": i, "sleep": 0.1} for i in range(12)])
     held: list[int] = []
@@ -117,8 +118,34 @@ def test_never_holds_more_messages_than_free_slots(fake, setup):
         while worker.stats["finished"] < 12:
             held.append(worker._held)  # received and not yet finished
             time.sleep(0.01)
-    assert max(held) <= 3
+    assert max(held) <= 3 + 3  # receives are min(10, concurrency) big
     assert recorder.max_active == 3
+    assert sorted(recorder.calls) == list(range(12))
+
+
+def test_a_message_waiting_for_a_slot_gets_its_whole_time_limit_once_it_starts(fake):
+    """Received ahead of a free slot, it waits longer than its visibility timeout; its
+    time limit counts from its start, so it is neither let go nor delivered again."""
+    queue_url, dlq_url = make_queues(fake, "ahead")
+    app = make_app("ahead", fake, queue_url, dlq_url, deadline_margin_seconds=0.1)
+    recorder = Recorder()
+
+    @app.task("slow", timeout=2.5)
+    def slow(item: Item) -> None:
+        recorder.enter(item.n)
+        time.sleep(item.sleep)
+        recorder.leave()
+
+    send(fake, queue_url, "slow", [{"n": 1, "sleep": 2.0}, {"n": 2, "sleep": 2.0}])
+    held: list[int] = []
+    with running_worker(app, concurrency=1, visibility_timeout=1) as worker:
+        while worker.stats["finished"] < 2:
+            held.append(worker._held)
+            time.sleep(0.01)
+        wait_until(lambda: drained(fake, queue_url))
+    assert max(held) == 2  # the second was received while the first ran
+    assert recorder.calls == [1, 2]  # 2 s waiting + 2 s running > 2.7 s from receive
+    assert worker.stats["let_go"] == 0
 
 
 @pytest.mark.parametrize("operation", ["DeleteMessageBatch", "ChangeMessageVisibilityBatch"])
