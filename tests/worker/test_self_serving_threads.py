@@ -30,8 +30,14 @@ def test_a_job_submitted_by_a_finishing_job_runs_on_that_thread_and_wakes_nobody
 
 def test_shutdown_cancels_jobs_not_started_and_finishes_the_running_one():
     threads = SelfServingThreads(1, thread_name_prefix="test")
-    release = threading.Event()
-    running = threads.submit(release.wait, 10)
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> bool:
+        started.set()
+        return release.wait(10)
+
+    running = threads.submit(hold)
+    assert started.wait(10)
     waiting = [threads.submit(lambda: None) for _ in range(3)]
     assert waiting[0].cancel()  # cancellable until a thread takes it
     stopper = threading.Thread(target=threads.shutdown, kwargs={"wait": True})
