@@ -1,8 +1,10 @@
 """Where taskworker's per-message time goes in the Lambda handler.
 
 Times the stages separately on the same events, interleaved with the whole handler, and
-reports each as a share of it; the runtime's glue (records bookkeeping, batch finish,
-visibility, failure list) is what remains. Informational: it has no target, it tells the
+reports each as a share of it. The Lambda runtime is taskworker's own loop (no
+powertools batch stage): records are converted, dispatched and settled with one
+``finish_batch``; its glue (records check, deadline, invocation context, FIFO bookkeeping,
+failure list) is what remains. Informational: it has no target, it tells the
 next optimisation where to look. Stages reach into ``taskworker.messages`` and the
 dispatcher directly, so they follow those internals if they change.
 """
@@ -12,8 +14,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from benchmarks import baselines
 from benchmarks.apps import build_app
@@ -31,7 +31,7 @@ UNIT = "us/msg"
 T = TypeVar("T")
 WHOLE = "taskworker handler"
 GLUE = "runtime glue (remainder)"
-PARTS = ("powertools batch, empty handler", "TaskMessage.from_lambda_record", "Dispatcher.dispatch")
+PARTS = ("TaskMessage.from_lambda_record", "Dispatcher.dispatch", "Dispatcher.finish_batch")
 
 
 def run(budget: Budget) -> list[Row]:
@@ -62,13 +62,14 @@ def _stages(events: list[dict[str, Any]]) -> dict[str, Callable[[], object]]:
     deadline = Deadline.from_lambda_context(context)
     dispatch = app.dispatcher.dispatch
     batches = [[TaskMessage.from_lambda_record(r) for r in event["Records"]] for event in events]
+    dispatched = [[dispatch(m, deadline) for m in batch] for batch in batches]
     return {
         WHOLE: _cycled(events, lambda event: app.lambda_handler(event, context)),
-        "powertools batch, empty handler": _cycled(events, lambda event: _empty_batch(event, context)),
         "TaskMessage.from_lambda_record": _cycled(
             events, lambda event: [TaskMessage.from_lambda_record(r) for r in event["Records"]]
         ),
         "Dispatcher.dispatch": _cycled(batches, lambda batch: [dispatch(m, deadline) for m in batch]),
+        "Dispatcher.finish_batch": _cycled(dispatched, app.dispatcher.finish_batch),
         "pydantic model_validate_json": _cycled(
             events, lambda event: [Touch.model_validate_json(r["body"]) for r in event["Records"]]
         ),
@@ -80,14 +81,3 @@ def _cycled(items: list[T], work: Callable[[T], object]) -> Callable[[], object]
     """A sample that does ``work`` on the next item, so every stage sees the same inputs."""
     upcoming = itertools.cycle(items)
     return lambda: work(next(upcoming))
-
-
-def _empty_batch(event: dict[str, Any], context: Any) -> None:
-    """powertools' share, set up as taskworker sets it up: a new processor per event."""
-    processor = BatchProcessor(event_type=EventType.SQS)
-    processor.raise_on_entire_batch_failure = False
-    process_partial_response(event=event, record_handler=_ignore, processor=processor, context=context)
-
-
-def _ignore(record: Any) -> None:
-    """A record handler that does nothing, so only the batch machinery is timed."""

@@ -3,7 +3,8 @@
 Tasks finish one by one, but SQS charges per request, and DeleteMessageBatch takes ten
 receipt handles for the price of one. So finished results (and messages given back
 unstarted) are queued here and settled together when ten are pending or when the oldest
-has waited ``linger`` seconds. Each settle runs the core's ``finish_batch`` once (DLQ,
+has waited ``linger`` seconds; a task that finishes wakes the settler only when it starts,
+fills or completes a batch, not once per result. Each settle runs the core's ``finish_batch`` once (DLQ,
 result events, status, all batched too) and then applies each
 :class:`~taskworker.settlement.Settlement` exactly as the core decided: ``delete`` ->
 DeleteMessageBatch, else ``delay`` -> ChangeMessageVisibilityBatch. Only then does a FIFO
@@ -15,9 +16,9 @@ is never lost).
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +73,9 @@ class Settler:
         self._on_settled = on_settled
         self._linger = linger
         self._batch_size = batch_size
-        self._inbox: queue.Queue[TaskResult | TaskMessage | None] = queue.Queue()
+        self._pending: deque[TaskResult | TaskMessage] = deque()
+        self._arrived = threading.Condition()
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="taskworker-settle", daemon=True)
         self.settled = 0
 
@@ -80,12 +83,21 @@ class Settler:
         self._thread.start()
 
     def put(self, item: TaskResult | TaskMessage) -> None:
-        """A finished result, or a message to make visible again at once (never started)."""
-        self._inbox.put(item)
+        """A finished result, or a message to make visible again at once (never started).
+
+        Wakes the settler only when this item starts a batch (its linger begins), fills
+        one, or is the last held message (nothing more can join): not once per item.
+        """
+        with self._arrived:
+            self._pending.append(item)
+            if self._batch_complete() or len(self._pending) == 1:
+                self._arrived.notify()
 
     def close(self) -> None:
         """Settle everything queued so far, then stop."""
-        self._inbox.put(None)
+        with self._arrived:
+            self._closing = True
+            self._arrived.notify()
         if self._thread.is_alive():
             self._thread.join()
 
@@ -96,26 +108,30 @@ class Settler:
             if batch:
                 self.settle(batch)
 
-    def _collect(self) -> tuple[list[TaskResult | TaskMessage], bool]:
-        """Wait for one item, then for more until the batch is full or the linger ends.
+    def _batch_complete(self) -> bool:
+        """Full, or every held message is in it (under ``_arrived``).
 
         Lingering only pays while other messages are held and may still join the batch:
         on a quiet queue the one finished task is settled at once, not 50 ms later.
         """
-        first = self._inbox.get()
-        if first is None:
-            return [], True
-        batch = [first]
-        flush_at = time.monotonic() + self._linger
-        while len(batch) < self._batch_size and len(self._leases) > len(batch):
-            try:
-                item = self._inbox.get(timeout=max(0.0, flush_at - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is None:
-                return batch, True
-            batch.append(item)
-        return batch, False
+        pending = len(self._pending)
+        return pending >= self._batch_size or pending >= len(self._leases)
+
+    def _collect(self) -> tuple[list[TaskResult | TaskMessage], bool]:
+        """Wait for one item, then for more until the batch is complete or the linger
+        ends; returns the batch and whether to stop (closing and nothing left)."""
+        with self._arrived:
+            while not self._pending and not self._closing:
+                self._arrived.wait()
+            flush_at = time.monotonic() + self._linger
+            while not (self._closing or self._batch_complete()):
+                left = flush_at - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
+            count = min(len(self._pending), self._batch_size)
+            batch = [self._pending.popleft() for _ in range(count)]
+            return batch, self._closing and not self._pending
 
     def settle(self, batch: Sequence[TaskResult | TaskMessage]) -> None:
         results = [item for item in batch if isinstance(item, TaskResult)]

@@ -2,8 +2,10 @@
 
 It owns queue mechanics only; every decision about a task is the core's:
 
-1. a *receiver* thread long-polls the queue for as many messages as there are free
-   slots (never more than it can start before their visibility runs out);
+1. a *receiver* thread long-polls the queue ten messages at a time, one receive ahead
+   of the slots: it holds at most ``concurrency + 10`` messages, starts what it has slots
+   for, and keeps the rest waiting for a slot (a waiting message's time limit starts when
+   its task does; the heartbeat keeps every held message invisible);
 2. each message becomes a :class:`~taskworker.messages.TaskMessage` and runs in the pool
    (:mod:`~taskworker.handlers.worker_pool`) through the core's ``dispatch``, FIFO
    groups one message at a time (:mod:`~taskworker.handlers.groups`);
@@ -30,7 +32,7 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -55,9 +57,6 @@ if TYPE_CHECKING:
 
 MAX_RECEIVE = 10
 """ReceiveMessage's limit per call."""
-
-QUIET_SECONDS = 0.002
-"""Slots freed this close together belong to one wave of finishing tasks."""
 
 DEFAULT_MAX_TASK_SECONDS = 12 * 3600.0
 """How long a task without a ``timeout`` may hold its message: SQS's own 12-hour cap."""
@@ -87,8 +86,6 @@ class WorkerOptions:
     """How long running tasks may finish after SIGTERM."""
     linger_seconds: float = 0.05
     """How long a finished task waits for others to share its delete request."""
-    receive_linger_seconds: float = 0.02
-    """At most this long, free slots wait to fill up to a full receive of ten."""
     exit_when_empty: bool = False
     """Stop (gracefully) once a receive finds the queue empty and nothing is held."""
     app_path: str | None = None
@@ -141,7 +138,9 @@ class Worker:
         self._groups = GroupOrder()
         self._cond = threading.Condition()
         self._held = 0
-        self._last_freed = 0.0
+        """Messages received and not yet settled or given back (running, waiting, FIFO)."""
+        self._waiting: deque[TaskMessage] = deque()
+        """Ready messages received ahead of a free slot; each starts when a slot frees."""
         self._running: dict[str, tuple[TaskMessage, Future[Any] | None]] = {}
         """Tasks reserved or submitted and not yet handed to the settler (``None``: being
         submitted right now). Shutdown waits for this to empty before the last settle."""
@@ -278,7 +277,8 @@ class Worker:
     def _give_back_unstarted(self) -> None:
         """FIFO messages waiting for their turn, and submitted tasks not yet started."""
         with self._cond:
-            unstarted = self._groups.drain()
+            unstarted = self._groups.drain() + list(self._waiting)
+            self._waiting.clear()
             for handle, (message, future) in list(self._running.items()):
                 if future is not None and future.cancel():
                     del self._running[handle]
@@ -309,7 +309,7 @@ class Worker:
     def _receive_until_stopped(self) -> None:
         pause = 0.0
         while not self._stopping.is_set():
-            wanted = self._wait_for_slots()
+            wanted = self._wait_for_room()
             if not wanted:
                 return
             received_at = self.leases.clock()
@@ -330,35 +330,36 @@ class Worker:
                 self._log(20, "queue is empty; stopping")
                 self.stop()
 
-    def _wait_for_slots(self) -> int:
-        """Free slots to receive for: a full batch when possible, else what frees up soon.
+    def _wait_for_room(self) -> int:
+        """Wait for room to hold a full receive more; returns its size (0: stopping).
 
-        Waiting for ten free slots keeps receives full (one request per ten tasks), but
-        with fewer than twenty slots it would leave slots idle while a batch runs. So the
-        receiver takes what is free once at least half a batch is free and slots stop
-        freeing up (tasks that finish together free their slots within ``QUIET_SECONDS``
-        of each other), and never waits longer than ``receive_linger_seconds`` in all.
+        The worker holds up to ``concurrency + 10`` messages: it starts what it has slots
+        for and keeps the rest waiting, so a receive is in flight while the slots are still
+        busy and the next ten are there when slots free up. Any idle slot means room for a
+        full receive, so waiting for one never leaves a slot idle, and receives stay full
+        (one request per ten tasks).
         """
-        full = min(MAX_RECEIVE, self.concurrency)
-        give_up: float | None = None
-        waiting_since = time.monotonic()
+        full = self._receive_size()
         with self._cond:
             while not self._stopping.is_set():
-                free = self.concurrency - self._held
-                if free >= full:
-                    return min(free, MAX_RECEIVE)
-                if free > 0:
-                    now = time.monotonic()
-                    give_up = give_up or now + self.options.receive_linger_seconds
-                    last_change = max(self._last_freed, waiting_since)
-                    quiet = last_change + QUIET_SECONDS if free * 2 >= full else give_up
-                    wake = min(give_up, quiet)
-                    if now >= wake:
-                        return free
-                    self._cond.wait(wake - now)
-                else:
-                    self._cond.wait(0.5)
+                if self._capacity() - self._held >= full:
+                    return full
+                self._cond.wait(0.5)
         return 0
+
+    def _receive_size(self) -> int:
+        return min(MAX_RECEIVE, self.concurrency)
+
+    def _capacity(self) -> int:
+        """Messages held at most: every slot busy and one full receive queued behind them."""
+        return self.concurrency + self._receive_size()
+
+    def _room_for_a_receive(self) -> bool:
+        """Whether to wake the receiver (under ``_cond``): it waits only while there is none.
+
+        Shutdown waits on the same condition for ``_running`` to empty, so that wakes too.
+        """
+        return self._capacity() - self._held >= self._receive_size() or not self._running
 
     def _receive(self, count: int) -> list[TaskMessage]:
         response = self.sqs.receive_message(
@@ -383,15 +384,25 @@ class Worker:
         self.leases.add(messages, received_at, self.options.visibility_timeout, limit)
         with self._cond:
             stopping = self._stopping.is_set()
-            ready = [] if stopping else self._groups.admit(messages)
+            starting: list[TaskMessage] = []
             if not stopping:
                 self._held += len(messages)
-                for message in ready:
-                    self._running[_key(message)] = (message, None)
+                self._waiting.extend(self._groups.admit(messages))
+                starting = self._take_waiting()
         if stopping:
             self._release(messages)
-        for message in ready:
+        for message in starting:
             self._submit(message)
+
+    def _take_waiting(self) -> list[TaskMessage]:
+        """Reserve a slot in ``_running`` for each waiting message that has one (under
+        ``_cond``); the caller submits them once it has let go of the lock."""
+        starting = []
+        while self._waiting and len(self._running) < self.concurrency:
+            message = self._waiting.popleft()
+            self._running[_key(message)] = (message, None)
+            starting.append(message)
+        return starting
 
     # ------------------------------------------------------------------ running
 
@@ -407,7 +418,9 @@ class Worker:
             self._give_back(message)
             with self._cond:
                 self._running.pop(_key(message), None)
-                self._cond.notify_all()
+                starting = self._slot_freed()
+            for waiting in starting:
+                self._submit(waiting)
             return
         with self._cond:
             self._running[_key(message)] = (message, future)
@@ -475,8 +488,22 @@ class Worker:
             self.stats["finished"] += 1
             self._running.pop(_key(message), None)
             self._held -= 1
-            self._last_freed = time.monotonic()
+            starting = self._slot_freed()
+        for waiting in starting:
+            self._submit(waiting)
+
+    def _slot_freed(self) -> list[TaskMessage]:
+        """A task left ``_running`` (under ``_cond``): the waiting messages to start now.
+
+        The pool thread that freed the slot submits the next message itself, so a finished
+        task wakes the receiver only when there is room for a full receive (or, while
+        stopping, for shutdown's wait on ``_running``).
+        """
+        stopping = self._stopping.is_set()
+        starting = [] if stopping else self._take_waiting()
+        if stopping or self._room_for_a_receive():
             self._cond.notify_all()
+        return starting
 
     def _on_settled(self, settlements: Sequence[Settlement]) -> list[TaskMessage]:
         """The core settled a batch (on the settler's thread): move FIFO groups on or not.
@@ -491,16 +518,14 @@ class Worker:
             following, held = self._groups.finished(message, proceed=settlement.group_proceeds)
             with self._cond:
                 stopping = self._stopping.is_set()
-                if not stopping:
-                    for successor in following:
-                        self._running[_key(successor)] = (successor, None)
                 released = held + following if stopping else held
                 self._held -= len(released)
+                if not stopping:
+                    self._waiting.extend(following)
+                    starting += self._take_waiting()
                 if released:
-                    self._last_freed = time.monotonic()
                     self._cond.notify_all()
             give_back += released
-            starting += [] if stopping else following
         for successor in starting:
             self._submit(successor)
         return give_back
@@ -510,7 +535,6 @@ class Worker:
         self._settler.put(message)
         with self._cond:
             self._held -= 1
-            self._last_freed = time.monotonic()
             self._cond.notify_all()
 
     # ------------------------------------------------------------------ signals

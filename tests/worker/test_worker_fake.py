@@ -62,6 +62,21 @@ def setup(fake: FakeSQS) -> tuple[TaskApp, str, str, Recorder]:
     return app, queue_url, dlq_url, recorder
 
 
+def slow_app(fake: FakeSQS, name: str, *, timeout: float) -> tuple[TaskApp, str, Recorder]:
+    """An app with one task ``slow`` that sleeps ``item.sleep`` within ``timeout``."""
+    queue_url, dlq_url = make_queues(fake, name)
+    app = make_app(name, fake, queue_url, dlq_url, deadline_margin_seconds=0.1)
+    recorder = Recorder()
+
+    @app.task("slow", timeout=timeout)
+    def slow(item: Item) -> None:
+        recorder.enter(item.n)
+        time.sleep(item.sleep)
+        recorder.leave()
+
+    return app, queue_url, recorder
+
+
 def drained(fake: FakeSQS, url: str) -> bool:
     return queue_depth(fake, url) == (0, 0)
 
@@ -109,7 +124,8 @@ def test_exhausted_retries_are_redriven_by_sqs(fake, setup):
     assert queue_depth(fake, dlq_url)[0] == 1
 
 
-def test_never_holds_more_messages_than_free_slots(fake, setup):
+def test_holds_at_most_one_receive_beyond_its_slots(fake, setup):
+    """Slots busy plus one full receive queued behind them (the heartbeat covers them all)."""
     app, queue_url, _, recorder = setup
     send(fake, queue_url, "echo", [{"n": i, "sleep": 0.1} for i in range(12)])
     held: list[int] = []
@@ -117,8 +133,25 @@ def test_never_holds_more_messages_than_free_slots(fake, setup):
         while worker.stats["finished"] < 12:
             held.append(worker._held)  # received and not yet finished
             time.sleep(0.01)
-    assert max(held) <= 3
+    assert max(held) <= 3 + 3  # receives are min(10, concurrency) big
     assert recorder.max_active == 3
+    assert sorted(recorder.calls) == list(range(12))
+
+
+def test_a_message_waiting_for_a_slot_gets_its_whole_time_limit_once_it_starts(fake):
+    """Received ahead of a free slot, it waits longer than its visibility timeout; its
+    time limit counts from its start, so it is neither let go nor delivered again."""
+    app, queue_url, recorder = slow_app(fake, "ahead", timeout=2.5)
+    send(fake, queue_url, "slow", [{"n": 1, "sleep": 2.0}, {"n": 2, "sleep": 2.0}])
+    held: list[int] = []
+    with running_worker(app, concurrency=1, visibility_timeout=1) as worker:
+        while worker.stats["finished"] < 2:
+            held.append(worker._held)
+            time.sleep(0.01)
+        wait_until(lambda: drained(fake, queue_url))
+    assert max(held) == 2  # the second was received while the first ran
+    assert recorder.calls == [1, 2]  # 2 s waiting + 2 s running > 2.7 s from receive
+    assert worker.stats["let_go"] == 0
 
 
 @pytest.mark.parametrize("operation", ["DeleteMessageBatch", "ChangeMessageVisibilityBatch"])
@@ -161,15 +194,7 @@ def test_heartbeat_keeps_a_long_task_invisible(fake, setup):
 
 
 def test_heartbeat_stops_at_the_task_timeout(fake):
-    queue_url, dlq_url = make_queues(fake, "short")
-    app = make_app("timeouts", fake, queue_url, dlq_url, deadline_margin_seconds=0.1)
-    recorder = Recorder()
-
-    @app.task("slow", timeout=1)
-    def slow(item: Item) -> None:
-        recorder.enter(item.n)
-        time.sleep(item.sleep)
-
+    app, queue_url, recorder = slow_app(fake, "short", timeout=1)
     send(fake, queue_url, "slow", [{"n": 1, "sleep": 3.5}])
     with running_worker(app, visibility_timeout=1, concurrency=2):
         wait_until(lambda: len(recorder.calls) == 2, timeout=10)  # hung past its limit: delivered again
