@@ -6,6 +6,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from pydantic import BaseModel
 
 from taskworker import Settings, TaskApp, TaskContext
 from taskworker.aws import Clients
+from taskworker.aws.batch import RetryPolicy
 from taskworker.errors import AppLoadError
+from taskworker.middleware.results import ResultEvents
 from taskworker.testing import FakeSQS, lambda_context, sqs_event, sqs_record
 from tests.core.sns_stub import RefusingSNS
 
@@ -127,6 +130,80 @@ def test_an_endpoint_that_never_answers_costs_only_the_records_it_concerns(
     thread.join(60)  # boto3's defaults would hang here for minutes
     assert not thread.is_alive(), "the invocation outlived its deadline"
     assert failures(answer["response"]) == [unlucky["messageId"]]
+    assert answer["left_ms"] > 0  # answered before Lambda would have killed it
+
+
+@pytest.fixture
+def failing_endpoint() -> Iterator[str]:
+    """An HTTP server on loopback that answers every request with a 500 (retried by the
+    batch helper, with backoff, for as long as its policy allows)."""
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"<ErrorResponse><Error><Code>InternalError</Code></Error></ErrorResponse>"
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_settlement_retries_end_before_the_deadline(
+    failing_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However patient a policy deep in the middleware, the settlement fits the invocation."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": failing_endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    clients = Clients()  # real boto3 clients, against an endpoint that answers 500
+    patient = RetryPolicy(attempts=10_000, budget=600.0, base=0.2, cap=0.2, random=lambda: 1.0)
+    events = ResultEvents(TOPIC, lambda: clients.sns, logger=logging.getLogger("test.s"), policy=patient)
+    app = TaskApp(
+        "settle",
+        settings=Settings(backoff_base_seconds=0, max_receive_count=5),
+        clients=clients,
+        middleware=[events],
+        logger=logging.getLogger("test.s"),
+    )
+
+    @app.task("job.run")
+    def run(job: Job) -> None:
+        ran.append(job.n)
+        if job.n == 13:
+            raise ConnectionError("unlucky")
+
+    ran: list[int] = []
+    ok = sqs_record({"n": 1}, task_type="job.run")
+    unlucky = sqs_record({"n": 13}, task_type="job.run")
+    context = lambda_context(timeout_ms=6_000)  # both tasks start (2 s margin, 2 s to settle)
+    answer: dict[str, Any] = {}
+
+    def invoke() -> None:
+        answer["response"] = app.lambda_handler(sqs_event([ok, unlucky]), context)
+        answer["left_ms"] = context.get_remaining_time_in_millis()
+
+    thread = threading.Thread(target=invoke, daemon=True)
+    thread.start()
+    thread.join(60)  # the policy alone would keep retrying for ten minutes
+    assert not thread.is_alive(), "the settlement's retries outlived the invocation"
+    assert ran == [1, 13]
+    # The success's event could not be published: it goes back, with the failure.
+    assert sorted(failures(answer["response"])) == sorted([ok["messageId"], unlucky["messageId"]])
     assert answer["left_ms"] > 0  # answered before Lambda would have killed it
 
 
