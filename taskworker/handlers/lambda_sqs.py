@@ -77,7 +77,7 @@ class LambdaSqsRuntime:
         deadline = Deadline.from_lambda_context(context)
         with invocation(getattr(context, "aws_request_id", None)), self._calls_bounded(deadline):
             settlements = self._run_batch(records, deadline)
-        failures = [{"itemIdentifier": s.result.message.task_id} for s in settlements if not s.delete]
+        failures = [{"itemIdentifier": s.result.message.message_id} for s in settlements if not s.delete]
         if len(settlements) < len(records):
             unidentified = [r for r in records if not _message_id(r)]
             failures += [{"itemIdentifier": self._report_unidentified(r)} for r in unidentified]

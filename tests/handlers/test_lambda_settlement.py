@@ -58,6 +58,17 @@ def test_a_fifo_message_whose_event_is_not_published_is_not_overtaken_by_its_gro
     assert failures(response) == [first["messageId"], second["messageId"]]
 
 
+def test_records_sharing_a_task_id_are_reported_by_their_own_message_ids() -> None:
+    """Two copies of one task (e.g. redriven twice) in a batch: each is settled by its messageId."""
+    attributes = {"task_type": "job.run", "task_id": "task-1"}
+    ok = sqs_record({"n": 1}, message_attributes=attributes)
+    unlucky = sqs_record({"n": 13}, message_attributes=attributes)
+    app = jobs_app(Clients(sqs=FakeSQS()), backoff_base_seconds=0, max_receive_count=5)
+    response = app.lambda_handler(sqs_event([ok, unlucky]), lambda_context())
+    assert app.ran == [1, 13]  # type: ignore[attr-defined]
+    assert failures(response) == [unlucky["messageId"]]
+
+
 def test_an_sns_event_is_not_taken_for_an_sqs_event(caplog: pytest.LogCaptureFixture) -> None:
     app = jobs_app(Clients(sqs=FakeSQS()))
     event = {
