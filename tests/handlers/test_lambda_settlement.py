@@ -69,6 +69,34 @@ def test_records_sharing_a_task_id_are_reported_by_their_own_message_ids() -> No
     assert failures(response) == [unlucky["messageId"]]
 
 
+def test_fifo_result_events_are_published_in_group_order() -> None:
+    """A group's first event fails: its later events are held back, never published first."""
+    first = sqs_record({"n": 1}, task_type="job.run", queue="jobs.fifo", group_id="g")
+    second = sqs_record({"n": 2}, task_type="job.run", queue="jobs.fifo", group_id="g")
+    sns = RefusingSNS({first["messageId"]}, times=100)
+    app = jobs_app(Clients(sqs=FakeSQS(), sns=sns), result_topic_arn=TOPIC + ".fifo", backoff_base_seconds=0)
+    response = app.lambda_handler(sqs_event([first, second]), lambda_context())
+    assert sns.published == []  # the second's event did not overtake the first's
+    assert failures(response) == [first["messageId"], second["messageId"]]
+
+    sns.refused.clear()  # SNS is back: the redelivered batch publishes both, in order
+    response = app.lambda_handler(sqs_event([first, second]), lambda_context())
+    assert failures(response) == []
+    assert sns.published == [first["messageId"], second["messageId"]]
+
+
+def test_a_held_back_fifo_failure_event_is_kept_not_published_in_its_batch() -> None:
+    first = sqs_record({"n": 1}, task_type="job.run", queue="jobs.fifo", group_id="g")
+    unlucky = sqs_record({"n": 13}, task_type="job.run", queue="jobs.fifo", group_id="g", receive_count=5)
+    sns = RefusingSNS({first["messageId"]}, times=100)
+    app = jobs_app(Clients(sqs=FakeSQS(), sns=sns), result_topic_arn=TOPIC + ".fifo", max_receive_count=5)
+    app.lambda_handler(sqs_event([first, unlucky]), lambda_context())
+    assert sns.published == []  # the last receive's failure waits behind the first's event
+    sns.refused.clear()  # kept, not lost: published with the next batch, as the first's is
+    app.lambda_handler(sqs_event([first]), lambda_context())
+    assert sorted(sns.published) == sorted([first["messageId"], unlucky["messageId"]])
+
+
 def test_an_sns_event_is_not_taken_for_an_sqs_event(caplog: pytest.LogCaptureFixture) -> None:
     app = jobs_app(Clients(sqs=FakeSQS()))
     event = {
