@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,6 +16,7 @@ from taskworker import Settings, TaskApp, TaskContext
 from taskworker.aws import Clients
 from taskworker.aws.batch import RetryPolicy
 from taskworker.errors import AppLoadError
+from taskworker.middleware import Middleware
 from taskworker.middleware.results import ResultEvents
 from taskworker.testing import FakeSQS, lambda_context, sqs_event, sqs_record
 from tests.core.sns_stub import RefusingSNS
@@ -27,9 +28,13 @@ class Job(BaseModel):
     n: int
 
 
-def jobs_app(clients: Clients, **settings: Any) -> TaskApp:
+def jobs_app(clients: Clients, middleware: Sequence[Middleware] = (), **settings: Any) -> TaskApp:
     app = TaskApp(
-        "settle", settings=Settings(**settings), clients=clients, logger=logging.getLogger("test.s")
+        "settle",
+        settings=Settings(**settings),
+        clients=clients,
+        middleware=middleware,
+        logger=logging.getLogger("test.s"),
     )
     ran: list[int] = []
     app.ran = ran  # type: ignore[attr-defined]
@@ -147,17 +152,19 @@ def silent_endpoint() -> Iterator[str]:
     server.close()
 
 
-def test_an_endpoint_that_never_answers_costs_only_the_records_it_concerns(
-    silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+def point_boto3_at(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    app = jobs_app(Clients())  # real boto3 clients, against the silent endpoint
+
+
+def invoke_ok_and_unlucky(app: TaskApp, timeout_ms: int) -> tuple[list[str], list[str], int]:
+    """Invoke with a success and a failure in a thread that must end well before 60 s;
+    returns the reported ids, the two records' ids, and the milliseconds left after."""
     ok = sqs_record({"n": 1}, task_type="job.run")
     unlucky = sqs_record({"n": 13}, task_type="job.run")
-    context = lambda_context(timeout_ms=10_000)
+    context = lambda_context(timeout_ms=timeout_ms)
     answer: dict[str, Any] = {}
 
     def invoke() -> None:
@@ -166,10 +173,19 @@ def test_an_endpoint_that_never_answers_costs_only_the_records_it_concerns(
 
     thread = threading.Thread(target=invoke, daemon=True)
     thread.start()
-    thread.join(60)  # boto3's defaults would hang here for minutes
+    thread.join(60)  # boto3's defaults, or a patient retry policy, would hang here for minutes
     assert not thread.is_alive(), "the invocation outlived its deadline"
-    assert failures(answer["response"]) == [unlucky["messageId"]]
-    assert answer["left_ms"] > 0  # answered before Lambda would have killed it
+    return failures(answer["response"]), [ok["messageId"], unlucky["messageId"]], answer["left_ms"]
+
+
+def test_an_endpoint_that_never_answers_costs_only_the_records_it_concerns(
+    silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_boto3_at(silent_endpoint, monkeypatch)
+    app = jobs_app(Clients())  # real boto3 clients, against the silent endpoint
+    reported, (_, unlucky), left_ms = invoke_ok_and_unlucky(app, timeout_ms=10_000)
+    assert reported == [unlucky]
+    assert left_ms > 0  # answered before Lambda would have killed it
 
 
 @pytest.fixture
@@ -202,48 +218,17 @@ def test_settlement_retries_end_before_the_deadline(
     failing_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """However patient a policy deep in the middleware, the settlement fits the invocation."""
-    for name, value in {
-        "AWS_ENDPOINT_URL": failing_endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
+    point_boto3_at(failing_endpoint, monkeypatch)
     clients = Clients()  # real boto3 clients, against an endpoint that answers 500
     patient = RetryPolicy(attempts=10_000, budget=600.0, base=0.2, cap=0.2, random=lambda: 1.0)
     events = ResultEvents(TOPIC, lambda: clients.sns, logger=logging.getLogger("test.s"), policy=patient)
-    app = TaskApp(
-        "settle",
-        settings=Settings(backoff_base_seconds=0, max_receive_count=5),
-        clients=clients,
-        middleware=[events],
-        logger=logging.getLogger("test.s"),
-    )
-
-    @app.task("job.run")
-    def run(job: Job) -> None:
-        ran.append(job.n)
-        if job.n == 13:
-            raise ConnectionError("unlucky")
-
-    ran: list[int] = []
-    ok = sqs_record({"n": 1}, task_type="job.run")
-    unlucky = sqs_record({"n": 13}, task_type="job.run")
-    context = lambda_context(timeout_ms=6_000)  # both tasks start (2 s margin, 2 s to settle)
-    answer: dict[str, Any] = {}
-
-    def invoke() -> None:
-        answer["response"] = app.lambda_handler(sqs_event([ok, unlucky]), context)
-        answer["left_ms"] = context.get_remaining_time_in_millis()
-
-    thread = threading.Thread(target=invoke, daemon=True)
-    thread.start()
-    thread.join(60)  # the policy alone would keep retrying for ten minutes
-    assert not thread.is_alive(), "the settlement's retries outlived the invocation"
-    assert ran == [1, 13]
+    app = jobs_app(clients, [events], backoff_base_seconds=0, max_receive_count=5)
+    # 6 s: both tasks start (2 s deadline margin, 2 s kept to settle)
+    reported, records, left_ms = invoke_ok_and_unlucky(app, timeout_ms=6_000)
+    assert app.ran == [1, 13]  # type: ignore[attr-defined]
     # The success's event could not be published: it goes back, with the failure.
-    assert sorted(failures(answer["response"])) == sorted([ok["messageId"], unlucky["messageId"]])
-    assert answer["left_ms"] > 0  # answered before Lambda would have killed it
+    assert sorted(reported) == sorted(records)
+    assert left_ms > 0  # answered before Lambda would have killed it
 
 
 def test_taskworker_app_unset_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
