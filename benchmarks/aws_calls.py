@@ -1,9 +1,10 @@
 """What ``sns_calls`` and ``dynamodb_calls`` share: resources on a local moto server and
 a Lambda delivery driven by real received messages.
 
-Messages are sent to a real queue, received with ReceiveMessage, turned into the records
-Lambda's event source would deliver (``taskworker.testing.record_from_sqs_message``) and
-handed to the handler ten at a time, then deleted, as the event source mapping does.
+Resources come from ``taskworker.dev.resources.provision`` and delivery goes through
+``taskworker.dev.event_source.LambdaEventSource.invoke`` (the one provisioning function
+and the one event-source emulation): messages are sent to a real queue, received with
+ReceiveMessage, handed to the handler ten at a time as Lambda records, then deleted.
 The queue never holds more than one batch (moto's SQS cost grows with depth).
 """
 
@@ -19,7 +20,9 @@ from pydantic import BaseModel
 from benchmarks import local_aws
 from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
-from taskworker.testing import lambda_context, record_from_sqs_message
+from taskworker.dev.event_source import LambdaEventSource
+from taskworker.dev.resources import DevResources
+from taskworker.dev.resources import provision as dev_provision
 
 TASK_TYPE = "bench.echo"
 BATCH = 10
@@ -47,38 +50,24 @@ class Resources:
 
 
 def provision(endpoint: str) -> Resources:
+    """Fresh resources under a unique prefix, provisioned as ``taskworker dev`` does."""
     sqs = local_aws.client(endpoint, "sqs")
-    sns = local_aws.client(endpoint, "sns")
     dynamodb = local_aws.client(endpoint, "dynamodb")
-    queue_url = sqs.create_queue(QueueName=local_aws.unique("calls-tasks"))["QueueUrl"]
-    topic_arn = sns.create_topic(Name=local_aws.unique("calls-results"))["TopicArn"]
-    events_url = sqs.create_queue(QueueName=local_aws.unique("calls-events"))["QueueUrl"]
-    sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=local_aws.queue_arn(sqs, events_url),
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    tables = {"status": "task_id", "idempotency": "id"}
-    names = {}
-    for kind, key in tables.items():
-        names[kind] = local_aws.unique(f"calls-{kind}")
-        dynamodb.create_table(
-            TableName=names[kind],
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    names = DevResources(prefix=local_aws.unique("calls"))
+    provisioned = dev_provision(names, sqs, local_aws.client(endpoint, "sns"), dynamodb)
+    settings = provisioned.settings
+    assert settings.queue_url
+    assert settings.result_topic_arn
     return Resources(
         endpoint=endpoint,
         sqs=sqs,
         dynamodb=dynamodb,
-        queue_url=queue_url,
-        queue_arn=local_aws.queue_arn(sqs, queue_url),
-        topic_arn=topic_arn,
-        events_url=events_url,
-        status_table=names["status"],
-        idempotency_table=names["idempotency"],
+        queue_url=settings.queue_url,
+        queue_arn=provisioned.queue_arn,
+        topic_arn=settings.result_topic_arn,
+        events_url=provisioned.results_queue_url,
+        status_table=names.status_table,
+        idempotency_table=names.idempotency_table,
     )
 
 
@@ -103,6 +92,7 @@ def deliver(
     handler that reports a failure is refused: a contestant that drops work cannot win.
     """
     keys = iter(list(keys))
+    source = LambdaEventSource(resources.sqs, resources.queue_url, handler, queue_arn=resources.queue_arn)
     for first in range(0, tasks, batch):
         size = min(batch, tasks - first)
         entries = []
@@ -121,15 +111,9 @@ def deliver(
                 }
             )
         resources.sqs.send_message_batch(QueueUrl=resources.queue_url, Entries=entries)
-        messages = receive(resources.sqs, resources.queue_url, size)
-        event = {"Records": [record_from_sqs_message(m, resources.queue_arn) for m in messages]}
-        answer = handler(event, lambda_context(timeout_ms=900_000))
-        if answer != {"batchItemFailures": []}:
+        answer = source.invoke(receive(resources.sqs, resources.queue_url, size))
+        if answer != {"batchItemFailures": []} or source.undeleted:
             raise RuntimeError(f"the handler reported failures on a valid batch: {answer}")
-        resources.sqs.delete_message_batch(
-            QueueUrl=resources.queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-        )
 
 
 def receive(sqs: Any, queue_url: str, count: int) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ so nothing downstream cares where a message came from.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +19,12 @@ from typing import Any, Literal
 
 TASK_TYPE = "task_type"
 TASK_ID = "task_id"
-"""On a DLQ copy (and on what is moved back from the DLQ): the original task id."""
+"""On a DLQ copy (and on what is moved back from the DLQ): the original task id, which a
+consumer takes as the message's :attr:`TaskMessage.task_id` when it is valid."""
+MAX_TASK_ID_CHARS = 128
+"""The longest ``task_id`` attribute taken as a task id (an SQS MessageId has 36)."""
+_TASK_ID = re.compile(rf"[!-~]{{1,{MAX_TASK_ID_CHARS}}}")
+_logger = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = "idempotency_key"
 CORRELATION_ID = "correlation_id"
 CALLER = "caller"
@@ -59,8 +66,12 @@ MAX_ATTRIBUTE_TEXT = 1_000
 class TaskMessage:
     """One SQS message, independent of the runtime that received it.
 
-    ``task_id`` is the SQS MessageId. ``receive_count`` is ApproximateReceiveCount, which is
-    also the attempt number a handler sees.
+    ``task_id`` is the task's identity (status, result events, logs, DLQ copies): the
+    message's ``task_id`` attribute when it carries a valid one (a DLQ copy, or a message
+    moved back from the DLQ, keeps the id the client got), else the SQS MessageId.
+    ``message_id`` is always the SQS MessageId of *this* copy: what Lambda's batch item
+    failures name. ``receive_count`` is ApproximateReceiveCount, which is also the attempt
+    number a handler sees.
     """
 
     task_id: str
@@ -73,6 +84,12 @@ class TaskMessage:
     raw_attributes: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The message attributes as received (either spelling, every data type), kept
     unconverted so the hot path pays nothing; :func:`typed_attributes` reads them."""
+    message_id: str = ""
+    """The SQS MessageId; defaults to ``task_id`` for a message built directly."""
+
+    def __post_init__(self) -> None:
+        if not self.message_id:
+            self.message_id = self.task_id
 
     @property
     def task_type(self) -> str | None:
@@ -122,16 +139,20 @@ class TaskMessage:
             raise TypeError("unusual record")
         receive_count = int(system["ApproximateReceiveCount"])
         raw = record["messageAttributes"]
-        return cls(message_id, body, attributes, receive_count, handle, group_id or None, arn, raw)
+        task_id = _task_id(attributes, message_id)
+        return cls(task_id, body, attributes, receive_count, handle, group_id or None, arn, raw, message_id)
 
     @classmethod
     def _from_any_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
         record = _mapping(record)
         system = _mapping(record.get("attributes"))
+        message_id = str(record.get("messageId") or "")
+        attributes = _string_attributes(record.get("messageAttributes"), "stringValue")
         return cls(
-            task_id=str(record.get("messageId") or ""),
+            task_id=_task_id(attributes, message_id),
+            message_id=message_id,
             body=_text(record.get("body")),
-            attributes=_string_attributes(record.get("messageAttributes"), "stringValue"),
+            attributes=attributes,
             receive_count=_int(system.get("ApproximateReceiveCount"), default=1),
             receipt_handle=_optional_text(record.get("receiptHandle")),
             group_id=_optional_text(system.get("MessageGroupId")),
@@ -143,16 +164,38 @@ class TaskMessage:
     def from_sqs_message(cls, message: Mapping[str, Any], queue_arn: str | None = None) -> TaskMessage:
         """Build from one entry of ReceiveMessage's ``Messages`` (PascalCase spelling)."""
         system = _mapping(message.get("Attributes"))
+        message_id = str(message.get("MessageId") or "")
+        attributes = _string_attributes(message.get("MessageAttributes"), "StringValue")
         return cls(
-            task_id=str(message.get("MessageId") or ""),
+            task_id=_task_id(attributes, message_id),
+            message_id=message_id,
             body=_text(message.get("Body")),
-            attributes=_string_attributes(message.get("MessageAttributes"), "StringValue"),
+            attributes=attributes,
             receive_count=_int(system.get("ApproximateReceiveCount"), default=1),
             receipt_handle=_optional_text(message.get("ReceiptHandle")),
             group_id=_optional_text(system.get("MessageGroupId")),
             queue_arn=queue_arn,
             raw_attributes=_mapping(message.get("MessageAttributes")),
         )
+
+
+def _task_id(attributes: Mapping[str, str], message_id: str) -> str:
+    """The ``task_id`` attribute when it is a valid task id, else the MessageId.
+
+    Valid: 1 to :data:`MAX_TASK_ID_CHARS` printable ASCII characters without spaces. An
+    invalid one is ignored and logged (its length only: it came from the sender), so a
+    bad attribute can neither break the consumer nor inject into logs and keys.
+    """
+    value = attributes.get(TASK_ID)
+    if value is None:
+        return message_id
+    if _TASK_ID.fullmatch(value):
+        return value
+    _logger.warning(
+        "ignored an invalid task_id attribute; the task is known by its MessageId",
+        extra={"message_id": message_id, "task_id_chars": len(value)},
+    )
+    return message_id
 
 
 def message_size(body: str, attributes: Mapping[str, str]) -> int:
@@ -234,7 +277,7 @@ def dead_letter_attributes(
     checks for :data:`ERROR_TYPE` and says so).
     """
     reason = {
-        TASK_ID: message.attributes.get(TASK_ID) or message.task_id or "unknown",
+        TASK_ID: message.task_id or "unknown",
         ERROR_TYPE: error_type,
         ERROR_MESSAGE: _clip(error_message) or error_type,
         FAILED_AT: utc_now_iso(),

@@ -15,7 +15,9 @@ caller gets the same rules:
   errors, an entry neither acknowledged nor refused, DynamoDB's UnprocessedItems) is
   retried with full-jitter exponential backoff, within a number of attempts *and* a
   total time budget: the policy's, cut by an enclosing :func:`time_budget` (the Lambda
-  runtime wraps its settlement in one with the time it has left).
+  runtime wraps its invocation and its settlement in one with the time it has left).
+  Once an enclosing budget is spent, no request is started at all: every item fails
+  with ``BudgetExhausted`` (and :func:`retry_call` raises :class:`BudgetExhaustedError`).
 
 The result says, per caller item, whether it succeeded (with the service's answer, e.g.
 the MessageId) or failed, with the code, message and sender-fault flag of the last
@@ -197,10 +199,18 @@ def time_budget(seconds: float) -> Iterator[None]:
         _scope_deadline.reset(token)
 
 
-def _budget(policy: RetryPolicy) -> float:
-    """The policy's budget, cut to what an enclosing :func:`time_budget` leaves."""
+def _budget(policy: RetryPolicy) -> float | None:
+    """The policy's budget, cut to what an enclosing :func:`time_budget` leaves; ``None``
+    when that enclosing budget is spent, so not even a first attempt may start."""
     scope = _scope_deadline.get()
-    return policy.budget if scope is None else max(0.0, min(policy.budget, scope - time.monotonic()))
+    if scope is None:
+        return policy.budget
+    left = scope - time.monotonic()
+    return None if left <= 0 else min(policy.budget, left)
+
+
+class BudgetExhaustedError(TimeoutError):
+    """:func:`retry_call` inside a spent :func:`time_budget`: the call was not attempted."""
 
 
 @dataclass(slots=True)
@@ -229,6 +239,8 @@ def call_batch(
     pending = [
         _Pending(str(i), item, _with_id(operation, str(i), entry(item))) for i, item in enumerate(items)
     ]
+    if _budget(policy) is None:
+        pending = _expired(pending)
     for deadline in _rounds(policy):
         retry: list[_Pending[T]] = []
         for number, chunk in enumerate(_chunks(operation, pending)):
@@ -387,7 +399,7 @@ def retry_call(call: Callable[[], T], *, policy: RetryPolicy = DEFAULT_POLICY) -
 
     Raises the last exception when the attempts or the budget run out.
     """
-    last: Exception | None = None
+    last: Exception = BudgetExhaustedError("not attempted: the enclosing time budget is spent")
     for _ in _rounds(policy):
         try:
             return call()
@@ -395,14 +407,17 @@ def retry_call(call: Callable[[], T], *, policy: RetryPolicy = DEFAULT_POLICY) -
             if _request_error(exc)[0].sender_fault:
                 raise
             last = exc
-    assert last is not None  # a policy allows at least one attempt
     raise last
 
 
 def _rounds(policy: RetryPolicy) -> Iterator[float]:
     """Yields the deadline once per attempt, pausing in between; ends when the attempts
-    run out or the next pause would end past the budget."""
-    deadline = policy.clock() + _budget(policy)
+    run out or the next pause would end past the budget; yields nothing when an
+    enclosing :func:`time_budget` is already spent."""
+    budget = _budget(policy)
+    if budget is None:
+        return
+    deadline = policy.clock() + budget
     for attempt in range(policy.attempts):
         if attempt:
             pause = policy.pause(attempt)

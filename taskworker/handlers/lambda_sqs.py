@@ -15,17 +15,30 @@ cheaper written here (see ``python -m benchmarks lambda_handler``) and without t
 import of the batch utility at cold start.
 
 The invocation's time bounds everything: tasks are not started unless their timeout plus
-the deadline margin and ``settle_seconds`` are left, and every AWS call made during the
-invocation (``Clients.time_limit``) has a timeout derived from the time left, so an
-endpoint that never answers costs the records it concerns, never the whole batch.
+the deadline margin and ``settle_seconds`` are left, and the AWS calls fit what is left by
+one rule, applied to the whole invocation and again, with the time then left, to the
+settlement (``finish_batch`` and the visibility changes):
+
+- the last :data:`CALL_MARGIN_SHARE` of the time left is the *margin*; every single AWS
+  call times out within it (``Clients.time_limit``, one attempt per call);
+- retries stop at the margin: :func:`taskworker.aws.batch.time_budget` cuts every retry
+  policy to the time left minus the margin, and no call is started after it.
+
+So the call in flight when the budget ends still ends before the deadline, however many
+calls the settlement makes and whatever their policies: an endpoint that never answers or
+answers 500 every time costs the records it concerns (reported as batch item failures),
+never the whole batch.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from taskworker.aws.batch import time_budget
 from taskworker.context import Deadline
 from taskworker.errors import AppLoadError
 from taskworker.handlers.visibility import change_visibility
@@ -43,10 +56,9 @@ if TYPE_CHECKING:
 APP_ENVIRONMENT_VARIABLE = "TASKWORKER_APP"
 SQS_EVENT_SOURCE = "aws:sqs"
 GROUP_HELD = ErrorInfo("GroupHeld", "not started: an earlier message of its FIFO group is not done")
-CALLS_PER_SETTLEMENT = 12
-"""Sequential calls the settlement may make against one unresponsive endpoint (DLQ,
-events, status, visibility, each with its retries): each call gets this share of the time
-left, until the batch helper takes one time budget for all of them."""
+CALL_MARGIN_SHARE = 0.2
+"""The share of the time left kept as the margin for the last AWS call in flight; see the
+module docstring."""
 
 
 class LambdaSqsRuntime:
@@ -65,7 +77,7 @@ class LambdaSqsRuntime:
         deadline = Deadline.from_lambda_context(context)
         with invocation(getattr(context, "aws_request_id", None)), self._calls_bounded(deadline):
             settlements = self._run_batch(records, deadline)
-        failures = [{"itemIdentifier": s.result.message.task_id} for s in settlements if not s.delete]
+        failures = [{"itemIdentifier": s.result.message.message_id} for s in settlements if not s.delete]
         if len(settlements) < len(records):
             unidentified = [r for r in records if not _message_id(r)]
             failures += [{"itemIdentifier": self._report_unidentified(r)} for r in unidentified]
@@ -87,9 +99,17 @@ class LambdaSqsRuntime:
     def _not_sqs(self, why: str, event_type: str) -> None:
         self.logger.log(40, f"not an SQS event ({why}); nothing processed", extra={"event_type": event_type})
 
-    def _calls_bounded(self, deadline: Deadline) -> Any:
+    @contextmanager
+    def _calls_bounded(self, deadline: Deadline) -> Iterator[None]:
+        """Retries end a margin before the deadline; each call ends within the margin."""
         left = deadline.remaining()
-        return self.clients.time_limit(left / CALLS_PER_SETTLEMENT)
+        margin = left * CALL_MARGIN_SHARE
+        if math.isinf(left):  # a context without a deadline: the policies' own budgets hold
+            with self.clients.time_limit(margin):
+                yield
+            return
+        with time_budget(left - margin), self.clients.time_limit(margin):
+            yield
 
     def _run_batch(self, records: list[Mapping[str, Any]], deadline: Deadline) -> list[Settlement]:
         """Dispatch in order, then settle; a FIFO group stops at its first message not done.

@@ -14,9 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from taskworker.aws.batch import CHANGE_VISIBILITY, DEFAULT_POLICY, BatchResult, RetryPolicy, call_batch
+from taskworker.aws.batch import CHANGE_VISIBILITY, DEFAULT_POLICY, RetryPolicy, call_batch
 from taskworker.messages import TaskMessage
-from taskworker.outcomes import TaskResult
 from taskworker.retry import MAX_VISIBILITY_SECONDS
 
 if TYPE_CHECKING:
@@ -31,16 +30,7 @@ def change_visibility(
     Refused handles (a stale receipt handle is a sender fault) count as failed like any
     other: the caller must not believe in an extension that never happened.
     """
-    return [
-        handle for handle, _ in change_visibility_batch(sqs, queue_url, changes, policy=policy).failed_items()
-    ]
-
-
-def change_visibility_batch(
-    sqs: Any, queue_url: str, changes: Sequence[tuple[str, float]], *, policy: RetryPolicy = DEFAULT_POLICY
-) -> BatchResult[tuple[str, float]]:
-    """ChangeMessageVisibilityBatch through :func:`~taskworker.aws.batch.call_batch`, per change."""
-    return call_batch(
+    answer = call_batch(
         sqs,
         CHANGE_VISIBILITY,
         queue_url,
@@ -48,6 +38,7 @@ def change_visibility_batch(
         lambda change: {"ReceiptHandle": change[0], "VisibilityTimeout": _seconds(change[1])},
         policy=policy,
     )
+    return [handle for handle, _ in answer.failed_items()]
 
 
 def _seconds(delay: float) -> int:
@@ -63,30 +54,12 @@ def max_receive_count(sqs: Any, queue_url: str) -> int | None:
 
 class QueueVisibility:
     """For Lambda, which knows its queues only by ARN: resolves each queue's URL and
-    redrive limit once, and applies the results' retry delays."""
+    redrive limit once (the runtime applies the settlements itself)."""
 
     def __init__(self, app: TaskApp) -> None:
         self.app = app
         self._urls: dict[str, str] = {}
         self._limits: dict[str, int | None] = {}
-
-    def apply(self, results: Sequence[TaskResult]) -> None:
-        by_queue: dict[str, list[tuple[str, float]]] = {}
-        for result in results:
-            if result.done:
-                continue
-            delay = result.visibility_delay()
-            arn, handle = result.message.queue_arn, result.message.receipt_handle
-            if delay is not None and arn and handle:
-                by_queue.setdefault(arn, []).append((handle, delay))
-        for arn, changes in by_queue.items():
-            url = self.queue_url(arn)
-            if url is None:
-                continue  # resolving the URL failed and said so; the messages return after their timeout
-            answer = change_visibility_batch(self.app.clients.sqs, url, changes)
-            if answer.failed:
-                codes = ", ".join(answer.codes())
-                self._warn(f"could not change visibility ({codes}); messages return after their timeout", arn)
 
     def max_receive_count(self, message: TaskMessage) -> int | None:
         """The redrive limit of the message's queue; a configured setting wins."""

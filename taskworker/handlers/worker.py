@@ -575,7 +575,7 @@ class Worker:
 
 
 def _key(message: TaskMessage) -> str:
-    return message.receipt_handle or message.task_id
+    return message.receipt_handle or message.message_id
 
 
 def run_worker(app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None) -> int:

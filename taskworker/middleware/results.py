@@ -14,6 +14,12 @@ could not be published is never dropped:
 An event SNS refuses (a sender fault: no such topic, access denied, too large) is logged,
 not kept: another try cannot succeed.
 
+On a FIFO topic, events keep their group's order: the k-th event of each group is sent
+only after the group's (k-1)-th was published (one PublishBatch per rank, for all groups at
+once), and once an event of a group could not be published, the group's later events of
+the batch are held back, not published, and treated as unpublished (a success requeued, a
+failure kept), so nothing overtakes the event that failed.
+
 A republished event has the same ``task_id`` and ``status``: subscribers de-duplicate on
 that pair (FIFO topics do it by deduplication id).
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +41,7 @@ from taskworker.middleware.base import Middleware
 from taskworker.outcomes import Cancelled, ErrorInfo, Failed, Succeeded, TaskResult
 
 NOT_PUBLISHED = "ResultEventNotPublished"
+HELD_BEHIND = EntryError("GroupHeld", "not published: an earlier event of its FIFO group was not")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +78,9 @@ class ResultEvents(Middleware):
         pending = self.backlog.take() + fresh
         if not pending:
             return
-        published = call_batch(
-            self._sns(), PUBLISH, self.topic_arn, pending, lambda e: e.request, policy=self.policy
-        )
+        failed = self._publish_in_group_order(pending) if self.fifo else self._publish(pending)
         kept: list[_Event] = []
-        for item, error in published.failed:
+        for item, error in failed:
             if error.sender_fault:  # no such topic, access denied: another try cannot help
                 self._log(40, "result event refused by SNS", item, error)
             elif item.result is not None and isinstance(item.result.outcome, Succeeded):
@@ -85,6 +91,32 @@ class ResultEvents(Middleware):
                 kept.append(_Event(item.event, item.request))
         for item in self.backlog.keep(kept):
             self._log(40, "result event given up: the backlog is full", item, None)
+
+    def _publish(self, events: list[_Event]) -> list[tuple[_Event, EntryError]]:
+        """PublishBatch through the batch helper; returns the events not published, with why."""
+        return call_batch(
+            self._sns(), PUBLISH, self.topic_arn, events, lambda e: e.request, policy=self.policy
+        ).failed
+
+    def _publish_in_group_order(self, events: list[_Event]) -> list[tuple[_Event, EntryError]]:
+        """FIFO: publish by rank within each group; a group whose event failed stops there."""
+        ranks: list[list[_Event]] = []
+        seen: Counter[str] = Counter()
+        for item in events:
+            rank = seen[_group(item)]
+            seen[_group(item)] += 1
+            if rank == len(ranks):
+                ranks.append([])
+            ranks[rank].append(item)
+        failed: list[tuple[_Event, EntryError]] = []
+        stopped: set[str] = set()
+        for rank_events in ranks:
+            failed += [(item, HELD_BEHIND) for item in rank_events if _group(item) in stopped]
+            sendable = [item for item in rank_events if _group(item) not in stopped]
+            answer = self._publish(sendable) if sendable else []
+            stopped.update(_group(item) for item, error in answer if not error.sender_fault)
+            failed += answer
+        return failed
 
     def event(self, result: TaskResult) -> _Event:
         """The finished task's event and its PublishBatch entry (without ``Id``)."""
@@ -109,6 +141,10 @@ class ResultEvents(Middleware):
             "status": item.event.status,
         }
         self.logger.log(level, text, extra={**extra, "error": None if error is None else str(error)})
+
+
+def _group(item: _Event) -> str:
+    return str(item.request["MessageGroupId"])
 
 
 def build_event(result: TaskResult) -> ResultEvent:

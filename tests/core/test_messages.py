@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -88,3 +90,33 @@ def test_dead_letter_copy_drops_attributes_rather_than_exceed_the_size_limit() -
     small = TaskMessage.from_lambda_record(sqs_record({"n": 1}, task_type="a.b", correlation_id="c"))
     kept = dead_letter_attributes(small, "PermanentError", "boom")
     assert set(kept) == {"task_id", "error_type", "error_message", "task_type", "failed_at", "correlation_id"}
+
+
+def test_a_task_id_attribute_names_the_task_and_the_message_id_stays_sqs_side() -> None:
+    record = sqs_record({"n": 1}, message_attributes={"task_type": "a.b", "task_id": "original-1"})
+    for message in (TaskMessage.from_lambda_record(record), TaskMessage._from_any_lambda_record(record)):
+        assert (message.task_id, message.message_id) == ("original-1", record["messageId"])
+    api = TaskMessage.from_sqs_message(
+        {
+            "MessageId": "m-2",
+            "Body": "{}",
+            "MessageAttributes": {"task_id": {"DataType": "String", "StringValue": "original-1"}},
+        }
+    )
+    assert (api.task_id, api.message_id) == ("original-1", "m-2")
+
+
+@pytest.mark.parametrize("bad", ["", "has space", "new\nline", "x" * 129, "é"])
+def test_an_invalid_task_id_attribute_is_ignored_and_logged(
+    bad: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = sqs_record({"n": 1}, message_attributes={"task_type": "a.b", "task_id": bad})
+    with caplog.at_level(logging.WARNING, logger="taskworker.messages"):
+        message = TaskMessage.from_lambda_record(record)
+    assert message.task_id == message.message_id == record["messageId"]
+    assert any("invalid task_id" in r.getMessage() for r in caplog.records)
+    assert all(bad not in r.getMessage() for r in caplog.records if bad)
+
+
+def test_a_message_built_directly_is_its_own_message_id() -> None:
+    assert TaskMessage("t-1", "{}").message_id == "t-1"

@@ -262,6 +262,15 @@ def test_an_enclosing_time_budget_cuts_every_policy() -> None:
     client, clock = Scripted(lambda entries: {"Successful": [], "Failed": []}), ManualClock()
     with time_budget(0.0):  # what the Lambda runtime passes when no time is left
         result = call_batch(client, SEND_MESSAGES, "q", [1], lambda i: message(1), policy=policy(clock))
-    assert len(client.requests) == 1
+    assert client.requests == []  # a spent budget starts nothing, not even a first attempt
     assert clock.sleeps == []
-    assert not result.ok
+    assert [error.code for _, error in result.failed] == ["BudgetExhausted"]
+
+
+def test_retry_call_inside_a_spent_time_budget_is_not_attempted() -> None:
+    from taskworker.aws.batch import BudgetExhaustedError, time_budget
+
+    calls: list[int] = []
+    with time_budget(0.0), pytest.raises(BudgetExhaustedError):
+        retry_call(lambda: calls.append(1), policy=policy(ManualClock()))
+    assert calls == []

@@ -643,3 +643,34 @@ def test_a_failure_whose_final_status_cannot_be_written_never_stays_running(stac
         assert status is not None
         assert (status.status, status.error_type) == ("failed", "PermanentError")
     assert len(stack.dead_letters()) == 2
+
+
+def test_a_redriven_task_keeps_its_task_id_for_status_and_events(stack: Stack) -> None:
+    """Fails for good -> DLQ -> hand redrive -> succeeds: all under the id the client got."""
+    from taskworker.dlq_admin import DeadLetters
+
+    healed: list[str] = []
+    app = stack.app()
+
+    @app.task("acct.close")
+    def close(req: Blob) -> None:
+        if not healed:
+            raise PermanentError("account is closed")
+        healed.append(req.data)
+
+    task_id = stack.send("acct.close", {"data": "x"})
+    assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
+    assert [e["status"] for e in stack.events()] == ["failed"]
+
+    healed.append("fixed")  # the operator fixed the cause, then redrives by hand
+    assert DeadLetters(stack.sqs, stack.dlq_url, stack.queue_url).redrive(server_side=False).moved == 1
+    [back] = stack.receive()
+    assert back["MessageId"] != task_id  # a new copy, with a new MessageId
+    assert stack.invoke(app, [back]) == {"batchItemFailures": []}
+
+    [event] = stack.events()
+    assert (event["task_id"], event["status"]) == (task_id, "succeeded")
+    status = app.get_status(task_id)
+    assert status is not None
+    assert status.status == "succeeded"
+    assert app.get_status(back["MessageId"]) is None
