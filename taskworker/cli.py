@@ -393,9 +393,9 @@ def console(
     interval: Annotated[float, typer.Option(help="Seconds between queue depth samples.")] = 10.0,
 ) -> None:
     """Serve the operator's console: queue depths, recent tasks, the DLQ (read-only by default)."""
+    from taskworker.background_server import BackgroundServer
     from taskworker.console import ConsoleConfig, create_app
     from taskworker.console.safety import TOKEN_PARAM, required_token
-    from taskworker.console.server import BackgroundServer
 
     task_app = load(app_path)
     if interval <= 0:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from taskworker.app import TaskApp
+    from taskworker.background_server import BackgroundServer
 
 TASK_PATH = re.compile(r"^/tasks/([^/]+)$")
 """Matched against the path as sent; the parameter is then percent-decoded, as API Gateway
@@ -83,43 +83,31 @@ class LocalApi:
         self.queue_url = queue_url
         self.port = port
         self.body_timeout = body_timeout
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None, "start() first"
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        return f"http://{LOCALHOST}:{port}"
+        return self._server.url
 
     def start(self) -> str:
-        import uvicorn
+        from taskworker.background_server import BackgroundServer
 
         ensure_free(self.port, "local API", "--port")
-        config = uvicorn.Config(
+        self._server = BackgroundServer(
             _asgi_app(self),
-            host=LOCALHOST,
-            port=self.port,
+            LOCALHOST,
+            self.port,
+            name="local API",
             http=_json_errors_protocol(),
             lifespan="off",
-            log_level="warning",
-            access_log=False,
             timeout_keep_alive=5,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="local-api", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the local API did not start")
-            self._thread.join(0.01)
-        return self.url
+        return self._server.start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            if self._thread is not None:
-                self._thread.join(10)
+            self._server.stop()
             self._server = None
 
     # ------------------------------------------------------------------ request -> answer

@@ -111,8 +111,8 @@ class DevStack:
 
     def _start_console(self, clients: Clients) -> str:
         """The operator's console on a free loopback port; changes allowed (all local)."""
+        from taskworker.background_server import BackgroundServer
         from taskworker.console import ConsoleConfig, create_app
-        from taskworker.console.server import BackgroundServer
 
         config = ConsoleConfig(self.app.settings, allow_changes=True)
         server = BackgroundServer(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, BatchResult, RetryPolicy, call_batch
 from taskworker.log import LazyLogger, SupportsLogging
-from taskworker.messages import ERROR_TYPE, MAX_MESSAGE_BYTES, TASK_ID, TaskMessage, dead_letter_attributes
+from taskworker.messages import ERROR_TYPE, MAX_MESSAGE_BYTES, TaskMessage, dead_letter_attributes
 from taskworker.middleware.base import Middleware
 from taskworker.outcomes import ErrorInfo, Failed, TaskResult
 
@@ -110,9 +110,7 @@ class DeadLetterQueue:
         entry: dict[str, Any] = {"MessageBody": body, "MessageAttributes": attributes}
         if self.fifo:
             entry["MessageGroupId"] = _group(message)
-            entry["MessageDeduplicationId"] = (
-                message.attributes.get(TASK_ID) or message.task_id or "unknown"
-            )[:128]
+            entry["MessageDeduplicationId"] = (message.task_id or "unknown")[:128]
         return entry
 
     def _no_room_for_reason(self, result: TaskResult, limit: int) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from taskworker.app import TaskApp
+from taskworker.background_server import BackgroundServer
 from taskworker.console import ConsoleConfig, create_app
-from taskworker.console.server import BackgroundServer
 from taskworker.dev import DevStack, DevStackConfig
 from taskworker.dev.demo import post, wait_for
 from taskworker.dev.resources import DevResources

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from taskworker.background_server import BackgroundServer
 from taskworker.console import ConsoleConfig, create_app
 from taskworker.console.safety import TOKEN_COOKIE, required_token
-from taskworker.console.server import BackgroundServer
 from tests.console.helpers import console, csrf, dead_letter, depth_cells, row
 from tests.integration.moto_stack import Stack, make_stack
 
