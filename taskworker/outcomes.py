@@ -107,6 +107,15 @@ class TaskResult:
         return type(self.outcome) is Succeeded or type(self.outcome) is Cancelled or self.dead_lettered
 
     @property
+    def may_be_done(self) -> bool:
+        """Whether dispatch left the message possibly done: a success, a cancellation or a
+        permanent failure (``after_batch`` may still requeue it; settlement decides)."""
+        outcome = self.outcome
+        return isinstance(outcome, Succeeded | Cancelled) or (
+            isinstance(outcome, Failed) and outcome.permanent
+        )
+
+    @property
     def finished(self) -> bool:
         """True when the task has a final answer (result events and status report it)."""
         return isinstance(self.outcome, Succeeded | Failed | Cancelled)

@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from taskworker.outcomes import TaskResult
+from taskworker.messages import TaskMessage
+from taskworker.outcomes import ErrorInfo, RetryLater, TaskResult
 
 GIVE_BACK_NOW = 0.0
 """Visibility of a message held behind its group: SQS keeps FIFO order while the group's
 earlier message is in flight, so it can be visible again at once."""
+GROUP_HELD = ErrorInfo("GroupHeld", "not started: an earlier message of its FIFO group is not done")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,12 @@ class Settlement:
     delete: bool
     delay: float | None
     group_proceeds: bool
+
+
+def held_behind_group(message: TaskMessage) -> Settlement:
+    """A message never started because an earlier one of its FIFO group is not done."""
+    result = TaskResult(message, RetryLater(GROUP_HELD, GIVE_BACK_NOW))
+    return Settlement(result, delete=False, delay=GIVE_BACK_NOW, group_proceeds=False)
 
 
 def decide(results: Sequence[TaskResult]) -> list[Settlement]:

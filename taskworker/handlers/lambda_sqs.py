@@ -44,8 +44,8 @@ from taskworker.errors import AppLoadError
 from taskworker.handlers.visibility import change_visibility
 from taskworker.log import invocation
 from taskworker.messages import TaskMessage
-from taskworker.outcomes import Cancelled, ErrorInfo, Failed, RetryLater, Succeeded, TaskResult
-from taskworker.settlement import Settlement
+from taskworker.outcomes import TaskResult
+from taskworker.settlement import Settlement, held_behind_group
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 
 APP_ENVIRONMENT_VARIABLE = "TASKWORKER_APP"
 SQS_EVENT_SOURCE = "aws:sqs"
-GROUP_HELD = ErrorInfo("GroupHeld", "not started: an earlier message of its FIFO group is not done")
 CALL_MARGIN_SHARE = 0.2
 """The share of the time left kept as the margin for the last AWS call in flight; see the
 module docstring."""
@@ -128,10 +127,10 @@ class LambdaSqsRuntime:
             message = TaskMessage.from_lambda_record(record)
             group = message.group_id
             if group is not None and group in blocked:
-                held.append(Settlement(TaskResult(message, RetryLater(GROUP_HELD, 0.0)), False, 0.0, False))
+                held.append(held_behind_group(message))
                 continue
             result = self.core.dispatch(message, task_deadline, max_receives=max_receives)
-            if group is not None and not _may_be_done(result):
+            if group is not None and not result.may_be_done:
                 blocked.add(group)
             results.append(result)
         with self._calls_bounded(deadline):
@@ -167,12 +166,6 @@ class LambdaSqsRuntime:
             extra={"item_identifier": identifier},
         )
         return identifier
-
-
-def _may_be_done(result: TaskResult) -> bool:
-    """Whether dispatch left the message possibly done (``finish_batch`` decides for sure)."""
-    outcome = result.outcome
-    return isinstance(outcome, Succeeded | Cancelled) or (isinstance(outcome, Failed) and outcome.permanent)
 
 
 def _event_source(record: Mapping[str, Any]) -> object:
