@@ -13,6 +13,7 @@ from taskworker.errors import (
 )
 from taskworker.middleware import Middleware
 from taskworker.outcomes import Cancelled, ErrorInfo, Failed, Outcome, RetryLater, Succeeded, TaskResult
+from taskworker.queues import QueueSpec
 from taskworker.retry import Retry
 from taskworker.settings import Settings
 
@@ -24,6 +25,7 @@ __all__ = [
     "Middleware",
     "Outcome",
     "PermanentError",
+    "QueueSpec",
     "Retry",
     "RetryLater",
     "RetryableError",

@@ -8,11 +8,20 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from taskworker.aws import Clients
 from taskworker.dispatch import Dispatcher
-from taskworker.errors import AppLoadError
+from taskworker.errors import AppLoadError, TaskDefinitionError
 from taskworker.log import LazyLogger, SupportsLogging
 from taskworker.middleware import InProcessRetries, Middleware
 from taskworker.outcomes import TaskResult
-from taskworker.registry import Registry, derived_name
+from taskworker.queues import (
+    DEFAULT_QUEUE,
+    IMPLICIT_DEFAULT,
+    Consumer,
+    QueueSpec,
+    check_all_declared,
+    check_task_fits,
+    declare_queue,
+)
+from taskworker.registry import Registry, TaskDefinition, derived_name
 from taskworker.retry import Retry
 from taskworker.settings import Settings
 
@@ -51,6 +60,7 @@ class TaskApp:
         self._middleware = list(middleware)
         self._dispatcher: Dispatcher | None = None
         self._lambda_runtime: LambdaSqsRuntime | None = None
+        self._queues: dict[str, QueueSpec] = {DEFAULT_QUEUE: IMPLICIT_DEFAULT}
 
     def __repr__(self) -> str:
         return f"TaskApp({self.name!r}, tasks={sorted(self.registry)})"
@@ -86,6 +96,7 @@ class TaskApp:
         timeout: float | None = None,
         idempotent: bool = True,
         message_group: str | None = None,
+        queue: str = DEFAULT_QUEUE,
     ) -> Callable[[F], F]: ...
 
     def task(
@@ -96,12 +107,14 @@ class TaskApp:
         timeout: float | None = None,
         idempotent: bool = True,
         message_group: str | None = None,
+        queue: str = DEFAULT_QUEUE,
     ) -> F | Callable[[F], F]:
         """Register the decorated function as the handler of task type ``name``.
 
         ``@app.task`` without parentheses (or without a name) names the task after the
         function, lowercased: ``def send_email`` becomes ``"send_email"``. The function is
-        returned unchanged, so it stays directly callable in tests.
+        returned unchanged, so it stays directly callable in tests. ``queue`` names the
+        queue it travels on (see :meth:`queue`).
         """
         if callable(name):
             return self.task(derived_name(name))(name)
@@ -114,15 +127,83 @@ class TaskApp:
                 timeout=timeout,
                 idempotent=idempotent,
                 message_group=message_group,
+                queue=queue,
+                accept=self._check_fits,
             )
             self._dispatcher = self._lambda_runtime = None  # rebuilt with the new task on next use
             return func
 
         return register
 
+    def queue(
+        self,
+        name: str,
+        *,
+        consumer: Consumer = "lambda",
+        fifo: bool | None = None,
+        max_receive_count: int | None = None,
+        batch_size: int | None = None,
+        max_concurrency: int | None = None,
+        concurrency: int | None = None,
+        max_workers: int | None = None,
+    ) -> QueueSpec:
+        """Declare the queue ``name`` and the consumer that drains it.
+
+        ``consumer="lambda"`` (an SQS event source; ``batch_size``, ``max_concurrency``) or
+        ``"worker"`` (the container worker; ``concurrency`` tasks per container, at most
+        ``max_workers`` containers). ``fifo=True`` or a name ending in ``.fifo`` makes it
+        FIFO. ``max_receive_count`` is the receives before its DLQ. Declarations may come
+        before or after the tasks that use them; every pair is checked as soon as both exist.
+        """
+        if self._queues.get(name, IMPLICIT_DEFAULT).declared:
+            raise TaskDefinitionError(f"app.queue({name!r}) is declared twice; declare each queue once")
+        spec = declare_queue(
+            name,
+            consumer=consumer,
+            fifo=fifo,
+            max_receive_count=max_receive_count,
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            concurrency=concurrency,
+            max_workers=max_workers,
+        )
+        for task in self.tasks_on(name):
+            check_task_fits(task, spec)
+        self._queues[name] = spec
+        return spec
+
+    def _check_fits(self, task: TaskDefinition) -> None:
+        if task.queue in self._queues:
+            check_task_fits(task, self._queues[task.queue])
+
+    @property
+    def queues(self) -> dict[str, QueueSpec]:
+        """Every queue by name, the default queue first (implicit until declared)."""
+        return dict(self._queues)
+
+    def queue_of(self, task_type: str) -> QueueSpec:
+        """The queue that carries ``task_type`` (the default queue for unknown types, where
+        they are retried and dead-lettered like any message the app cannot run)."""
+        task = self.registry.lookup(task_type)
+        return self._queues.get(task.queue if task else DEFAULT_QUEUE, IMPLICIT_DEFAULT)
+
+    def tasks_on(self, queue: str) -> list[TaskDefinition]:
+        """The tasks that travel on ``queue``, by name."""
+        return [task for _, task in sorted(self.registry.items()) if task.queue == queue]
+
+    def check(self) -> None:
+        """Check the declarations as a whole: every task's queue is declared.
+
+        Each task and queue is checked when declared; only a queue named by a task but never
+        declared can be seen no sooner than the whole module. :func:`load_app`, the
+        runtimes, the client and ``infra/`` call this, so the mistake stops them at start.
+        """
+        check_all_declared(self.registry.values(), self._queues)
+
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
+            self.check()
             self._dispatcher = Dispatcher(self.registry, self.settings, self.middleware(), self.logger)
         return self._dispatcher
 
@@ -229,6 +310,7 @@ class TaskApp:
         """A producer for this app's queue that validates payloads before sending."""
         from taskworker.client import TaskClient
 
+        self.check()
         return TaskClient(queue_url, app=self)
 
     @property
@@ -256,4 +338,5 @@ def load_app(path: str) -> TaskApp:
     if not isinstance(app, TaskApp):
         found = "nothing" if app is None else type(app).__name__
         raise AppLoadError(f"{path!r}: {module_name}.{attribute} is {found}, not a TaskApp")
+    app.check()
     return app

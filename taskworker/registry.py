@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from taskworker.context import TaskContext
 from taskworker.errors import TaskDefinitionError
+from taskworker.queues import DEFAULT_QUEUE, check_queue_name
 from taskworker.retry import NO_RETRY, Retry
 
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
@@ -38,6 +39,7 @@ class TaskDefinition:
     timeout: float | None = None
     idempotent: bool = True
     message_group: str | None = None
+    queue: str = DEFAULT_QUEUE
 
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema (2020-12) of the payload, as the API validates it."""
@@ -76,12 +78,16 @@ class Registry(Mapping[str, TaskDefinition]):
         timeout: float | None = None,
         idempotent: bool = True,
         message_group: str | None = None,
+        queue: str = DEFAULT_QUEUE,
+        accept: Callable[[TaskDefinition], None] | None = None,
     ) -> TaskDefinition:
+        """Check and add a task; ``accept`` (the app's queue check) may refuse it first."""
         where = _describe(func)
         _check_name(name, where)
         _check_options(
             where, retry=retry, timeout=timeout, idempotent=idempotent, message_group=message_group
         )
+        check_queue_name(queue, where)
         if name in self._tasks:
             other = _describe(self._tasks[name].func)
             raise TaskDefinitionError(
@@ -100,7 +106,10 @@ class Registry(Mapping[str, TaskDefinition]):
             timeout=timeout,
             idempotent=idempotent,
             message_group=message_group,
+            queue=queue,
         )
+        if accept is not None:
+            accept(definition)
         self._tasks[name] = definition
         return definition
 

@@ -8,6 +8,7 @@ its per-service variants, and duplicating that would only create two ways to be 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -19,6 +20,13 @@ PREFIX = "TASKWORKER_"
 @dataclass(frozen=True, slots=True)
 class Settings:
     queue_url: str | None = None
+    """The queue this process consumes; for a producer, the queue of every task whose own
+    queue has no entry in ``queue_urls`` (a one-queue app needs nothing else)."""
+    queue_urls: dict[str, str] | None = None
+    """Every declared queue's URL by queue name (``TASKWORKER_QUEUE_URLS``, a JSON object),
+    so producers and follow-ups route each task to its own queue."""
+    queue: str | None = None
+    """The name of the queue this consumer drains (``TASKWORKER_QUEUE``)."""
     dlq_url: str | None = None
     result_topic_arn: str | None = None
     status_table: str | None = None
@@ -50,6 +58,10 @@ class Settings:
                 values[field.name] = _coerce(field.name, str(field.type), raw)
         return cls(**values)
 
+    def url_of(self, queue: str) -> str | None:
+        """The URL of the queue named ``queue``: its ``queue_urls`` entry, else ``queue_url``."""
+        return (self.queue_urls or {}).get(queue) or self.queue_url
+
     def merged(self, **overrides: Any) -> Settings:
         """A copy with the non-``None`` overrides applied (CLI options, tests)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -57,6 +69,8 @@ class Settings:
 
 def _coerce(name: str, type_name: str, raw: str) -> Any:
     try:
+        if type_name.startswith("dict"):
+            return _parse_urls(raw)
         if type_name.startswith("int"):
             return int(raw)
         if type_name.startswith("float"):
@@ -66,6 +80,18 @@ def _coerce(name: str, type_name: str, raw: str) -> Any:
     except ValueError as exc:
         raise ValueError(f"{PREFIX}{name.upper()}={raw!r}: {exc}") from None
     return raw
+
+
+def _parse_urls(raw: str) -> dict[str, str]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"expected a JSON object of queue name to URL ({exc})") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError("expected a JSON object of queue name to URL")
+    return value
 
 
 def _parse_bool(raw: str) -> bool:
