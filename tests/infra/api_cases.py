@@ -225,7 +225,7 @@ STATUS_ITEMS = {
         "progress_msg": {"S": "chunk \"3\" of 'ten' é\n"},
         "progress_at": {"S": "2024-05-01T00:00:01.500Z"},
     },
-    "cancelled before it started (written by handle.cancel())": {
+    "cancelled between attempts, with the request time": {
         "task_id": {"S": "t-1"},
         "status": {"S": "cancelled"},
         "cancel_requested_at": {"S": "2024-05-01T00:00:00.500Z"},
