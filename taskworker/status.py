@@ -267,7 +267,7 @@ class StatusTable:
     def request_cancel(self, task_id: str, now: str, *, caller: str | None = None) -> CancelResult:
         """Record a cancellation request: one conditional UpdateItem (:func:`cancel_request`).
 
-        A record that is not final gets ``cancel_requested_at`` (kept if already there), which
+        A record that is not final gets ``cancel_requested_at`` (the latest request's time), which
         a running handler sees through ``ctx.cancel_requested()`` and which stops any later
         attempt from starting. No record is ``not_found`` and nothing is written: an id
         nobody submitted must not leave a record behind. ``caller`` (the API's) must be the
@@ -382,7 +382,9 @@ def cancel_request(table: str, task_id: str, now: str, caller: str | None) -> di
     The deployed API's ``DELETE /tasks/{task_id}`` template is this very request with VTL
     in place of ``task_id``, ``now`` and ``caller``, so both APIs and the client write alike.
     On a refusal DynamoDB returns the old item (``ReturnValuesOnConditionCheckFailure``),
-    which tells a finished task from a missing one without a second call.
+    which tells a finished task from a missing one without a second call. A repeated request
+    moves ``cancel_requested_at`` to its own time: ``UPDATED_NEW`` then always names it
+    (moto, unlike DynamoDB, leaves out an attribute a SET did not change).
     """
     names = {"#status": "status"}
     values: dict[str, Any] = {":now": {"S": now}, **_FINAL_VALUES}
@@ -394,9 +396,7 @@ def cancel_request(table: str, task_id: str, now: str, caller: str | None) -> di
     return {
         "TableName": table,
         "Key": {"task_id": {"S": task_id}},
-        "UpdateExpression": (
-            "SET cancel_requested_at = if_not_exists(cancel_requested_at, :now), updated_at = :now"
-        ),
+        "UpdateExpression": ("SET cancel_requested_at = :now, updated_at = :now"),
         "ConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,

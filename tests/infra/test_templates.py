@@ -3,12 +3,16 @@
 Each request is played through the methods of the synthesized template (``gateway.py``),
 their VTL rendered with API Gateway's ``$input``/``$util``/``$context`` (``velocity.py``);
 the tests assert the exact form sent to SQS, the exact GetItem request, and the exact JSON,
-status and ``Retry-After`` the client gets.
+status and ``Retry-After`` the client gets. A DELETE's UpdateItem is sent, as rendered, to
+moto's DynamoDB over HTTP, whose answer (or refusal, with the old item) the API then maps.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,9 +30,11 @@ from taskworker_infra.access import AuthorizerAccess, caller_reference
 from taskworker import edge
 from taskworker.status import TaskStatus
 from tests.infra import api_cases
-from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, REQUEST_ID, Case
+from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, NOW, REQUEST_ID, Case, item_after
 from tests.infra.gateway import Gateway, sent_message
+from tests.infra.helpers import logical_id
 from tests.infra.velocity import REQUEST_ID as RENDERED_REQUEST_ID
+from tests.infra.velocity import REQUEST_TIME_ISO
 from tests.infra.velocity import Caller, escape_javascript, render, url_encode
 
 ROLE_SESSION = "arn:aws:sts::111111111111:assumed-role/Caller/botocore-session-1700000000"
@@ -41,6 +47,56 @@ def gateway(synthesis) -> Gateway:
     return Gateway(synthesis.templates["Default"])
 
 
+class StatusTableService:
+    """moto's DynamoDB (JSON protocol over HTTP) answering a rendered integration request
+    exactly as sent, under the table name the template renders (the table's logical id)."""
+
+    def __init__(self, endpoint: str, table: str) -> None:
+        import boto3
+
+        self.endpoint = endpoint
+        self.table = table
+        self.client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+        if table not in self.client.list_tables()["TableNames"]:
+            self.client.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+
+    def store(self, task_id: str, item: dict[str, Any] | None) -> None:
+        self.client.delete_item(TableName=self.table, Key={"task_id": {"S": task_id}})
+        if item is not None:
+            self.client.put_item(TableName=self.table, Item={**item, "task_id": {"S": task_id}})
+
+    def stored(self, task_id: str) -> dict[str, Any] | None:
+        return self.client.get_item(TableName=self.table, Key={"task_id": {"S": task_id}}).get("Item")
+
+    def __call__(self, action: str, request: str) -> tuple[int, str]:
+        http = urllib.request.Request(
+            self.endpoint,
+            data=request.encode(),
+            headers={
+                "X-Amz-Target": f"DynamoDB_20120810.{action}",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20240305/us-east-1/dynamodb/"
+                "aws4_request, SignedHeaders=host, Signature=0",
+            },
+        )
+        try:
+            with urllib.request.urlopen(http, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+
+@pytest.fixture(scope="module")
+def status_service(synthesis, moto_endpoint: str) -> Iterator[StatusTableService]:
+    table = logical_id(synthesis.templates["Default"], "AWS::DynamoDB::Table", "Status")
+    yield StatusTableService(moto_endpoint, table)
+
+
 def _fill(value: Any, caller: str = ROLE) -> Any:
     """The case's placeholders replaced by what this runner knows."""
     if isinstance(value, str):
@@ -48,6 +104,7 @@ def _fill(value: Any, caller: str = ROLE) -> Any:
             value.replace(REQUEST_ID, RENDERED_REQUEST_ID)
             .replace(MESSAGE_ID, SQS_MESSAGE_ID)
             .replace(CALLER, caller)
+            .replace(NOW, REQUEST_TIME_ISO)
         )
     if isinstance(value, dict):
         return {_fill(k, caller): _fill(v, caller) for k, v in value.items()}
@@ -82,12 +139,20 @@ def expected_form(body: str, attributes: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_deployed_api_answers_each_case(gateway: Gateway, case: Case) -> None:
+def test_deployed_api_answers_each_case(gateway: Gateway, status_service: StatusTableService,
+                                        case: Case) -> None:  # fmt: skip
+    service: Any = _service(case)
+    task_id = case.path.rsplit("/", 1)[-1]
+    if case.method == "DELETE" and case.fault is None:
+        status_service.store(task_id, _fill(case.item))
+        service = lambda request: status_service("UpdateItem", request)  # noqa: E731
     answer = gateway.call(
         case.method, case.path, headers=case.headers, body=case.body,
-        caller=Caller(user_arn=ROLE_SESSION), service=_service(case),
+        caller=Caller(user_arn=ROLE_SESSION), service=service,
     )  # fmt: skip
     assert (answer.status, answer.json()) == (case.status, _fill(case.answer))
+    if case.method == "DELETE" and case.fault is None:
+        assert status_service.stored(task_id) == _fill(item_after(case))
     assert answer.headers.get("Retry-After") == case.retry_after
     if case.sent is not None:
         body, attributes = _fill(case.sent)
