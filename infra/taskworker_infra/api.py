@@ -165,10 +165,11 @@ class TaskApi(Construct):
         principal = grantee.grant_principal
         if isinstance(principal, Construct):
             api_id = Stack.of(self).get_logical_id(self.rest_api.node.default_child)  # type: ignore[arg-type]
+            prefix = f"{arn_prefix(principal, 'execute-api')}:<{api_id}>/{stage}"
             for method in ("GET", "DELETE"):
                 acknowledge(
                     principal,
-                    f"IAM5[Resource::{arn_prefix(principal, 'execute-api')}:<{api_id}>/{stage}/{method}/tasks/*]",
+                    f"IAM5[Resource::{prefix}/{method}/tasks/*]",
                     f"{method} /tasks/{{task_id}} (status, cancellation): task ids are SQS message "
                     "ids known only at run time, so the path parameter is a wildcard.",
                 )

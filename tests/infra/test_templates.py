@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,8 +33,7 @@ from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, NOW, REQUEST_ID, Ca
 from tests.infra.gateway import Gateway, sent_message
 from tests.infra.helpers import logical_id
 from tests.infra.velocity import REQUEST_ID as RENDERED_REQUEST_ID
-from tests.infra.velocity import REQUEST_TIME_ISO
-from tests.infra.velocity import Caller, escape_javascript, render, url_encode
+from tests.infra.velocity import REQUEST_TIME_ISO, Caller, escape_javascript, render, url_encode
 
 ROLE_SESSION = "arn:aws:sts::111111111111:assumed-role/Caller/botocore-session-1700000000"
 ROLE = "arn:aws:sts::111111111111:assumed-role/Caller"
@@ -92,9 +90,9 @@ class StatusTableService:
 
 
 @pytest.fixture(scope="module")
-def status_service(synthesis, moto_endpoint: str) -> Iterator[StatusTableService]:
+def status_service(synthesis, moto_endpoint: str) -> StatusTableService:
     table = logical_id(synthesis.templates["Default"], "AWS::DynamoDB::Table", "Status")
-    yield StatusTableService(moto_endpoint, table)
+    return StatusTableService(moto_endpoint, table)
 
 
 def _fill(value: Any, caller: str = ROLE) -> Any:
