@@ -296,26 +296,14 @@ class TaskApi(Construct):
         return apigw.Model.from_model_name(self, f"{name}Ref", cfn.ref)
 
     def _add_status_route(self, resource: apigw.Resource, table: dynamodb.ITable) -> None:
-        integration = apigw.AwsIntegration(
-            service="dynamodb",
-            action="GetItem",
-            integration_http_method="POST",
-            options=apigw.IntegrationOptions(
-                credentials_role=self.status_role,
-                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-                request_templates={_JSON: templates.status_request(table.table_name)},
-                integration_responses=_error_responses(
-                    edge.STATUS_ERRORS, "200", templates.status_response()
-                ),
-            ),
-        )
-        resource.add_method(
+        self._add_table_route(
+            resource,
             "GET",
-            integration,
-            request_validator=self.validator,
-            request_parameters={"method.request.path.task_id": True},
-            method_responses=_method_responses("200", "400", "404", "500", "503"),
-            **method_options(self._access),
+            "GetItem",
+            self.status_role,
+            templates.status_request(table.table_name),
+            _error_responses(edge.STATUS_ERRORS, "200", templates.status_response()),
+            ("200", "400", "404", "500", "503"),
         )
 
     def _cancel_role(self, table: dynamodb.ITable) -> iam.Role:
@@ -334,29 +322,49 @@ class TaskApi(Construct):
         """``DELETE /tasks/{task_id}``: one conditional UpdateItem (``status.cancel_request``);
         202 when recorded, 404 for no such task (or another caller's), 409 once finished."""
         caller = caller_reference(self._access)
+        server_error = templates.error_response(edge.CANCEL_ERRORS, server_error=True)
+        self._add_table_route(
+            resource,
+            "DELETE",
+            "UpdateItem",
+            self.cancel_role,
+            templates.cancel_request(table.table_name, caller),
+            [
+                _json_response("202", templates.cancel_response()),
+                _json_response("500", templates.cancel_error_response(caller), r"4\d{2}"),
+                _json_response("503", server_error, r"5\d{2}"),
+            ],
+            ("202", "400", "404", "409", "500", "503"),
+        )
+
+    def _add_table_route(
+        self,
+        resource: apigw.Resource,
+        http_method: str,
+        action: str,
+        role: iam.Role,
+        request: str,
+        responses: list[apigw.IntegrationResponse],
+        codes: Sequence[str],
+    ) -> None:
+        """``http_method /tasks/{task_id}`` as one DynamoDB ``action`` on the status table."""
         integration = apigw.AwsIntegration(
             service="dynamodb",
-            action="UpdateItem",
+            action=action,
             integration_http_method="POST",
             options=apigw.IntegrationOptions(
-                credentials_role=self.cancel_role,
+                credentials_role=role,
                 passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-                request_templates={_JSON: templates.cancel_request(table.table_name, caller)},
-                integration_responses=[
-                    _json_response("202", templates.cancel_response()),
-                    _json_response("500", templates.cancel_error_response(caller), r"4\d{2}"),
-                    _json_response(
-                        "503", templates.error_response(edge.CANCEL_ERRORS, server_error=True), r"5\d{2}"
-                    ),
-                ],
+                request_templates={_JSON: request},
+                integration_responses=responses,
             ),
         )
         resource.add_method(
-            "DELETE",
+            http_method,
             integration,
             request_validator=self.validator,
             request_parameters={"method.request.path.task_id": True},
-            method_responses=_method_responses("202", "400", "404", "409", "500", "503"),
+            method_responses=_method_responses(*codes),
             **method_options(self._access),
         )
 

@@ -182,15 +182,23 @@ def test_cancelling_an_id_with_no_status_record_is_not_found_and_writes_nothing(
     assert handle.wait(timeout=30, sleep=no_sleep) == ReportResult(rows=10)
 
 
-def test_a_task_cancelled_between_attempts_is_never_run_again(stack: Stack) -> None:
-    ran: list[int] = []
+def flaky_app(stack: Stack, attempts: list[int], *, cancel_while_running: bool = False) -> TaskApp:
+    """A task whose attempts fail transiently (retried at once); it may cancel itself."""
     app = stack.app(backoff_base_seconds=0.0, backoff_max_seconds=0.0)
 
     @app.task("report.flaky")
     def flaky(req: Report, ctx: TaskContext) -> ReportResult:
-        ran.append(ctx.attempt)
-        raise ConnectionError("downstream blinked")
+        attempts.append(ctx.attempt)
+        if cancel_while_running:
+            assert app.client().handle(ctx.task_id).cancel()
+        raise ConnectionError("downstream blinked")  # retried... unless cancelled meanwhile
 
+    return app
+
+
+def test_a_task_cancelled_between_attempts_is_never_run_again(stack: Stack) -> None:
+    ran: list[int] = []
+    app = flaky_app(stack, ran)
     handle = app.client().submit("report.flaky", {"chunks": 1})
     stack.deliver(app, expect=1)
     status = handle.status()
@@ -260,14 +268,7 @@ def test_cancelling_a_finished_task_is_refused_and_changes_nothing(stack: Stack)
 
 def test_no_later_attempt_starts_once_cancellation_was_requested(stack: Stack) -> None:
     attempts: list[int] = []
-    app = stack.app(backoff_base_seconds=0.0, backoff_max_seconds=0.0)
-
-    @app.task("report.flaky")
-    def flaky(req: Report, ctx: TaskContext) -> ReportResult:
-        attempts.append(ctx.attempt)
-        assert app.client().handle(ctx.task_id).cancel()
-        raise ConnectionError("downstream blinked")  # retried... but cancelled meanwhile
-
+    app = flaky_app(stack, attempts, cancel_while_running=True)
     handle = app.client().submit("report.flaky", {"chunks": 1})
     stack.deliver(app, expect=1)
     status = handle.status()
