@@ -410,7 +410,7 @@ def _refused_cancel(item: Mapping[str, Mapping[str, str]] | None, caller: str | 
     if not item:
         return CancelResult("not_found")
     owner = item.get("caller", {}).get("S")
-    if caller is not None and owner is not None and owner != caller:
+    if caller is not None and owner and owner != caller:
         return CancelResult("not_found")
     return CancelResult("finished", status=item.get("status", {}).get("S"))
 

@@ -330,3 +330,34 @@ def test_any_status_item_renders_as_the_local_api_answers_it(fields, attempt, re
     rendered = render(templates.status_response(), body=json.dumps({"Item": item}))
     assert rendered.status is None
     assert json.loads(rendered.text) == TaskStatus.from_item(item).as_api_json()
+
+
+_ROLE_CALLER = st.sampled_from(["", ROLE, "arn:aws:iam::222222222222:user/other", 'it\'s "x" é'])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    exists=st.booleans(),
+    status=st.one_of(st.none(), st.sampled_from(["running", "retrying", "succeeded", "failed", "cancelled"])),
+    owner=st.one_of(st.none(), _ROLE_CALLER),
+    caller=st.sampled_from([ROLE, "arn:aws:iam::222222222222:user/other"]),
+)
+def test_a_refused_cancel_is_404_unless_the_callers_own_task_exists(exists, status, owner, caller) -> None:
+    """DynamoDB refused the condition and returned the old item (if any): another caller's
+    task is as unknown as a missing one; the caller's own (or an unowned) one is finished."""
+    item: dict[str, Any] = {"task_id": {"S": "t-1"}} if exists else {}
+    if exists and status is not None:
+        item["status"] = {"S": status}
+    if exists and owner is not None:
+        item["caller"] = {"S": owner}
+    refusal = {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "message": "x"}
+    if item:
+        refusal["Item"] = item
+    rendered = render(
+        templates.cancel_error_response("context.identity.userArn"),
+        body=json.dumps(refusal),
+        caller=Caller(user_arn=caller),
+    )
+    own = exists and (not owner or owner == caller)
+    expected = (409, edge.TASK_FINISHED) if own else (404, edge.TASK_NOT_FOUND)
+    assert (rendered.status, json.loads(rendered.text)["message"]) == expected
