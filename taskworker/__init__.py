@@ -8,6 +8,7 @@ from taskworker.errors import (
     TaskCancelledError,
     TaskDefinitionError,
     TaskFailedError,
+    TaskNotFoundError,
     TaskworkerError,
     WaitTimeoutError,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "TaskContext",
     "TaskDefinitionError",
     "TaskFailedError",
+    "TaskNotFoundError",
     "TaskResult",
     "TaskworkerError",
     "WaitTimeoutError",

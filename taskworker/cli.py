@@ -241,14 +241,19 @@ def cancel(
         str | None, typer.Option(help="Status table [default: $TASKWORKER_STATUS_TABLE].")
     ] = None,
 ) -> None:
-    """Cancel a task: not run if it has not started, asked to stop if it runs (exit 1 if it
-    already has a final status)."""
+    """Cancel a task: asked to stop if it runs, not run again if it waits for a retry (exit 1
+    if it already has a final status or no status record)."""
     from taskworker.client import TaskClient
+    from taskworker.errors import TaskNotFoundError
 
     config = settings(status_table=status_table)
     require(config.status_table, "status table", "TASKWORKER_STATUS_TABLE", "--status-table")
     with user_errors():
-        accepted = TaskClient(settings=config).cancel(task_id)
+        try:
+            accepted = TaskClient(settings=config).cancel(task_id)
+        except TaskNotFoundError as missing:  # exit 1 like `taskworker status`, not a usage error
+            err.print(str(missing), highlight=False)
+            raise typer.Exit(1) from None
     if not accepted:
         err.print(f"task {task_id} already has a final status; nothing to cancel", highlight=False)
         raise typer.Exit(1)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
-from taskworker.errors import TaskworkerError, validation_summary
+from taskworker.errors import TaskNotFoundError, TaskworkerError, validation_summary
 from taskworker.handle import TaskHandle
 from taskworker.messages import MAX_MESSAGE_BYTES, iso_from_epoch, message_size, send_attributes
 from taskworker.settings import Settings
@@ -162,11 +162,13 @@ class TaskClient:
         return status_table(self.settings.status_table, self.dynamodb)
 
     def cancel(self, task_id: str) -> bool:
-        """Ask for ``task_id`` to be cancelled (see :meth:`TaskHandle.cancel`); ``False``
-        when its status is already final."""
-        return self._status_table().request_cancel(
-            task_id, iso_from_epoch(time.time()), int(time.time()) + self.settings.status_ttl_seconds
-        )
+        """Ask for ``task_id`` to be cancelled (see :meth:`TaskHandle.cancel`): ``True`` when
+        the request is recorded, ``False`` when its status is already final; raises
+        :class:`~taskworker.errors.TaskNotFoundError` when the table has no record of it."""
+        result = self._status_table().request_cancel(task_id, iso_from_epoch(time.time()))
+        if result.answer == "not_found":
+            raise TaskNotFoundError(task_id)
+        return result.answer == "requested"
 
     def submit_many(
         self, requests: Iterable[TaskRequest | Mapping[str, Any]], *, progress: Any = None

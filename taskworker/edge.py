@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "CANCEL_ERRORS",
     "CORRELATION_HEADER",
     "ENQUEUE_ERRORS",
     "IDEMPOTENCY_HEADER",
@@ -23,6 +24,7 @@ __all__ = [
     "LOCAL_CALLER",
     "RETRY_AFTER_SECONDS",
     "STATUS_ERRORS",
+    "TASK_FINISHED",
     "TASK_NOT_FOUND",
     "WRONG_MEDIA_TYPE",
     "ErrorRule",
@@ -56,6 +58,7 @@ RETRY_AFTER_SECONDS = 1
 INVALID_BODY = "the request body does not match the task input schema"
 WRONG_MEDIA_TYPE = "send the task payload as application/json"
 TASK_NOT_FOUND = "task not found"
+TASK_FINISHED = "the task already finished; nothing to cancel"
 INVALID_TASK_ID = "the task id is not valid (no task can have it)"
 
 
@@ -202,3 +205,20 @@ STATUS_ERRORS = ErrorTable(
     unknown_4xx=ErrorRule(500, "the task status could not be read: the service is misconfigured" + _OPERATOR),
     server_error=ErrorRule(503, "the status store is unavailable, retry later"),
 )
+
+CANCEL_ERRORS = ErrorTable(
+    rules=(
+        STATUS_ERRORS.rules[0],
+        STATUS_ERRORS.rules[1],
+        STATUS_ERRORS.rules[2],
+        ErrorRule(
+            500,
+            "the API is not allowed to update the status table" + _OPERATOR,
+            ("AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException"),
+        ),
+    ),
+    unknown_4xx=ErrorRule(500, "the task could not be cancelled: the service is misconfigured" + _OPERATOR),
+    server_error=STATUS_ERRORS.server_error,
+)
+"""``DELETE /tasks/{task_id}``'s answers to DynamoDB's errors: the status route's, except
+that it writes. A refused condition is no error: it is answered 404 or 409 from the item."""

@@ -86,6 +86,19 @@ class TaskCancelledError(TaskworkerError):
     message is deleted, not retried and not dead-lettered."""
 
 
+class TaskNotFoundError(TaskworkerError, LookupError):
+    """Raised by ``handle.cancel()``: the status table has no record of ``task_id``. It was
+    never submitted, its record expired (the table's TTL), or it is still queued: a task's
+    record is written when its first attempt starts, and nothing can be cancelled before."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(
+            f"no status recorded for task {task_id} (never submitted, expired, or not started "
+            "yet: a task has a record once it starts); nothing to cancel"
+        )
+
+
 class WaitTimeoutError(TaskworkerError, TimeoutError):
     """Raised by ``handle.wait()`` when its timeout passed before the task had a final
     status; the task itself is not stopped."""

@@ -79,10 +79,13 @@ class TaskHandle:
         return self._source.status(self.task_id)
 
     def cancel(self) -> bool:
-        """Ask for the task to be cancelled; ``False`` when it already finished.
+        """Ask for the task to be cancelled: ``True`` when the request is recorded, ``False``
+        when the task already finished; raises :class:`~taskworker.TaskNotFoundError` when its
+        status has no record (never submitted, expired, or still queued: a task gets its
+        record when its first attempt starts).
 
-        A task that has not started is never run (it ends ``cancelled``); a running one
-        sees ``ctx.cancel_requested()`` and may stop, or finish and keep its result.
+        A task whose next attempt has not started is never run again (it ends ``cancelled``);
+        a running one sees ``ctx.cancel_requested()`` and may stop, or finish and keep its result.
         """
         return self._source.cancel(self.task_id)
 

@@ -15,6 +15,7 @@ item schema below is a public contract; keep it exactly:
 ``error_type``     S     optional
 ``error_message``  S     optional
 ``correlation_id`` S     optional, the message's correlation id
+``caller``         S     optional, who the API says sent it (not shown by ``GET``)
 ``cancel_requested_at`` S  optional, ISO-8601, when ``handle.cancel()`` asked
 ``progress_done``  N     optional, the last ``ctx.report_progress(done, ...)``
 ``progress_total`` N     optional
@@ -57,6 +58,7 @@ _STRING_FIELDS = (
     "result",
     "correlation_id",
     "cancel_requested_at",
+    "caller",
 )
 _ERROR_FIELDS = ("error_type", "error_message")
 
@@ -131,6 +133,9 @@ class TaskStatus:
     progress: Progress | None = None
     cancel_requested_at: str | None = None
     """Set by ``handle.cancel()``; kept on a status that finished anyway (too late)."""
+    caller: str | None = None
+    """The message's ``caller``: only that caller may cancel it through the API. Not part
+    of :meth:`as_api_json`: an identity is no business of whoever reads the status."""
 
     @property
     def final(self) -> bool:
@@ -196,6 +201,7 @@ class TaskStatus:
             correlation_id=text("correlation_id"),
             progress=Progress.from_item(item),
             cancel_requested_at=text("cancel_requested_at"),
+            caller=text("caller"),
         )
 
 
@@ -258,36 +264,23 @@ class StatusTable:
             raise
         return True
 
-    def request_cancel(self, task_id: str, now: str, expires_at: int) -> bool:
-        """Record a cancellation request; ``False`` when the task already has a final status.
+    def request_cancel(self, task_id: str, now: str, *, caller: str | None = None) -> CancelResult:
+        """Record a cancellation request: one conditional UpdateItem (:func:`cancel_request`).
 
-        One conditional UpdateItem: a task with no record yet (queued, not started) becomes
-        ``cancelled`` at once, so its message is dropped when it arrives; a running one keeps
-        its status and gets ``cancel_requested_at``, which its handler sees through
-        ``ctx.cancel_requested()`` and which stops any later attempt from starting.
+        A record that is not final gets ``cancel_requested_at`` (the latest request's time), which
+        a running handler sees through ``ctx.cancel_requested()`` and which stops any later
+        attempt from starting. No record is ``not_found`` and nothing is written: an id
+        nobody submitted must not leave a record behind. ``caller`` (the API's) must be the
+        record's own caller when the record names one; another caller's task is
+        ``not_found`` too, so a caller learns nothing about tasks that are not its own.
         """
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"task_id": {"S": task_id}},
-                UpdateExpression=(
-                    "SET cancel_requested_at = if_not_exists(cancel_requested_at, :now), "
-                    "#status = if_not_exists(#status, :cancelled), updated_at = :now, "
-                    "expires_at = if_not_exists(expires_at, :expires)"
-                ),
-                ConditionExpression=f"attribute_not_exists(task_id) OR NOT #status IN ({_FINAL_NAMES})",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":now": {"S": now},
-                    ":expires": {"N": str(expires_at)},
-                    **_FINAL_VALUES,
-                },
-            )
+            answer = self.client.update_item(**cancel_request(self.table, task_id, now, caller))
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return _refused_cancel(getattr(exc, "response", {}).get("Item"), caller)
+        return CancelResult("requested", answer["Attributes"]["cancel_requested_at"]["S"])
 
     def cancel_requested_at(self, task_id: str) -> str | None:
         """When cancellation was asked for, or ``None``: a GetItem of one attribute."""
@@ -364,6 +357,62 @@ class StatusTable:
             lambda status: {"PutRequest": {"Item": status.to_item()}},
             policy=policy,
         )
+
+
+CancelAnswer = Literal["requested", "finished", "not_found"]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """What a cancellation request found: ``requested`` (with when it was first asked),
+    ``finished`` (the record's final ``status``: nothing changed) or ``not_found``."""
+
+    answer: CancelAnswer
+    cancel_requested_at: str | None = None
+    status: str | None = None
+
+
+CANCEL_CONDITION = f"attribute_exists(task_id) AND NOT #status IN ({_FINAL_NAMES})"
+CALLER_CONDITION = " AND (attribute_not_exists(#caller) OR #caller = :caller)"
+
+
+def cancel_request(table: str, task_id: str, now: str, caller: str | None) -> dict[str, Any]:
+    """The UpdateItem of a cancellation request, as keyword arguments of the low-level client.
+
+    The deployed API's ``DELETE /tasks/{task_id}`` template is this very request with VTL
+    in place of ``task_id``, ``now`` and ``caller``, so both APIs and the client write alike.
+    On a refusal DynamoDB returns the old item (``ReturnValuesOnConditionCheckFailure``),
+    which tells a finished task from a missing one without a second call. A repeated request
+    moves ``cancel_requested_at`` to its own time: ``UPDATED_NEW`` then always names it
+    (moto, unlike DynamoDB, leaves out an attribute a SET did not change).
+    """
+    names = {"#status": "status"}
+    values: dict[str, Any] = {":now": {"S": now}, **_FINAL_VALUES}
+    condition = CANCEL_CONDITION
+    if caller is not None:
+        names["#caller"] = "caller"
+        values[":caller"] = {"S": caller}
+        condition += CALLER_CONDITION
+    return {
+        "TableName": table,
+        "Key": {"task_id": {"S": task_id}},
+        "UpdateExpression": ("SET cancel_requested_at = :now, updated_at = :now"),
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "UPDATED_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def _refused_cancel(item: Mapping[str, Mapping[str, str]] | None, caller: str | None) -> CancelResult:
+    """A refused request: no record, or another caller's, is ``not_found``; else finished."""
+    if not item:
+        return CancelResult("not_found")
+    owner = item.get("caller", {}).get("S")
+    if caller is not None and owner and owner != caller:
+        return CancelResult("not_found")
+    return CancelResult("finished", status=item.get("status", {}).get("S"))
 
 
 def status_table(name: str | None, client: Any) -> StatusTable:

@@ -1,6 +1,7 @@
-"""The REST API: ``POST /tasks/{task_type}`` enqueues, ``GET /tasks/{task_id}`` reads status.
+"""The REST API: ``POST /tasks/{task_type}`` enqueues, ``GET /tasks/{task_id}`` reads status,
+``DELETE /tasks/{task_id}`` asks for cancellation.
 
-Both routes are direct service integrations (API Gateway -> SQS, API Gateway -> DynamoDB):
+Every route is a direct service integration (API Gateway -> SQS, API Gateway -> DynamoDB):
 no Lambda sits in the request path, so accepting a task costs one SendMessage and answers in
 milliseconds even when the consumer is cold or saturated.
 """
@@ -11,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -135,6 +136,8 @@ class TaskApi(Construct):
             self._add_enqueue_route(tasks_resource, spec, queue)
         by_id = tasks_resource.add_resource("{task_id}")
         self._add_status_route(by_id, status_table)
+        self.cancel_role = self._cancel_role(status_table)
+        self._add_cancel_route(by_id, status_table)
         self._add_unknown_task_route(by_id)
         self._add_gateway_responses()
         self._apply_access(access)
@@ -145,27 +148,31 @@ class TaskApi(Construct):
         return self.rest_api.url
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` enqueue every registered task and read any task's status (IAM access).
+        """Let ``grantee`` enqueue every registered task, read any task's status and cancel
+        its own tasks (IAM access).
 
-        POST is granted per task resource; GET needs ``/tasks/*`` because task ids are only
-        known at run time, which is acknowledged for cdk-nag on the grantee.
+        POST is granted per task resource; GET and DELETE need ``/tasks/*`` because task ids
+        are only known at run time, which is acknowledged for cdk-nag on the grantee. Which
+        task a DELETE may touch is the API's rule (the caller's own), not the grant's.
         """
         stage = self._stage_name
         arns = [self.rest_api.arn_for_execute_api("POST", f"/tasks/{name}", stage)
                 for name in self._task_names]  # fmt: skip
-        status_arn = self.rest_api.arn_for_execute_api("GET", "/tasks/*", stage)
+        by_id = [self.rest_api.arn_for_execute_api(method, "/tasks/*", stage) for method in ("GET", "DELETE")]
         grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[*arns, status_arn]
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[*arns, *by_id]
         )
         principal = grantee.grant_principal
         if isinstance(principal, Construct):
             api_id = Stack.of(self).get_logical_id(self.rest_api.node.default_child)  # type: ignore[arg-type]
-            acknowledge(
-                principal,
-                f"IAM5[Resource::{arn_prefix(principal, 'execute-api')}:<{api_id}>/{stage}/GET/tasks/*]",
-                "Reading a status is GET /tasks/{task_id}; task ids are SQS message ids known "
-                "only at run time, so the path parameter is a wildcard.",
-            )
+            prefix = f"{arn_prefix(principal, 'execute-api')}:<{api_id}>/{stage}"
+            for method in ("GET", "DELETE"):
+                acknowledge(
+                    principal,
+                    f"IAM5[Resource::{prefix}/{method}/tasks/*]",
+                    f"{method} /tasks/{{task_id}} (status, cancellation): task ids are SQS message "
+                    "ids known only at run time, so the path parameter is a wildcard.",
+                )
         return grant
 
     def _rest_api(self, options: ApiOptions) -> apigw.RestApi:
@@ -208,7 +215,14 @@ class TaskApi(Construct):
             "APIG6); AWS's managed policy is the documented, minimal policy for it.",
         )
 
-    def _service_role(self, construct_id: str, action: str, resource_arn: str, purpose: str) -> iam.Role:
+    def _service_role(
+        self,
+        construct_id: str,
+        action: str,
+        resource_arn: str,
+        purpose: str,
+        conditions: dict[str, Any] | None = None,
+    ) -> iam.Role:
         """A role API Gateway assumes for one integration, allowed exactly one action on one
         ARN, and trusted only when API Gateway acts for this API (no confused deputy)."""
         principal = iam.ServicePrincipal("apigateway.amazonaws.com").with_conditions(
@@ -224,7 +238,9 @@ class TaskApi(Construct):
             description=f"API Gateway integration role that {purpose}",
             inline_policies={
                 "Integration": iam.PolicyDocument(
-                    statements=[iam.PolicyStatement(actions=[action], resources=[resource_arn])]
+                    statements=[
+                        iam.PolicyStatement(actions=[action], resources=[resource_arn], conditions=conditions)
+                    ]
                 )
             },
         )
@@ -280,25 +296,75 @@ class TaskApi(Construct):
         return apigw.Model.from_model_name(self, f"{name}Ref", cfn.ref)
 
     def _add_status_route(self, resource: apigw.Resource, table: dynamodb.ITable) -> None:
+        self._add_table_route(
+            resource,
+            "GET",
+            "GetItem",
+            self.status_role,
+            templates.status_request(table.table_name),
+            _error_responses(edge.STATUS_ERRORS, "200", templates.status_response()),
+            ("200", "400", "404", "500", "503"),
+        )
+
+    def _cancel_role(self, table: dynamodb.ITable) -> iam.Role:
+        """UpdateItem on the status table and nothing else, and only as the template asks it:
+        answering just the attributes it set (``ReturnValues: UPDATED_NEW``), so the role
+        cannot be made to return whole items (results, errors) from a write."""
+        return self._service_role(
+            "CancelRole",
+            "dynamodb:UpdateItem",
+            table.table_arn,
+            "records cancellation requests",
+            conditions={"StringEquals": {"dynamodb:ReturnValues": "UPDATED_NEW"}},
+        )
+
+    def _add_cancel_route(self, resource: apigw.Resource, table: dynamodb.ITable) -> None:
+        """``DELETE /tasks/{task_id}``: one conditional UpdateItem (``status.cancel_request``);
+        202 when recorded, 404 for no such task (or another caller's), 409 once finished."""
+        caller = caller_reference(self._access)
+        server_error = templates.error_response(edge.CANCEL_ERRORS, server_error=True)
+        self._add_table_route(
+            resource,
+            "DELETE",
+            "UpdateItem",
+            self.cancel_role,
+            templates.cancel_request(table.table_name, caller),
+            [
+                _json_response("202", templates.cancel_response()),
+                _json_response("500", templates.cancel_error_response(caller), r"4\d{2}"),
+                _json_response("503", server_error, r"5\d{2}"),
+            ],
+            ("202", "400", "404", "409", "500", "503"),
+        )
+
+    def _add_table_route(
+        self,
+        resource: apigw.Resource,
+        http_method: str,
+        action: str,
+        role: iam.Role,
+        request: str,
+        responses: list[apigw.IntegrationResponse],
+        codes: Sequence[str],
+    ) -> None:
+        """``http_method /tasks/{task_id}`` as one DynamoDB ``action`` on the status table."""
         integration = apigw.AwsIntegration(
             service="dynamodb",
-            action="GetItem",
+            action=action,
             integration_http_method="POST",
             options=apigw.IntegrationOptions(
-                credentials_role=self.status_role,
+                credentials_role=role,
                 passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-                request_templates={_JSON: templates.status_request(table.table_name)},
-                integration_responses=_error_responses(
-                    edge.STATUS_ERRORS, "200", templates.status_response()
-                ),
+                request_templates={_JSON: request},
+                integration_responses=responses,
             ),
         )
         resource.add_method(
-            "GET",
+            http_method,
             integration,
             request_validator=self.validator,
             request_parameters={"method.request.path.task_id": True},
-            method_responses=_method_responses("200", "400", "404", "500", "503"),
+            method_responses=_method_responses(*codes),
             **method_options(self._access),
         )
 

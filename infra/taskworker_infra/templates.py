@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from taskworker import edge
+from taskworker import edge, status
 from taskworker.messages import CALLER, CORRELATION_ID, IDEMPOTENCY_KEY, TASK_TYPE
 
 __all__ = [
     "CORRELATION_HEADER",
     "IDEMPOTENCY_HEADER",
+    "cancel_error_response",
+    "cancel_request",
+    "cancel_response",
     "enqueue_request",
     "enqueue_response",
     "error_body",
@@ -123,18 +126,26 @@ def error_response(table: edge.ErrorTable, *, server_error: bool = False) -> str
     """
     if server_error:
         return _answer(table.server_error)
-    read_code = (
-        "#set($body = $input.path('$'))"
-        '#set($code = "$!body.Error.Code")'
-        "#if($code == '')#set($code = \"$!body.ErrorResponse.Error.Code\")#end"
-        "#if($code == '')#set($code = \"$!body.get('__type')\")#end"
-        "#set($code = $code.replaceAll('^.*#', ''))"
-    )
+    return _READ_CODE + _code_branches(table)
+
+
+_READ_CODE = (
+    "#set($body = $input.path('$'))"
+    '#set($code = "$!body.Error.Code")'
+    "#if($code == '')#set($code = \"$!body.ErrorResponse.Error.Code\")#end"
+    "#if($code == '')#set($code = \"$!body.get('__type')\")#end"
+    "#set($code = $code.replaceAll('^.*#', ''))"
+)
+"""VTL setting ``$body`` (the service's answer) and ``$code`` (its error code, in any of
+the protocols' spellings)."""
+
+
+def _code_branches(table: edge.ErrorTable) -> str:
     branches = [
         "#if(" + " || ".join(f"$code == '{code}'" for code in rule.codes) + ")" + _answer(rule)
         for rule in table.rules
     ]
-    return read_code + "#else".join(branches) + "#else" + _answer(table.unknown_4xx) + "#end" * len(branches)
+    return "#else".join(branches) + "#else" + _answer(table.unknown_4xx) + "#end" * len(branches)
 
 
 def unknown_task_response() -> str:
@@ -220,3 +231,78 @@ def status_response() -> str:
         + _optional("cancel_requested_at", _string_field("cancel_requested_at", "cancel_requested_at"))
         + "}#end"
     )
+
+
+# ------------------------------------------------------------------ DELETE /tasks/{task_id}
+
+_TASK_ID, _NOW, _CALLER = "@@task_id@@", "@@now@@", "@@caller@@"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _request_time() -> str:
+    """VTL setting ``$now`` to the request time as the status table writes times
+    (``2026-12-01T12:00:00.123Z``), from ``$context.requestTime``
+    (``01/Dec/2026:12:00:00 +0000``) and the milliseconds of ``requestTimeEpoch``."""
+    months = "".join(f".replace('-{name}-', '-{n:02d}-')" for n, name in enumerate(_MONTHS, start=1))
+    return (
+        '#set($now = "$context.requestTime")'
+        "#set($now = $now.replaceAll('^([0-9]+)/([A-Za-z]+)/([0-9]+):([0-9:]+) .*$', '$3-$2-$1T$4')"
+        + months
+        + ")"
+        + '#set($ms = "$context.requestTimeEpoch")'
+        + "#set($ms = $ms.replaceAll('^.*([0-9][0-9][0-9])$', '$1'))"
+        + '#set($now = "${now}.${ms}Z")'
+    )
+
+
+def cancel_request(table_name: str, caller_reference: str) -> str:
+    """UpdateItem of ``status.cancel_request`` (the client's very request), keyed by the
+    ``task_id`` path parameter and conditional on the caller (``caller_reference``) being
+    the task's own, or the task naming none."""
+    request = json.dumps(status.cancel_request(table_name, _TASK_ID, _NOW, _CALLER))
+    return (
+        _caller(caller_reference)
+        + _request_time()
+        + request.replace(_TASK_ID, _json_string("$input.params('task_id')"))
+        .replace(_NOW, "$now")
+        .replace(_CALLER, _json_string("$caller"))
+    )
+
+
+def cancel_response() -> str:
+    """202 body: the task id and when cancellation was first asked for."""
+    return (
+        "#set($at = $input.path('$.Attributes.cancel_requested_at.S'))"
+        '{"task_id": "' + _json_string("$input.params('task_id')") + '", '
+        '"cancel_requested_at": "' + _json_string("$at") + '"}'
+    )
+
+
+def cancel_error_response(caller_reference: str) -> str:
+    """A refused condition answered from the old item DynamoDB returns with it: no item, or
+    another caller's, is 404 (as ``GET`` answers for an unknown id); a final one is 409.
+    Any other error code is answered by :data:`edge.CANCEL_ERRORS`."""
+    refused = (
+        "#set($old = $body.Item)"
+        '#set($owner = "$!old.caller.S")'
+        "#if("
+        + _present_in("old", "task_id")
+        + " && ($owner == '' || $owner == $caller))"
+        + _answer(edge.ErrorRule(409, edge.TASK_FINISHED))
+        + "#else"
+        + _answer(edge.ErrorRule(404, edge.TASK_NOT_FOUND))
+        + "#end"
+    )
+    return (
+        _caller(caller_reference)
+        + _READ_CODE
+        + "#if($code == 'ConditionalCheckFailedException')"
+        + refused
+        + "#else"
+        + _code_branches(edge.CANCEL_ERRORS)
+        + "#end"
+    )
+
+
+def _present_in(variable: str, attribute: str) -> str:
+    return f'"$!{variable}.{attribute}.S" != ""'

@@ -4,7 +4,8 @@
 deployed API validates against the same JSON Schema at the edge) and sends it to the queue
 with the deployed API's attributes: ``task_type``, ``correlation_id``, ``idempotency_key``
 and ``caller``, always :data:`~taskworker.edge.LOCAL_CALLER` (nobody authenticates here);
-it answers 202 ``{"task_id": ...}``. ``GET /tasks/{task_id}`` returns the status record.
+it answers 202 ``{"task_id": ...}``. ``GET /tasks/{task_id}`` returns the status record;
+``DELETE /tasks/{task_id}`` asks for cancellation, as the local caller (202, 404, 409).
 Client code written against this moves to AWS unchanged.
 
 What a request gets is decided in one place, :meth:`LocalApi.answer` (a table of routes
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from pydantic import ValidationError
 
 from taskworker import edge
 from taskworker.dev.ports import LOCALHOST, ensure_free
-from taskworker.messages import MAX_MESSAGE_BYTES, message_size, send_attributes
+from taskworker.messages import MAX_MESSAGE_BYTES, iso_from_epoch, message_size, send_attributes
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -165,10 +167,30 @@ class LocalApi:
             return _error(HTTPStatus.NOT_FOUND, edge.TASK_NOT_FOUND, request_id)
         return Answer(HTTPStatus.OK, status.as_api_json())
 
+    def cancel(self, task_id: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """DELETE /tasks/{task_id}: the deployed API's conditional UpdateItem, as the local
+        caller (tasks another caller sent are not found, as in AWS)."""
+        from taskworker.status import status_table
+
+        request_id = str(uuid.uuid4())
+        table = status_table(self.app.settings.status_table, self.app.clients.dynamodb)
+        try:
+            result = table.request_cancel(task_id, iso_from_epoch(time.time()), caller=edge.LOCAL_CALLER)
+        except Exception as exc:
+            return _refusal(_rule(edge.CANCEL_ERRORS, exc), request_id)
+        if result.answer == "not_found":
+            return _error(HTTPStatus.NOT_FOUND, edge.TASK_NOT_FOUND, request_id)
+        if result.answer == "finished":
+            return _error(HTTPStatus.CONFLICT, edge.TASK_FINISHED, request_id)
+        return Answer(
+            HTTPStatus.ACCEPTED, {"task_id": task_id, "cancel_requested_at": result.cancel_requested_at}
+        )
+
 
 _ROUTES: dict[str, Callable[[LocalApi, str, Mapping[str, str], bytes], Answer]] = {
     "POST": LocalApi.submit,
     "GET": LocalApi.status,
+    "DELETE": LocalApi.cancel,
 }
 """Method -> handler of ``/tasks/{id}``: the whole routing table."""
 

@@ -16,6 +16,7 @@ from taskworker.dev.event_source import EventSourceConfig, LambdaEventSource
 from taskworker.dev.ports import LOCALHOST
 from taskworker.dev.resources import DevResources, consumer_timeout, prefix_for, provision, visibility_for
 from taskworker.dev.results_log import ResultsLog
+from taskworker.status import StatusTable
 
 Runtime = Literal["lambda", "worker"]
 
@@ -86,7 +87,12 @@ class DevStack:
         self.api.start()
         self._exit.callback(self.api.stop)
         self.console_url = self._start_console(clients)
-        self.results = ResultsLog(clients.sqs, provisioned.results_queue_url, self.printer)
+        self.results = ResultsLog(
+            clients.sqs,
+            provisioned.results_queue_url,
+            self.printer,
+            status=StatusTable(self.resources.status_table, clients.dynamodb),
+        )
         self.results.start()
         self._exit.callback(self.results.stop)
         self._consumer = self._start_consumer(clients, provisioned.settings.queue_url)

@@ -212,6 +212,7 @@ class TaskStatusMiddleware(Middleware):
             updated_at=iso_from_epoch(now),
             expires_at=int(now) + self.ttl_seconds,
             correlation_id=message.correlation_id,
+            caller=message.caller,
         )
 
     def _write(self, what: str, task_id: str, write: Callable[[], object]) -> object:

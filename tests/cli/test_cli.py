@@ -167,15 +167,21 @@ def new_status_table(env: Any) -> tuple[str, Any]:
 def test_cancel(env, monkeypatch):
     table, dynamodb = new_status_table(env)
     dynamodb.put_item(TableName=table, Item={"task_id": {"S": "t-done"}, "status": {"S": "succeeded"}})
+    dynamodb.put_item(TableName=table, Item={"task_id": {"S": "t-running"}, "status": {"S": "running"}})
     monkeypatch.setenv("TASKWORKER_STATUS_TABLE", table)
-    result = invoke("cancel", "t-queued")
+    result = invoke("cancel", "t-running")
     assert result.exit_code == 0, result.output
-    assert json.loads(invoke("status", "t-queued").stdout)["status"] == "cancelled"
+    record = json.loads(invoke("status", "t-running").stdout)
+    assert (record["status"], "cancel_requested_at" in record) == ("running", True)
     refused = invoke("cancel", "t-done")
     assert refused.exit_code == 1
     assert "already has a final status" in refused.output
+    unknown = invoke("cancel", "t-unknown")
+    assert unknown.exit_code == 1
+    assert "no status recorded for task t-unknown" in unknown.output
+    assert invoke("status", "t-unknown").exit_code == 1, "nothing was written for an unknown id"
     monkeypatch.delenv("TASKWORKER_STATUS_TABLE")
-    assert invoke("cancel", "t-queued").exit_code == 2
+    assert invoke("cancel", "t-running").exit_code == 2
 
 
 def put_dead_letters(sqs: Any, dlq_url: str, count: int) -> None:

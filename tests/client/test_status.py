@@ -8,6 +8,7 @@ import boto3
 
 from taskworker import Settings
 from taskworker.client import TaskClient
+from taskworker.status import TaskStatus
 
 
 def test_get_status_reads_the_item(moto_endpoint):
@@ -41,3 +42,11 @@ def test_get_status_reads_the_item(moto_endpoint):
     assert status["attempt"] == 2
     assert status["result"] == {"rows": 3}
     assert client.get_status("t-unknown") is None
+
+
+def test_the_caller_is_stored_but_never_shown() -> None:
+    status = TaskStatus("t-1", "report.generate", "running", 1, "a", "b", 9, caller="arn:aws:iam::1:user/x")
+    item = status.to_item()
+    assert item["caller"] == {"S": "arn:aws:iam::1:user/x"}
+    assert TaskStatus.from_item(item) == status
+    assert "caller" not in status.as_api_json()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -24,21 +25,21 @@ from taskworker import edge
 from taskworker.aws import Clients
 from taskworker.dev.api import LocalApi
 from taskworker.settings import Settings
-from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, REQUEST_ID, Case
+from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, NOW, REQUEST_ID, Case, item_after
 from tests.infra.sample_app import app
 from tests.moto_env import REGION
 
 
 class Faulty:
-    """Wraps a boto3 client; ``operation`` raises the next armed error code, as botocore does."""
+    """Wraps a boto3 client; its ``operations`` raise the armed error code, as botocore does."""
 
-    def __init__(self, client: Any, operation: str) -> None:
+    def __init__(self, client: Any, *operations: str) -> None:
         self._client = client
-        self._operation = operation
+        self._operations = operations
         self.fault: tuple[str, int] | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if name == self._operation and self.fault is not None:
+        if name in self._operations and self.fault is not None:
             code, status = self.fault
             error = {
                 "Error": {"Code": code, "Message": "refused"},
@@ -46,7 +47,7 @@ class Faulty:
             }
 
             def fail(**_: Any) -> Any:
-                raise ClientError(error, self._operation)  # type: ignore[arg-type]
+                raise ClientError(error, name)  # type: ignore[arg-type]
 
             return fail
         return getattr(self._client, name)
@@ -66,7 +67,7 @@ class LocalRunner:
             BillingMode="PAY_PER_REQUEST",
         )
         self.faulty_sqs = Faulty(self.sqs, "send_message")
-        self.faulty_dynamodb = Faulty(self.dynamodb, "get_item")
+        self.faulty_dynamodb = Faulty(self.dynamodb, "get_item", "update_item")
         app.configure(settings=Settings(status_table=name), clients=Clients(dynamodb=self.faulty_dynamodb))
         self.api = LocalApi(app, self.faulty_sqs, self.queue_url, port=0)
         self.url = self.api.start()
@@ -106,11 +107,20 @@ def local(moto_endpoint: str) -> Iterator[LocalRunner]:
     app.configure(settings=Settings(), clients=Clients())
 
 
-def _fill(value: Any, request_id: str, message_id: str) -> Any:
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def _fill(value: Any, request_id: str = "", message_id: str = "", now: str = "") -> Any:
+    """Placeholders replaced by what this run knows: the local caller, and what the answer says."""
     if isinstance(value, str):
-        return value.replace(REQUEST_ID, request_id).replace(MESSAGE_ID, message_id)
+        return (
+            value.replace(REQUEST_ID, request_id)
+            .replace(MESSAGE_ID, message_id)
+            .replace(CALLER, edge.LOCAL_CALLER)
+            .replace(NOW, now)
+        )
     if isinstance(value, dict):
-        return {k: _fill(v, request_id, message_id) for k, v in value.items()}
+        return {k: _fill(v, request_id, message_id, now) for k, v in value.items()}
     return value
 
 
@@ -126,8 +136,9 @@ def _expected_attributes(attributes: dict[str, str], received: dict[str, str]) -
 def test_local_api_answers_each_case_as_deployed(local: LocalRunner, case: Case) -> None:
     if not case.over_http:
         pytest.skip("HTTP cannot carry this header value as given")
+    task_id = case.path.rsplit("/", 1)[-1]
     if case.item is not None:
-        item = {**case.item, "task_id": {"S": case.path.rsplit("/", 1)[-1]}}
+        item = {**_fill(case.item), "task_id": {"S": task_id}}
         local.dynamodb.put_item(TableName=local.table, Item=item)
     local.faulty_sqs.fault = local.faulty_dynamodb.fault = None
     if case.fault is not None:
@@ -137,7 +148,15 @@ def test_local_api_answers_each_case_as_deployed(local: LocalRunner, case: Case)
     sent = local.received()
     request_id = answer.get("request_id", "") if isinstance(answer, dict) else ""
     message_id = answer.get("task_id", "") if status == 202 else ""
-    assert (status, answer) == (case.status, _fill(case.answer, request_id, message_id))
+    now = answer.get("cancel_requested_at", "") if case.method == "DELETE" else ""
+    assert now == "" or ISO_TIME.match(now), now
+    assert (status, answer) == (case.status, _fill(case.answer, request_id, message_id, now))
+    if case.method == "DELETE" and case.fault is None:
+        stored = local.dynamodb.get_item(TableName=local.table, Key={"task_id": {"S": task_id}}).get("Item")
+        expected = item_after(case)
+        assert stored == (
+            None if expected is None else {**_fill(expected, now=now), "task_id": {"S": task_id}}
+        )
     assert edge.header(headers, "Retry-After") == case.retry_after
     if case.sent is None:
         assert sent == []

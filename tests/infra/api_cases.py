@@ -4,8 +4,9 @@
 VTL rendered by ``velocity.py``); a dev-API test drives the same cases through
 ``taskworker dev``'s API, so any difference between local and deployed answers fails a test.
 Values that only the runner knows are placeholders it substitutes: :data:`REQUEST_ID`
-(the request id of the answer), :data:`MESSAGE_ID` (the task id SQS assigned) and
-:data:`CALLER` (the principal the runner authenticated as, as the API names it).
+(the request id of the answer), :data:`MESSAGE_ID` (the task id SQS assigned),
+:data:`CALLER` (the principal the runner authenticated as, as the API names it; also in
+stored items) and :data:`NOW` (the request's time, as a cancellation records it).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Any
 from taskworker import edge
 from taskworker.messages import CALLER as CALLER_ATTRIBUTE
 from taskworker.messages import CORRELATION_ID, IDEMPOTENCY_KEY, TASK_TYPE
-from taskworker.status import TaskStatus
+from taskworker.status import FINAL, TaskStatus
 
 REQUEST_ID = "<request-id>"
 MESSAGE_ID = "<message-id>"
 CALLER = "<caller>"
+NOW = "<now>"
+OTHER_CALLER = "arn:aws:iam::222222222222:user/someone-else"
 
 TASK = "report.generate"
 VALID_BODY = '{"account_id": "acme", "period": {"start": "2024-05"}}'
@@ -40,7 +43,8 @@ class Case:
     """One request, what the service answers, and what must come out of the API.
 
     ``sent`` is the message that must reach SQS (body and String attributes), ``None`` when
-    nothing may be sent. For GET, ``item`` is the status table's item (``None``: no item).
+    nothing may be sent. For GET and DELETE, ``item`` is the status table's item (``None``:
+    no item); after a DELETE the runner compares the stored item with :func:`item_after`.
     """
 
     name: str
@@ -225,7 +229,7 @@ STATUS_ITEMS = {
         "progress_msg": {"S": "chunk \"3\" of 'ten' é\n"},
         "progress_at": {"S": "2024-05-01T00:00:01.500Z"},
     },
-    "cancelled before it started (written by handle.cancel())": {
+    "cancelled between attempts, with the request time": {
         "task_id": {"S": "t-1"},
         "status": {"S": "cancelled"},
         "cancel_requested_at": {"S": "2024-05-01T00:00:00.500Z"},
@@ -252,6 +256,65 @@ def _status() -> list[Case]:
     return cases
 
 
+RUNNING_ITEM = {
+    **{
+        k: v
+        for k, v in FULL_ITEM.items()
+        if k not in ("finished_at", "result", "error_type", "error_message")
+    },
+    "status": {"S": "running"},
+    "caller": {"S": CALLER},
+}
+EARLIER = "2024-05-01T00:00:00.500Z"
+
+
+def _cancel(name: str, item: dict[str, Any] | None, status: int, answer: dict[str, Any],
+            *, path: str = "/tasks/t-1") -> Case:  # fmt: skip
+    return Case(f"cancel: {name}", "DELETE", path, status, answer, item=item)
+
+
+def _cancels() -> list[Case]:
+    requested = {"task_id": "t-1", "cancel_requested_at": NOW}
+    not_found = _error(edge.TASK_NOT_FOUND)
+    without_caller = {k: v for k, v in RUNNING_ITEM.items() if k != "caller"}
+    return [
+        _cancel("a running task of this caller", RUNNING_ITEM, 202, requested),
+        _cancel("a running task sent without a caller (TaskClient)", without_caller, 202, requested),
+        _cancel(
+            "asked twice: the request's time is the latest",
+            {**RUNNING_ITEM, "status": {"S": "retrying"}, "cancel_requested_at": {"S": EARLIER}},
+            202,
+            requested,
+        ),
+        *[
+            _cancel(
+                f"a {name} task",
+                {**FULL_ITEM, "status": {"S": name}, "caller": {"S": CALLER}},
+                409,
+                _error(edge.TASK_FINISHED),
+            )
+            for name in sorted(FINAL)
+        ],
+        _cancel("a finished task sent without a caller", FULL_ITEM, 409, _error(edge.TASK_FINISHED)),
+        _cancel(
+            "another caller's running task", {**RUNNING_ITEM, "caller": {"S": OTHER_CALLER}}, 404, not_found
+        ),
+        _cancel(
+            "another caller's finished task", {**FULL_ITEM, "caller": {"S": OTHER_CALLER}}, 404, not_found
+        ),
+        _cancel("an unknown task (nothing is written)", None, 404, not_found, path="/tasks/t-404"),
+        _cancel("an id with quotes", None, 404, not_found, path="/tasks/it's\"x"),
+    ]
+
+
+def item_after(case: Case) -> dict[str, Any] | None:
+    """The stored item once ``case`` (a DELETE) was answered: a 202 set the request's time
+    as ``cancel_requested_at`` and ``updated_at``; anything else changed nothing."""
+    if case.item is None or case.status != 202:
+        return case.item
+    return {**case.item, "cancel_requested_at": {"S": NOW}, "updated_at": {"S": NOW}}
+
+
 CASES: list[Case] = [
     _accepted("valid body, no optional headers"),
     *_idempotency_spellings(),
@@ -268,4 +331,6 @@ CASES: list[Case] = [
     *_faults(edge.ENQUEUE_ERRORS, "POST", f"/tasks/{TASK}", body=VALID_BODY),
     *_status(),
     *_faults(edge.STATUS_ERRORS, "GET", "/tasks/t-1"),
+    *_cancels(),
+    *_faults(edge.CANCEL_ERRORS, "DELETE", "/tasks/t-1"),
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -141,9 +142,10 @@ class Gateway:
         headers: dict[str, str] | None = None,
         body: str = "",
         caller: velocity.Caller | None = None,
-        service: tuple[int, str] = (200, "{}"),
+        service: tuple[int, str] | Callable[[str], tuple[int, str]] = (200, "{}"),
     ) -> Answer:
-        """Play one request; ``service`` is what the integration answers (status, body)."""
+        """Play one request; ``service`` is what the integration answers (status, body), or
+        a function answering the rendered integration request (a real service's answer)."""
         headers = dict(headers or {})
         props, path_params = self._route(method, path)
         integration = props["Integration"]
@@ -163,9 +165,11 @@ class Gateway:
         )
         if integration["Type"] == "MOCK":
             service = (_mock_status(rendered.text), "")
+        elif callable(service):
+            service = service(rendered.text)
         return self._respond(integration, service, rendered.text, headers, path_params, caller)
 
-    def _respond(self, integration: dict[str, Any], service: tuple[int, str], sent: str,
+    def _respond(self, integration: dict[str, Any], service: Any, sent: str,
                  headers: dict[str, str], path_params: dict[str, str],
                  caller: velocity.Caller | None) -> Answer:  # fmt: skip
         status, service_body = service

@@ -81,7 +81,7 @@ def test_posts_validate_bodies_and_use_iam(synthesis) -> None:
     validator_id, validator = only(tpl, "AWS::ApiGateway::RequestValidator")
     assert validator["ValidateRequestBody"] is True
     assert validator["ValidateRequestParameters"] is True
-    for method in _methods(tpl, "POST") + _methods(tpl, "GET"):
+    for method in _methods(tpl, "POST") + _methods(tpl, "GET") + _methods(tpl, "DELETE"):
         assert method["RequestValidatorId"] == {"Ref": validator_id}
         assert method["AuthorizationType"] == "AWS_IAM"
         assert "ApiKeyRequired" not in method
@@ -156,6 +156,53 @@ def test_status_route_is_a_dynamodb_get_item(synthesis) -> None:
     }
     assert responses["503"]["SelectionPattern"] == r"5\d{2}"
     assert sorted(r["StatusCode"] for r in method["MethodResponses"]) == ["200", "400", "404", "500", "503"]
+
+
+def test_cancel_route_is_a_conditional_dynamodb_update_item(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    (method,) = _methods(tpl, "DELETE")
+    assert _path_parts(tpl)[method["ResourceId"]["Ref"]] == "{task_id}"
+    assert method["AuthorizationType"] == "AWS_IAM"
+    assert method["RequestParameters"] == {"method.request.path.task_id": True}
+    integration = method["Integration"]
+    assert integration["PassthroughBehavior"] == "NEVER"
+    assert integration["Credentials"] == arn(logical_id(tpl, "AWS::IAM::Role", "CancelRole"))
+    assert ":dynamodb:action/UpdateItem" in json.dumps(integration["Uri"])
+    request = json.dumps(integration["RequestTemplates"]["application/json"])
+    assert logical_id(tpl, "AWS::DynamoDB::Table", "Status") in request
+    assert "ReturnValuesOnConditionCheckFailure" in request
+    caller = "context.identity.userArn"
+    responses = {r["StatusCode"]: r for r in integration["IntegrationResponses"]}
+    assert set(responses) == {"202", "500", "503"}
+    assert responses["202"]["ResponseTemplates"] == {"application/json": templates.cancel_response()}
+    assert responses["500"]["SelectionPattern"] == r"4\d{2}"
+    assert responses["500"]["ResponseTemplates"] == {
+        "application/json": templates.cancel_error_response(caller)
+    }
+    assert responses["503"]["SelectionPattern"] == r"5\d{2}"
+    codes = sorted(r["StatusCode"] for r in method["MethodResponses"])
+    assert codes == ["202", "400", "404", "409", "500", "503"]
+
+
+def test_cancel_role_may_only_update_status_items_answering_the_updated_attributes(synthesis) -> None:
+    tpl = synthesis.templates["Default"]
+    role_id = logical_id(tpl, "AWS::IAM::Role", "CancelRole")
+    props = resources(tpl, "AWS::IAM::Role")[role_id]
+    (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert logical_id(tpl, "AWS::ApiGateway::RestApi", "Api") in json.dumps(trust["Condition"])
+    (policy,) = props["Policies"]
+    assert statements(policy["PolicyDocument"]) == [
+        {
+            "Action": ["dynamodb:UpdateItem"],
+            "Condition": {"StringEquals": {"dynamodb:ReturnValues": "UPDATED_NEW"}},
+            "Effect": "Allow",
+            "Resource": arn(logical_id(tpl, "AWS::DynamoDB::Table", "Status")),
+        }
+    ]
+    assert "ManagedPolicyArns" not in props
+    assert not [p for p in resources(tpl, "AWS::IAM::Policy").values()
+                if {"Ref": role_id} in p["Roles"]]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -235,7 +282,7 @@ def test_gateway_errors_have_the_error_shape(synthesis, kind: str) -> None:
         assert responses[kind]["ResponseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
 
 
-def test_grant_invoke_is_per_task_for_post_and_wildcard_only_for_status(synthesis) -> None:
+def test_grant_invoke_is_per_task_for_post_and_wildcard_only_for_status_and_cancel(synthesis) -> None:
     tpl = synthesis.templates["Default"]
     caller = logical_id(tpl, "AWS::IAM::Role", "Caller")
     (policy,) = [p for p in resources(tpl, "AWS::IAM::Policy").values()
@@ -243,12 +290,14 @@ def test_grant_invoke_is_per_task_for_post_and_wildcard_only_for_status(synthesi
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "execute-api:Invoke"
     suffixes = sorted(part["Fn::Join"][1][-1] for part in statement["Resource"])
-    assert suffixes == sorted([*(f"/v1/POST/tasks/{t}" for t in TASKS), "/v1/GET/tasks/*"])
+    assert suffixes == sorted(
+        [*(f"/v1/POST/tasks/{t}" for t in TASKS), "/v1/GET/tasks/*", "/v1/DELETE/tasks/*"]
+    )
 
 
 def test_api_key_variant_uses_usage_plan(synthesis) -> None:
     tpl = synthesis.templates["Tuned"]
-    for method in _methods(tpl, "POST") + _methods(tpl, "GET"):
+    for method in _methods(tpl, "POST") + _methods(tpl, "GET") + _methods(tpl, "DELETE"):
         assert method["AuthorizationType"] == "NONE"
         assert method["ApiKeyRequired"] is True
     _, plan = only(tpl, "AWS::ApiGateway::UsagePlan")

@@ -51,7 +51,7 @@ def test_cli_synth_succeeds_and_passes_nag(cli_synth: tuple[Path, float]) -> Non
     outdir, elapsed = cli_synth
     template = json.loads((outdir / "Taskworker.template.json").read_text())
     methods = [r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"]
-    assert len(methods) == 5  # report.generate, report.notify, report.fail, unknown types, GET status
+    assert len(methods) == 6  # report.generate, .notify, .fail, unknown types, GET status, DELETE cancel
     report = json.loads((outdir / "validation-report.json").read_text())
     assert [p["conclusion"] for p in report["pluginReports"]] == ["success"]
     print(f"cdk synth took {elapsed:.1f} s")

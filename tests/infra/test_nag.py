@@ -18,6 +18,8 @@ EXPECTED_ACKNOWLEDGED = {
     "AwsSolutions-COG4",  # IAM / API-key access instead of Cognito
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
     "<AWS::AccountId>:<TasksApiF554C969>/v1/GET/tasks/*]",  # grant_invoke's status route
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
+    "<AWS::AccountId>:<TasksApiF554C969>/v1/DELETE/tasks/*]",  # and its cancel route
     "AwsSolutions-APIG4",  # Tuned chose API keys
     "AwsSolutions-ECS2",  # worker environment holds resource names
     "AwsSolutions-IAM5[Resource::*]",  # ecr:GetAuthorizationToken on the execution role

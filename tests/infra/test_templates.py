@@ -3,12 +3,15 @@
 Each request is played through the methods of the synthesized template (``gateway.py``),
 their VTL rendered with API Gateway's ``$input``/``$util``/``$context`` (``velocity.py``);
 the tests assert the exact form sent to SQS, the exact GetItem request, and the exact JSON,
-status and ``Retry-After`` the client gets.
+status and ``Retry-After`` the client gets. A DELETE's UpdateItem is sent, as rendered, to
+moto's DynamoDB over HTTP, whose answer (or refusal, with the old item) the API then maps.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,10 +29,11 @@ from taskworker_infra.access import AuthorizerAccess, caller_reference
 from taskworker import edge
 from taskworker.status import TaskStatus
 from tests.infra import api_cases
-from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, REQUEST_ID, Case
+from tests.infra.api_cases import CALLER, CASES, MESSAGE_ID, NOW, REQUEST_ID, Case, item_after
 from tests.infra.gateway import Gateway, sent_message
+from tests.infra.helpers import logical_id
 from tests.infra.velocity import REQUEST_ID as RENDERED_REQUEST_ID
-from tests.infra.velocity import Caller, escape_javascript, render, url_encode
+from tests.infra.velocity import REQUEST_TIME_ISO, Caller, escape_javascript, render, url_encode
 
 ROLE_SESSION = "arn:aws:sts::111111111111:assumed-role/Caller/botocore-session-1700000000"
 ROLE = "arn:aws:sts::111111111111:assumed-role/Caller"
@@ -41,6 +45,56 @@ def gateway(synthesis) -> Gateway:
     return Gateway(synthesis.templates["Default"])
 
 
+class StatusTableService:
+    """moto's DynamoDB (JSON protocol over HTTP) answering a rendered integration request
+    exactly as sent, under the table name the template renders (the table's logical id)."""
+
+    def __init__(self, endpoint: str, table: str) -> None:
+        import boto3
+
+        self.endpoint = endpoint
+        self.table = table
+        self.client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+        if table not in self.client.list_tables()["TableNames"]:
+            self.client.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+
+    def store(self, task_id: str, item: dict[str, Any] | None) -> None:
+        self.client.delete_item(TableName=self.table, Key={"task_id": {"S": task_id}})
+        if item is not None:
+            self.client.put_item(TableName=self.table, Item={**item, "task_id": {"S": task_id}})
+
+    def stored(self, task_id: str) -> dict[str, Any] | None:
+        return self.client.get_item(TableName=self.table, Key={"task_id": {"S": task_id}}).get("Item")
+
+    def __call__(self, action: str, request: str) -> tuple[int, str]:
+        http = urllib.request.Request(
+            self.endpoint,
+            data=request.encode(),
+            headers={
+                "X-Amz-Target": f"DynamoDB_20120810.{action}",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20240305/us-east-1/dynamodb/"
+                "aws4_request, SignedHeaders=host, Signature=0",
+            },
+        )
+        try:
+            with urllib.request.urlopen(http, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+
+@pytest.fixture(scope="module")
+def status_service(synthesis, moto_endpoint: str) -> StatusTableService:
+    table = logical_id(synthesis.templates["Default"], "AWS::DynamoDB::Table", "Status")
+    return StatusTableService(moto_endpoint, table)
+
+
 def _fill(value: Any, caller: str = ROLE) -> Any:
     """The case's placeholders replaced by what this runner knows."""
     if isinstance(value, str):
@@ -48,6 +102,7 @@ def _fill(value: Any, caller: str = ROLE) -> Any:
             value.replace(REQUEST_ID, RENDERED_REQUEST_ID)
             .replace(MESSAGE_ID, SQS_MESSAGE_ID)
             .replace(CALLER, caller)
+            .replace(NOW, REQUEST_TIME_ISO)
         )
     if isinstance(value, dict):
         return {_fill(k, caller): _fill(v, caller) for k, v in value.items()}
@@ -82,12 +137,20 @@ def expected_form(body: str, attributes: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_deployed_api_answers_each_case(gateway: Gateway, case: Case) -> None:
+def test_deployed_api_answers_each_case(gateway: Gateway, status_service: StatusTableService,
+                                        case: Case) -> None:  # fmt: skip
+    service: Any = _service(case)
+    task_id = case.path.rsplit("/", 1)[-1]
+    if case.method == "DELETE" and case.fault is None:
+        status_service.store(task_id, _fill(case.item))
+        service = lambda request: status_service("UpdateItem", request)  # noqa: E731
     answer = gateway.call(
         case.method, case.path, headers=case.headers, body=case.body,
-        caller=Caller(user_arn=ROLE_SESSION), service=_service(case),
+        caller=Caller(user_arn=ROLE_SESSION), service=service,
     )  # fmt: skip
     assert (answer.status, answer.json()) == (case.status, _fill(case.answer))
+    if case.method == "DELETE" and case.fault is None:
+        assert status_service.stored(task_id) == _fill(item_after(case))
     assert answer.headers.get("Retry-After") == case.retry_after
     if case.sent is not None:
         body, attributes = _fill(case.sent)
@@ -267,3 +330,34 @@ def test_any_status_item_renders_as_the_local_api_answers_it(fields, attempt, re
     rendered = render(templates.status_response(), body=json.dumps({"Item": item}))
     assert rendered.status is None
     assert json.loads(rendered.text) == TaskStatus.from_item(item).as_api_json()
+
+
+_ROLE_CALLER = st.sampled_from(["", ROLE, "arn:aws:iam::222222222222:user/other", 'it\'s "x" é'])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    exists=st.booleans(),
+    status=st.one_of(st.none(), st.sampled_from(["running", "retrying", "succeeded", "failed", "cancelled"])),
+    owner=st.one_of(st.none(), _ROLE_CALLER),
+    caller=st.sampled_from([ROLE, "arn:aws:iam::222222222222:user/other"]),
+)
+def test_a_refused_cancel_is_404_unless_the_callers_own_task_exists(exists, status, owner, caller) -> None:
+    """DynamoDB refused the condition and returned the old item (if any): another caller's
+    task is as unknown as a missing one; the caller's own (or an unowned) one is finished."""
+    item: dict[str, Any] = {"task_id": {"S": "t-1"}} if exists else {}
+    if exists and status is not None:
+        item["status"] = {"S": status}
+    if exists and owner is not None:
+        item["caller"] = {"S": owner}
+    refusal = {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "message": "x"}
+    if item:
+        refusal["Item"] = item
+    rendered = render(
+        templates.cancel_error_response("context.identity.userArn"),
+        body=json.dumps(refusal),
+        caller=Caller(user_arn=caller),
+    )
+    own = exists and (not owner or owner == caller)
+    expected = (409, edge.TASK_FINISHED) if own else (404, edge.TASK_NOT_FOUND)
+    assert (rendered.status, json.loads(rendered.text)["message"]) == expected

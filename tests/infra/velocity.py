@@ -183,11 +183,17 @@ class Rendered:
 
 
 REQUEST_ID = "c0ffee00-0000-4000-8000-000000000001"
+REQUEST_TIME = "05/Mar/2024:07:08:09 +0000"
+REQUEST_TIME_EPOCH = 1709622489042
+REQUEST_TIME_ISO = "2024-03-05T07:08:09.042Z"
+"""``$context.requestTime`` (CLF), ``requestTimeEpoch`` (ms), and the status table's spelling."""
 
 
 def context(caller: Caller, *, request_id: str = REQUEST_ID) -> dict[str, Any]:
     return {
         "requestId": request_id,
+        "requestTime": REQUEST_TIME,
+        "requestTimeEpoch": REQUEST_TIME_EPOCH,
         "extendedRequestId": "ext-" + request_id,
         "identity": {
             "userArn": caller.user_arn,

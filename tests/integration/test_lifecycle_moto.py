@@ -17,6 +17,7 @@ from taskworker import (
     TaskCancelledError,
     TaskContext,
     TaskFailedError,
+    TaskNotFoundError,
     WaitTimeoutError,
 )
 from taskworker.cancellation import CANCEL_CHECK_INTERVAL
@@ -166,25 +167,55 @@ def cancel_app(stack: Stack, ran: list[str], *, stop: bool = True) -> tuple[Task
     return app, clock
 
 
-def test_a_task_cancelled_before_it_starts_is_never_run(stack: Stack) -> None:
-    ran: list[str] = []
-    app, _ = cancel_app(stack, ran)
-    handle = app.client().submit("report.cancellable", {"chunks": 1})
-    assert handle.cancel()
+def test_cancelling_an_id_with_no_status_record_is_not_found_and_writes_nothing(stack: Stack) -> None:
+    app = report_app(stack, [])
+    client = app.client()
+    with pytest.raises(TaskNotFoundError) as missing:
+        client.cancel("never-submitted")
+    assert missing.value.task_id == "never-submitted"
+    assert client.status("never-submitted") is None  # no tombstone left behind
+
+    handle = client.submit("report.generate", {"chunks": 1})  # queued: no record until it starts
+    with pytest.raises(TaskNotFoundError):
+        handle.cancel()
+    stack.deliver(app, expect=1)
+    assert handle.wait(timeout=30, sleep=no_sleep) == ReportResult(rows=10)
+
+
+def flaky_app(stack: Stack, attempts: list[int], *, cancel_while_running: bool = False) -> TaskApp:
+    """A task whose attempts fail transiently (retried at once); it may cancel itself."""
+    app = stack.app(backoff_base_seconds=0.0, backoff_max_seconds=0.0)
+
+    @app.task("report.flaky")
+    def flaky(req: Report, ctx: TaskContext) -> ReportResult:
+        attempts.append(ctx.attempt)
+        if cancel_while_running:
+            assert app.client().handle(ctx.task_id).cancel()
+        raise ConnectionError("downstream blinked")  # retried... unless cancelled meanwhile
+
+    return app
+
+
+def test_a_task_cancelled_between_attempts_is_never_run_again(stack: Stack) -> None:
+    ran: list[int] = []
+    app = flaky_app(stack, ran)
+    handle = app.client().submit("report.flaky", {"chunks": 1})
+    stack.deliver(app, expect=1)
     status = handle.status()
     assert status is not None
-    assert status.status == "cancelled"
+    assert status.status == "retrying"
+    assert handle.cancel() is True  # a record that is not final: the request is recorded
 
     assert stack.deliver(app, expect=1) == {"batchItemFailures": []}
 
-    assert ran == []
+    assert ran == [1]
     assert stack.visible_count() == 0
     assert stack.dead_letters() == []
     [event] = stack.events()
     assert (event["task_id"], event["status"]) == (handle.task_id, "cancelled")
     status = handle.status()
     assert status is not None
-    assert (status.status, status.attempt, status.error_type) == ("cancelled", 1, "TaskCancelledError")
+    assert (status.status, status.attempt, status.error_type) == ("cancelled", 2, "TaskCancelledError")
     assert status.cancel_requested_at is not None
     with pytest.raises(TaskCancelledError):
         handle.wait(timeout=30, sleep=no_sleep)
@@ -237,14 +268,7 @@ def test_cancelling_a_finished_task_is_refused_and_changes_nothing(stack: Stack)
 
 def test_no_later_attempt_starts_once_cancellation_was_requested(stack: Stack) -> None:
     attempts: list[int] = []
-    app = stack.app(backoff_base_seconds=0.0, backoff_max_seconds=0.0)
-
-    @app.task("report.flaky")
-    def flaky(req: Report, ctx: TaskContext) -> ReportResult:
-        attempts.append(ctx.attempt)
-        assert app.client().handle(ctx.task_id).cancel()
-        raise ConnectionError("downstream blinked")  # retried... but cancelled meanwhile
-
+    app = flaky_app(stack, attempts, cancel_while_running=True)
     handle = app.client().submit("report.flaky", {"chunks": 1})
     stack.deliver(app, expect=1)
     status = handle.status()
