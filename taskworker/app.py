@@ -322,11 +322,14 @@ class TaskApp:
             self._lambda_runtime = LambdaSqsRuntime(self.dispatcher, self.clients, QueueVisibility(self))
         return self._lambda_runtime.handle(event, context)
 
-    def run_worker(self, *, queue_url: str | None = None, **options: Any) -> int:
-        """Run the container worker here until SIGTERM; ``options`` are ``WorkerOptions`` fields."""
+    def run_worker(self, *, queue: str | None = None, queue_url: str | None = None, **options: Any) -> int:
+        """Run the container worker here until SIGTERM; ``options`` are ``WorkerOptions`` fields.
+
+        ``queue`` names the queue it drains (see :func:`taskworker.handlers.worker.queue_settings`).
+        """
         from taskworker.handlers.worker import WorkerOptions, run_worker
 
-        return run_worker(self, WorkerOptions(**options), queue_url=queue_url)
+        return run_worker(self, WorkerOptions(**options), queue=queue, queue_url=queue_url)
 
     def client(self, *, queue_url: str | None = None) -> TaskClient:
         """A producer for this app's queue that validates payloads before sending."""

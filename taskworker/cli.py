@@ -122,12 +122,18 @@ def worker(
     * 3600.0,
     grace: Annotated[float, typer.Option(help="Seconds running tasks get to finish after SIGTERM.")] = 30.0,
     exit_when_empty: Annotated[bool, typer.Option(help="Stop once the queue is empty.")] = False,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            help="The app's queue to drain [default: $TASKWORKER_QUEUE, else its one worker queue]; "
+            "its URL comes from $TASKWORKER_QUEUE_URLS unless --queue-url is given."
+        ),
+    ] = None,
 ) -> None:
-    """Consume the task queue until SIGTERM/SIGINT (a second signal exits at once)."""
+    """Consume one task queue until SIGTERM/SIGINT (a second signal exits at once)."""
     from taskworker.handlers.worker import WorkerOptions, run_worker
 
-    task_app = load(app_path, queue_url=queue_url, dlq_url=dlq_url)
-    require(task_app.settings.queue_url, "queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")
+    task_app = load(app_path)
     options = WorkerOptions(
         pool=pool,  # type: ignore[arg-type]  # checked by WorkerOptions.check
         concurrency=concurrency,
@@ -139,7 +145,7 @@ def worker(
         app_path=app_path,
     )
     with user_errors():
-        code = run_worker(task_app, options)
+        code = run_worker(task_app, options, queue=queue, queue_url=queue_url, dlq_url=dlq_url)
     raise typer.Exit(code)
 
 

@@ -23,6 +23,7 @@ server-side move keeps all attributes.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -101,6 +102,20 @@ class RedriveReport:
     moved: int = 0
     note: str = ""
     failed_ids: list[str] = field(default_factory=list)
+
+
+def dead_letter_url(sqs: Any, queue_url: str) -> str | None:
+    """The URL of the DLQ the queue's RedrivePolicy names; ``None`` without a policy.
+
+    Each queue has its own DLQ; this is how a worker or the tooling finds a queue's DLQ
+    from the queue alone (GetQueueUrl by name and owner, so moto and LocalStack work too).
+    """
+    response = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+    policy = response.get("Attributes", {}).get("RedrivePolicy")
+    if not policy:
+        return None
+    *_, account, name = str(json.loads(policy)["deadLetterTargetArn"]).split(":")
+    return str(sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
 
 class DeadLetters:
