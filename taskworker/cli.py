@@ -274,10 +274,29 @@ def schema(app_path: AppPath) -> None:
 # --------------------------------------------------------------------- dlq
 
 
-def dead_letters(dlq_url: str | None, queue_url: str | None = None) -> Any:
-    from taskworker.dlq_admin import DeadLetters
+QueueName = Annotated[
+    str | None,
+    typer.Option(
+        "--queue",
+        help="The app's queue whose DLQ to use (its URL from $TASKWORKER_QUEUE_URLS) "
+        "[default: $TASKWORKER_DLQ_URL, else the default queue's].",
+    ),
+]
 
-    config = settings(dlq_url=dlq_url, queue_url=queue_url)
+
+def dead_letters(dlq_url: str | None, queue_url: str | None = None, queue: str | None = None) -> Any:
+    """The DLQ to work on: of the queue named, else the configured one (as before queues
+    could be declared), else the default queue's; redriven to its own queue."""
+    from taskworker.dlq_admin import DeadLetters, of_queue
+    from taskworker.queues import DEFAULT_QUEUE
+
+    config = settings()
+    if queue is None and not (dlq_url or config.dlq_url) and config.queue_urls:
+        queue = DEFAULT_QUEUE
+    if queue is not None:
+        with user_errors():
+            return of_queue(sqs(), config, queue, dlq_url=dlq_url, queue_url=queue_url)
+    config = config.merged(dlq_url=dlq_url, queue_url=queue_url)
     url = require(config.dlq_url, "DLQ URL", "TASKWORKER_DLQ_URL", "--dlq-url")
     return DeadLetters(sqs(), url, config.queue_url)
 
@@ -286,9 +305,10 @@ def dead_letters(dlq_url: str | None, queue_url: str | None = None) -> Any:
 def dlq_list(
     limit: Annotated[int, typer.Option(help="At most this many messages.")] = 20,
     dlq_url: DlqUrl = None,
+    queue: QueueName = None,
 ) -> None:
     """Show failed tasks with their reasons (the DLQ is left as it was)."""
-    letters = dead_letters(dlq_url)
+    letters = dead_letters(dlq_url, queue=queue)
     with user_errors():
         items = letters.peek(limit)
     table = Table()
@@ -311,13 +331,14 @@ def dlq_list(
 def dlq_show(
     task_id: Annotated[str, typer.Argument(help="Task id of the failed task (the id the API returned).")],
     dlq_url: DlqUrl = None,
+    queue: QueueName = None,
 ) -> None:
     """Print one failed task: its reason, attributes and payload.
 
     A message SQS redrove itself carries no reason; with TASKWORKER_STATUS_TABLE set, the
     task's status (which names the error) is shown too.
     """
-    letters = dead_letters(dlq_url)
+    letters = dead_letters(dlq_url, queue=queue)
     with user_errors():
         item = letters.find(task_id)
     if item is None:
@@ -359,11 +380,12 @@ def dlq_redrive(
     dlq_url: DlqUrl = None,
     queue_url: QueueUrl = None,
     manual: Annotated[bool, typer.Option(help="Move by hand even if StartMessageMoveTask works.")] = False,
+    queue: QueueName = None,
 ) -> None:
-    """Send every DLQ message back to the task queue (server-side move if available)."""
+    """Send every DLQ message back to its task queue (server-side move if available)."""
     from taskworker.dlq_admin import RedriveError
 
-    letters = dead_letters(dlq_url, queue_url)
+    letters = dead_letters(dlq_url, queue_url, queue)
     require(letters.queue_url, "task queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")
     total = letters.depth()
     try:
