@@ -13,6 +13,7 @@ from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
 from taskworker.client import PartialSubmitError, SubmitError, TaskClient
 from taskworker.testing.fake_sqs import FakeSQS
+from tests.client.test_client import receive_all
 from tests.moto_env import sqs_client
 
 
@@ -39,18 +40,6 @@ def media_app(sqs: Any, urls: dict[str, str], **settings: Any) -> TaskApp:
     app.queue("long", consumer="worker")
     app.queue("edits.fifo")
     return app
-
-
-def receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=10,
-        MessageAttributeNames=["All"],
-        MessageSystemAttributeNames=["All"],
-    ).get("Messages", []):
-        messages += batch
-    return messages
 
 
 @pytest.fixture

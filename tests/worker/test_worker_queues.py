@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import uuid
-from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -15,6 +14,7 @@ from taskworker import Settings, TaskApp
 from taskworker.aws import Clients
 from taskworker.handlers.worker import WorkerConfigError, queue_settings
 from taskworker.testing import FakeSQS
+from tests.cli.test_cli import receive_all
 from tests.moto_env import MotoQueues
 from tests.worker.helpers import make_queues, queue_depth, send
 
@@ -80,15 +80,6 @@ def test_an_app_without_declared_queues_is_consumed_as_before() -> None:
     app = lanes_app(FakeSQS(), Settings(queue_url="https://sqs/one"))
     chosen = queue_settings(app, None, queue_url="https://sqs/other")
     assert (chosen.queue, chosen.queue_url) == (None, "https://sqs/other")
-
-
-def receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
-    ).get("Messages", []):
-        messages += batch
-    return messages
 
 
 def test_cli_worker_drains_only_its_queue_and_forwards_strays(moto_queues: MotoQueues) -> None:
