@@ -213,14 +213,36 @@ class TaskApp:
         return list(self._middleware)
 
     def middleware(self) -> list[Middleware]:
-        """The middleware stack, outermost first: dead-lettering (it has batch hooks only),
-        the user's, then the built-in ones.
+        """The middleware stack, outermost first: forwarding and dead-lettering (batch hooks
+        only), the user's, then the built-in ones.
 
         Each feature is on when its setting is: result events, task status, metrics (in
         that order, so ``after_batch`` publishes first and status and metrics report what
         publishing decided), then idempotency around in-process retries (innermost).
         """
-        return [*self._dead_lettering(), *self._middleware, *self.feature_middleware(), InProcessRetries()]
+        return [
+            *self._forwarding(),
+            *self._dead_lettering(),
+            *self._middleware,
+            *self.feature_middleware(),
+            InProcessRetries(),
+        ]
+
+    def _forwarding(self) -> list[Middleware]:
+        """On a consumer that knows its queue: tasks of other queues are sent to theirs,
+        first in the ``after_batch`` chain, before any could be dead-lettered here."""
+        settings = self.settings
+        if settings.queue is None:
+            return []
+        from taskworker.middleware.forwarding import Forwarding
+
+        others = {
+            name: url
+            for name, url in (settings.queue_urls or {}).items()
+            if name != settings.queue and url != settings.queue_url  # never back to itself
+        }
+        clients = self.clients
+        return [Forwarding(others, lambda: clients.sqs, self.logger)]
 
     def _dead_lettering(self) -> list[Middleware]:
         """Dead-lettering, first in the ``after_batch`` chain (without a DLQ: nothing)."""
@@ -300,11 +322,14 @@ class TaskApp:
             self._lambda_runtime = LambdaSqsRuntime(self.dispatcher, self.clients, QueueVisibility(self))
         return self._lambda_runtime.handle(event, context)
 
-    def run_worker(self, *, queue_url: str | None = None, **options: Any) -> int:
-        """Run the container worker here until SIGTERM; ``options`` are ``WorkerOptions`` fields."""
+    def run_worker(self, *, queue: str | None = None, queue_url: str | None = None, **options: Any) -> int:
+        """Run the container worker here until SIGTERM; ``options`` are ``WorkerOptions`` fields.
+
+        ``queue`` names the queue it drains (see :func:`taskworker.handlers.worker.queue_settings`).
+        """
         from taskworker.handlers.worker import WorkerOptions, run_worker
 
-        return run_worker(self, WorkerOptions(**options), queue_url=queue_url)
+        return run_worker(self, WorkerOptions(**options), queue=queue, queue_url=queue_url)
 
     def client(self, *, queue_url: str | None = None) -> TaskClient:
         """A producer for this app's queue that validates payloads before sending."""

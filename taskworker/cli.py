@@ -122,12 +122,18 @@ def worker(
     * 3600.0,
     grace: Annotated[float, typer.Option(help="Seconds running tasks get to finish after SIGTERM.")] = 30.0,
     exit_when_empty: Annotated[bool, typer.Option(help="Stop once the queue is empty.")] = False,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            help="The app's queue to drain [default: $TASKWORKER_QUEUE, else its one worker queue]; "
+            "its URL comes from $TASKWORKER_QUEUE_URLS unless --queue-url is given."
+        ),
+    ] = None,
 ) -> None:
-    """Consume the task queue until SIGTERM/SIGINT (a second signal exits at once)."""
+    """Consume one task queue until SIGTERM/SIGINT (a second signal exits at once)."""
     from taskworker.handlers.worker import WorkerOptions, run_worker
 
-    task_app = load(app_path, queue_url=queue_url, dlq_url=dlq_url)
-    require(task_app.settings.queue_url, "queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")
+    task_app = load(app_path)
     options = WorkerOptions(
         pool=pool,  # type: ignore[arg-type]  # checked by WorkerOptions.check
         concurrency=concurrency,
@@ -139,7 +145,7 @@ def worker(
         app_path=app_path,
     )
     with user_errors():
-        code = run_worker(task_app, options)
+        code = run_worker(task_app, options, queue=queue, queue_url=queue_url, dlq_url=dlq_url)
     raise typer.Exit(code)
 
 
@@ -273,10 +279,29 @@ def schema(app_path: AppPath) -> None:
 # --------------------------------------------------------------------- dlq
 
 
-def dead_letters(dlq_url: str | None, queue_url: str | None = None) -> Any:
-    from taskworker.dlq_admin import DeadLetters
+QueueName = Annotated[
+    str | None,
+    typer.Option(
+        "--queue",
+        help="The app's queue whose DLQ to use (its URL from $TASKWORKER_QUEUE_URLS) "
+        "[default: $TASKWORKER_DLQ_URL, else the default queue's].",
+    ),
+]
 
-    config = settings(dlq_url=dlq_url, queue_url=queue_url)
+
+def dead_letters(dlq_url: str | None, queue_url: str | None = None, queue: str | None = None) -> Any:
+    """The DLQ to work on: of the queue named, else the configured one (as before queues
+    could be declared), else the default queue's; redriven to its own queue."""
+    from taskworker.dlq_admin import DeadLetters, of_queue
+    from taskworker.queues import DEFAULT_QUEUE
+
+    config = settings()
+    if queue is None and not (dlq_url or config.dlq_url) and config.queue_urls:
+        queue = DEFAULT_QUEUE
+    if queue is not None:
+        with user_errors():
+            return of_queue(sqs(), config, queue, dlq_url=dlq_url, queue_url=queue_url)
+    config = config.merged(dlq_url=dlq_url, queue_url=queue_url)
     url = require(config.dlq_url, "DLQ URL", "TASKWORKER_DLQ_URL", "--dlq-url")
     return DeadLetters(sqs(), url, config.queue_url)
 
@@ -285,9 +310,10 @@ def dead_letters(dlq_url: str | None, queue_url: str | None = None) -> Any:
 def dlq_list(
     limit: Annotated[int, typer.Option(help="At most this many messages.")] = 20,
     dlq_url: DlqUrl = None,
+    queue: QueueName = None,
 ) -> None:
     """Show failed tasks with their reasons (the DLQ is left as it was)."""
-    letters = dead_letters(dlq_url)
+    letters = dead_letters(dlq_url, queue=queue)
     with user_errors():
         items = letters.peek(limit)
     table = Table()
@@ -310,13 +336,14 @@ def dlq_list(
 def dlq_show(
     task_id: Annotated[str, typer.Argument(help="Task id of the failed task (the id the API returned).")],
     dlq_url: DlqUrl = None,
+    queue: QueueName = None,
 ) -> None:
     """Print one failed task: its reason, attributes and payload.
 
     A message SQS redrove itself carries no reason; with TASKWORKER_STATUS_TABLE set, the
     task's status (which names the error) is shown too.
     """
-    letters = dead_letters(dlq_url)
+    letters = dead_letters(dlq_url, queue=queue)
     with user_errors():
         item = letters.find(task_id)
     if item is None:
@@ -358,11 +385,12 @@ def dlq_redrive(
     dlq_url: DlqUrl = None,
     queue_url: QueueUrl = None,
     manual: Annotated[bool, typer.Option(help="Move by hand even if StartMessageMoveTask works.")] = False,
+    queue: QueueName = None,
 ) -> None:
-    """Send every DLQ message back to the task queue (server-side move if available)."""
+    """Send every DLQ message back to its task queue (server-side move if available)."""
     from taskworker.dlq_admin import RedriveError
 
-    letters = dead_letters(dlq_url, queue_url)
+    letters = dead_letters(dlq_url, queue_url, queue)
     require(letters.queue_url, "task queue URL", "TASKWORKER_QUEUE_URL", "--queue-url")
     total = letters.depth()
     try:

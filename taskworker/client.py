@@ -95,7 +95,12 @@ class TaskRequest:
 
 
 class TaskClient:
-    """Sends tasks to ``queue_url`` (default: ``TASKWORKER_QUEUE_URL``) and reads status."""
+    """Sends tasks and reads their status.
+
+    Given the app, each task goes to its own queue's URL (``settings.url_of``: the
+    ``TASKWORKER_QUEUE_URLS`` entry of the queue the task is declared on, else ``queue_url``);
+    without it, every task goes to ``queue_url`` (default: ``TASKWORKER_QUEUE_URL``).
+    """
 
     def __init__(
         self,
@@ -108,8 +113,10 @@ class TaskClient:
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.app = app
-        self.settings = settings or (app.settings if app is not None else Settings.from_env())
-        self.queue_url = queue_url or self.settings.queue_url
+        base = settings or (app.settings if app is not None else Settings.from_env())
+        self.settings = base.merged(queue_url=queue_url)
+        """``queue_url``, when given, is the URL of every queue without a ``queue_urls`` entry."""
+        self.queue_url = self.settings.queue_url
         self._sqs = sqs
         self._dynamodb = dynamodb
         self.policy = policy
@@ -175,6 +182,9 @@ class TaskClient:
     ) -> list[str]:
         """Send many tasks with SendMessageBatch (ten and 1 MiB per request); ids in input order.
 
+        Each task goes to its own queue (see the class docstring): the tasks are grouped
+        per queue URL, each group batched on its own.
+
         Every task is checked before anything is sent (:class:`PayloadError` names the
         first bad one). Failed entries are retried by the batch helper, refused ones
         (sender faults) are not; if some were not sent, :class:`PartialSubmitError` lists
@@ -182,20 +192,21 @@ class TaskClient:
         tasks are handed over, at most :data:`PROGRESS_STEP` at a time.
         """
         items = [r if isinstance(r, TaskRequest) else TaskRequest.from_mapping(r) for r in requests]
-        entries = [self._entry(index, request) for index, request in enumerate(items)]
-        queue_url = self._require_queue()
+        routes = [self._route(request) for request in items]
+        entries = [self._entry(index, request, routes[index]) for index, request in enumerate(items)]
         ids: list[str | None] = [None] * len(entries)
         failures: dict[int, str] = {}
-        for start in range(0, len(entries), PROGRESS_STEP):
-            step = list(range(start, min(start + PROGRESS_STEP, len(entries))))
-            sent = call_batch(
-                self.sqs, SEND_MESSAGES, queue_url, step, lambda i: entries[i], policy=self.policy
-            )
-            for index, answer in sent.succeeded:
-                ids[index] = str(answer["MessageId"])
-            failures.update((index, str(error)) for index, error in sent.failed)
-            if progress is not None:
-                progress(len(step))
+        for queue_url, indexes in _by_queue(routes).items():
+            for start in range(0, len(indexes), PROGRESS_STEP):
+                step = indexes[start : start + PROGRESS_STEP]
+                sent = call_batch(
+                    self.sqs, SEND_MESSAGES, queue_url, step, lambda i: entries[i], policy=self.policy
+                )
+                for index, answer in sent.succeeded:
+                    ids[index] = str(answer["MessageId"])
+                failures.update((index, str(error)) for index, error in sent.failed)
+                if progress is not None:
+                    progress(len(step))
         if failures:
             raise PartialSubmitError(ids, failures)
         return [task_id for task_id in ids if task_id is not None]
@@ -205,12 +216,26 @@ class TaskClient:
         status = self.status(task_id)
         return None if status is None else dict(status.as_api_json())
 
-    def _require_queue(self) -> str:
-        if not self.queue_url:
-            raise SubmitError("no queue URL: set TASKWORKER_QUEUE_URL or pass queue_url")
-        return self.queue_url
+    def _route(self, request: TaskRequest) -> str:
+        """The URL of the queue the task travels on (its declared queue's, given the app).
 
-    def _entry(self, index: int, request: TaskRequest) -> dict[str, Any]:
+        Without the app a client knows no queues: every task goes to its one URL.
+        """
+        if self.app is None:
+            if not self.queue_url:
+                raise SubmitError("no queue URL: set TASKWORKER_QUEUE_URL or pass queue_url")
+            return self.queue_url
+        queue = self.app.queue_of(request.task_type).name
+        url = self.settings.url_of(queue)
+        if not url:
+            raise SubmitError(
+                f"no URL for queue {queue!r} (task {request.task_type!r}): set TASKWORKER_QUEUE_URLS "
+                f'(a JSON object such as {{"{queue}": "https://sqs..."}}) or TASKWORKER_QUEUE_URL, '
+                "or pass queue_url"
+            )
+        return url
+
+    def _entry(self, index: int, request: TaskRequest, queue_url: str) -> dict[str, Any]:
         body = self._body(request)
         attributes = send_attributes(
             request.task_type, idempotency_key=request.idempotency_key, correlation_id=request.correlation_id
@@ -227,11 +252,17 @@ class TaskClient:
         }
         if request.delay_seconds:
             entry["DelaySeconds"] = int(request.delay_seconds)
-        if (self.queue_url or "").endswith(".fifo"):
-            entry["MessageGroupId"] = request.group_id or request.task_type
+        if queue_url.endswith(".fifo"):  # the target queue's kind, whatever the default URL's
+            entry["MessageGroupId"] = request.group_id or self._message_group(request.task_type)
             if request.idempotency_key:
                 entry["MessageDeduplicationId"] = request.idempotency_key[:128]
         return entry
+
+    def _message_group(self, task_type: str) -> str:
+        """A FIFO message's group when the request names none: the task's declared
+        ``message_group``, else its type (one group per type keeps each type in order)."""
+        task = self.app.registry.get(task_type) if self.app is not None else None
+        return (task.message_group if task is not None else None) or task_type
 
     def _body(self, request: TaskRequest) -> str:
         """The payload as JSON, exactly as given; validated first when the app is known."""
@@ -250,6 +281,14 @@ class TaskClient:
                 f"invalid payload for {request.task_type}: {validation_summary(exc)}"
             ) from None
         return body
+
+
+def _by_queue(routes: list[str]) -> dict[str, list[int]]:
+    """The indexes of the tasks bound for each queue URL, in input order."""
+    grouped: dict[str, list[int]] = {}
+    for index, url in enumerate(routes):
+        grouped.setdefault(url, []).append(index)
+    return grouped
 
 
 def _dumps(payload: Any) -> str:

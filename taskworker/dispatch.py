@@ -38,6 +38,9 @@ MALFORMED_JSON = "MalformedJSON"
 INVALID_PAYLOAD = "InvalidPayload"
 INVALID_RESULT = "InvalidResult"
 DEADLINE_TOO_CLOSE = "DeadlineTooClose"
+WRONG_QUEUE = "WrongQueue"
+"""A task of another queue reached this consumer (a producer that routes by stale
+settings): never run here; :class:`~taskworker.middleware.forwarding.Forwarding` hands it on."""
 
 SUCCEEDED_EMPTY = Succeeded(None)
 """Shared by every task that returns nothing (outcomes are immutable)."""
@@ -78,6 +81,8 @@ class Dispatcher:
         self.middleware = list(middleware)
         self._batch_hooks = _overriding(self.middleware, "after_batch")
         self._plans: dict[str, _Plan] = {}
+        self._queue = settings.queue
+        """The queue this consumer drains; ``None``: it runs the task of every queue."""
         self._loops = threading.local()
         self.stop_sync_tasks_at_timeout = False
         """Interrupt sync handlers at their ``timeout`` with SIGALRM: only where one task
@@ -107,10 +112,14 @@ class Dispatcher:
         Dead-lettering is the chain's first step. A step that raises is logged and its
         changes to the results are undone, so each message's outcome stands as the
         previous steps left it; a message the DLQ acknowledged stays dead-lettered
-        whatever a later step does, so it is never copied there twice.
+        whatever a later step does, so it is never copied there twice. A message a step
+        forwarded to its own queue is that queue's consumer's now: later steps do not see
+        it (no event, no status), and it is deleted here.
         """
+        pending = list(results)
         for item in self._batch_hooks:
-            self._after_batch_step(item, results)
+            self._after_batch_step(item, pending)
+            pending = [result for result in pending if not result.forwarded]
         return decide(results)
 
     def _after_batch_step(self, item: Middleware, results: Sequence[TaskResult]) -> None:
@@ -136,6 +145,8 @@ class Dispatcher:
     ) -> Outcome:
         if task is None:
             return self._reject_route(message, max_receives)
+        if self._queue is not None and task.queue != self._queue:
+            return self._wrong_queue(message, task, max_receives)
         try:
             payload = task.input_model.model_validate_json(message.body)
         except ValidationError as exc:
@@ -270,6 +281,26 @@ class Dispatcher:
         if message.task_type is None:
             return Failed(ErrorInfo(MISSING_TASK_TYPE, "message has no 'task_type' String attribute"))
         error = ErrorInfo(UNKNOWN_TASK_TYPE, f"no task registered as {message.task_type!r}")
+        return self._not_for_here(message, error, max_receives)
+
+    def _wrong_queue(self, message: TaskMessage, task: TaskDefinition, max_receives: MaxReceives) -> Outcome:
+        """A task of another queue: never run on this consumer (a Lambda queue must not run
+        a 40-minute task), handled like an unknown type.
+
+        ``after_batch`` forwards it to its own queue first when that queue's URL is known
+        (:class:`~taskworker.middleware.forwarding.Forwarding`); otherwise this outcome
+        stands: retried with backoff, then dead-lettered with ``WrongQueue``.
+        """
+        error = ErrorInfo(
+            WRONG_QUEUE,
+            f"task {task.name!r} travels on queue {task.queue!r}, not on {self._queue!r} which this "
+            f"consumer drains; it is forwarded when TASKWORKER_QUEUE_URLS names queue {task.queue!r}",
+        )
+        return self._not_for_here(message, error, max_receives)
+
+    def _not_for_here(self, message: TaskMessage, error: ErrorInfo, max_receives: MaxReceives) -> Outcome:
+        """Retried with backoff until the last allowed receive, then failed for good (at
+        once without a known limit): another consumer, or this one later, may take it."""
         limit = max_receives(message) if callable(max_receives) else max_receives
         if limit is None or message.receive_count >= limit:
             return Failed(error)

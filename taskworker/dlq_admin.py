@@ -23,6 +23,7 @@ server-side move keeps all attributes.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -30,9 +31,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
+from taskworker.errors import TaskworkerError
 from taskworker.handlers.settle import delete_messages
 from taskworker.handlers.visibility import change_visibility
 from taskworker.messages import ERROR_MESSAGE, ERROR_TYPE, FAILED_AT, TASK_ID, TASK_TYPE
+from taskworker.queues import DEFAULT_QUEUE
+from taskworker.settings import Settings
 
 BATCH_SIZE = 10
 PEEK_VISIBILITY = 30
@@ -45,6 +49,10 @@ Progress = Callable[[int], None]
 
 class RedriveError(Exception):
     """Some messages could not be sent back; they are still in the DLQ."""
+
+
+class QueueNotFoundError(TaskworkerError):
+    """The queue named, or its DLQ, is not known to the settings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +109,44 @@ class RedriveReport:
     moved: int = 0
     note: str = ""
     failed_ids: list[str] = field(default_factory=list)
+
+
+def dead_letter_url(sqs: Any, queue_url: str) -> str | None:
+    """The URL of the DLQ the queue's RedrivePolicy names; ``None`` without a policy.
+
+    Each queue has its own DLQ; this is how a worker or the tooling finds a queue's DLQ
+    from the queue alone (GetQueueUrl by name and owner, so moto and LocalStack work too).
+    """
+    response = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+    policy = response.get("Attributes", {}).get("RedrivePolicy")
+    if not policy:
+        return None
+    *_, account, name = str(json.loads(policy)["deadLetterTargetArn"]).split(":")
+    return str(sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+def of_queue(
+    sqs: Any, settings: Settings, queue: str, *, dlq_url: str | None = None, queue_url: str | None = None
+) -> DeadLetters:
+    """The DLQ of the app's queue ``queue``, redriven to that queue.
+
+    Each queue has its own DLQ: the queue's URL comes from ``queue_url``, else
+    ``TASKWORKER_QUEUE_URLS`` (or ``TASKWORKER_QUEUE_URL`` for the queue this environment
+    consumes, or for the default queue); its DLQ from ``dlq_url``, else this environment's
+    DLQ when it consumes that queue, else the queue's RedrivePolicy.
+    """
+    known = settings.queue_urls or {}
+    own = settings.queue == queue or (settings.queue is None and queue == DEFAULT_QUEUE)
+    target = queue_url or known.get(queue) or (settings.queue_url if own else None)
+    if not target:
+        names = ", ".join(sorted(known)) or "none"
+        raise QueueNotFoundError(
+            f"unknown queue {queue!r}: TASKWORKER_QUEUE_URLS names {names}; set it or pass --queue-url"
+        )
+    dlq = dlq_url or (settings.dlq_url if own else None) or dead_letter_url(sqs, target)
+    if not dlq:
+        raise QueueNotFoundError(f"queue {queue!r} has no RedrivePolicy naming a DLQ: pass --dlq-url")
+    return DeadLetters(sqs, dlq, target)
 
 
 class DeadLetters:

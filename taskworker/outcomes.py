@@ -100,11 +100,15 @@ class TaskResult:
     dead_lettered: bool = False
     started_at: float = 0.0
     """Wall-clock time (epoch seconds) dispatch began; status and result events report it."""
+    forwarded: bool = False
+    """A task of another queue, sent on to that queue (SQS acknowledged the copy): this
+    consumer deletes the message and reports nothing about it."""
 
     @property
     def done(self) -> bool:
         """True when the message may be deleted from its source queue."""
-        return type(self.outcome) is Succeeded or type(self.outcome) is Cancelled or self.dead_lettered
+        outcome = type(self.outcome)
+        return outcome is Succeeded or outcome is Cancelled or self.dead_lettered or self.forwarded
 
     @property
     def may_be_done(self) -> bool:

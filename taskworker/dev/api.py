@@ -1,10 +1,11 @@
 """The local HTTP API: the deployed API Gateway's paths, bodies and status codes.
 
 ``POST /tasks/{task_type}`` validates the JSON body against the task's input model (the
-deployed API validates against the same JSON Schema at the edge) and sends it to the queue
-with the deployed API's attributes: ``task_type``, ``correlation_id``, ``idempotency_key``
-and ``caller``, always :data:`~taskworker.edge.LOCAL_CALLER` (nobody authenticates here);
-it answers 202 ``{"task_id": ...}``. ``GET /tasks/{task_id}`` returns the status record;
+deployed API validates against the same JSON Schema at the edge) and sends it to the task's
+queue (``app.queue``; each queue's URL from ``queue_urls``) with the deployed API's
+attributes: ``task_type``, ``correlation_id``, ``idempotency_key`` and ``caller``, always
+:data:`~taskworker.edge.LOCAL_CALLER` (nobody authenticates here); it answers 202
+``{"task_id": ...}``. ``GET /tasks/{task_id}`` returns the status record;
 ``DELETE /tasks/{task_id}`` asks for cancellation, as the local caller (202, 404, 409).
 Client code written against this moves to AWS unchanged.
 
@@ -37,7 +38,13 @@ from pydantic import ValidationError
 
 from taskworker import edge
 from taskworker.dev.ports import LOCALHOST, ensure_free
-from taskworker.messages import MAX_MESSAGE_BYTES, iso_from_epoch, message_size, send_attributes
+from taskworker.messages import (
+    IDEMPOTENCY_KEY,
+    MAX_MESSAGE_BYTES,
+    iso_from_epoch,
+    message_size,
+    send_attributes,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -45,6 +52,7 @@ if TYPE_CHECKING:
 
     from taskworker.app import TaskApp
     from taskworker.background_server import BackgroundServer
+    from taskworker.registry import TaskDefinition
 
 TASK_PATH = re.compile(r"^/tasks/([^/]+)$")
 """Matched against the path as sent; the parameter is then percent-decoded, as API Gateway
@@ -145,16 +153,26 @@ class LocalApi:
         if message_size(text, attributes) > MAX_MESSAGE_BYTES:
             return _refusal(TOO_LARGE, request_id)
         try:
-            response = self.sqs.send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=text,
-                MessageAttributes={
-                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
-                },
-            )
+            response = self.sqs.send_message(**self._message(task, text, attributes, request_id))
         except Exception as exc:
             return _refusal(_rule(edge.ENQUEUE_ERRORS, exc), request_id)
         return Answer(HTTPStatus.ACCEPTED, {"task_id": response["MessageId"]})
+
+    def _message(
+        self, task: TaskDefinition, text: str, attributes: Mapping[str, str], request_id: str
+    ) -> dict[str, Any]:
+        """SendMessage's arguments: to the queue the task is declared on (its
+        ``queue_urls`` entry, else the API's queue), with a FIFO queue's group and dedup id."""
+        url = (self.app.settings.queue_urls or {}).get(task.queue) or self.queue_url
+        message: dict[str, Any] = {
+            "QueueUrl": url,
+            "MessageBody": text,
+            "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        }
+        if url.endswith(".fifo"):
+            message["MessageGroupId"] = task.message_group or task.name
+            message["MessageDeduplicationId"] = (attributes.get(IDEMPOTENCY_KEY) or request_id)[:128]
+        return message
 
     def status(self, task_id: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """GET /tasks/{task_id}: the status record."""

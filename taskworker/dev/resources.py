@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from taskworker.queues import DEFAULT_QUEUE
 from taskworker.settings import Settings
 
 # The deployed stack's numbers (infra/taskworker_infra: queues.py, consumer.py, timeouts.py);
@@ -30,6 +31,7 @@ VISIBILITY_FACTOR = 6
 SQS_MAX_VISIBILITY = 43_200
 MAX_PREFIX = 60
 """Room for the longest suffix (``-tasks-dlq.fifo``) within SQS's 80-character names."""
+MAX_QUEUE_NAME = 80
 
 
 def prefix_for(app_name: str) -> str:
@@ -55,7 +57,11 @@ def visibility_for(consumer_seconds: float) -> int:
 
 @dataclass(frozen=True)
 class DevResources:
-    """Names and shapes of one app's resources."""
+    """Names and shapes of one app's resources.
+
+    The task queue and DLQ fields describe one of the app's queues, ``lane`` (the default
+    queue unless named); :meth:`for_lane` gives the same resources for another queue.
+    """
 
     prefix: str = "taskworker-dev"
     visibility_timeout: int = 30
@@ -64,17 +70,41 @@ class DevResources:
     """A FIFO task queue and DLQ."""
     fifo_results: bool = False
     """A FIFO result topic and results queue."""
+    lane: str = DEFAULT_QUEUE
+    """The app's queue these task queue fields describe (``app.queue(name)``)."""
+
+    def for_lane(
+        self, lane: str, *, visibility_timeout: int, max_receive_count: int, fifo: bool
+    ) -> DevResources:
+        """The resources with the task queue and DLQ of the app's queue ``lane``."""
+        lanes = replace(
+            self,
+            lane=lane,
+            visibility_timeout=visibility_timeout,
+            max_receive_count=max_receive_count,
+            fifo=fifo,
+        )
+        if len(lanes.dlq) > MAX_QUEUE_NAME:
+            raise ValueError(
+                f"queue {lane!r}: {lanes.dlq!r} is longer than SQS allows; pass a shorter --prefix"
+            )
+        return lanes
 
     def _name(self, stem: str, fifo: bool) -> str:
         return f"{self.prefix}-{stem}" + (".fifo" if fifo else "")
 
     @property
+    def _tasks(self) -> str:
+        """``tasks`` for the default queue (the names of one-queue apps), else ``<lane>-tasks``."""
+        return "tasks" if self.lane == DEFAULT_QUEUE else f"{self.lane.removesuffix('.fifo')}-tasks"
+
+    @property
     def queue(self) -> str:
-        return self._name("tasks", self.fifo)
+        return self._name(self._tasks, self.fifo)
 
     @property
     def dlq(self) -> str:
-        return self._name("tasks-dlq", self.fifo)
+        return self._name(f"{self._tasks}-dlq", self.fifo)
 
     @property
     def results_queue(self) -> str:
@@ -103,8 +133,22 @@ class Queues:
 @dataclass(frozen=True)
 class Provisioned:
     settings: Settings
+    """The app's: the default queue's URL and DLQ, every queue's URL (``queue_urls``)."""
     queue_arn: str
     results_queue_url: str
+    lanes: dict[str, tuple[Queues, int]] = field(default_factory=dict)
+    """Each queue's URLs and ``max_receive_count``, by the app's queue name."""
+
+    def consumer_settings(self, lane: str) -> Settings:
+        """The settings of the consumer of ``lane``, as the infra sets them per consumer."""
+        queues, max_receive_count = self.lanes[lane]
+        return replace(
+            self.settings,
+            queue=lane,
+            queue_url=queues.queue_url,
+            dlq_url=queues.dlq_url,
+            max_receive_count=max_receive_count,
+        )
 
 
 def provision_queues(resources: DevResources, sqs: Any) -> Queues:
@@ -121,9 +165,17 @@ def provision_queues(resources: DevResources, sqs: Any) -> Queues:
     return Queues(queue_url, queue_arn(sqs, queue_url), dlq_url)
 
 
-def provision(resources: DevResources, sqs: Any, sns: Any, dynamodb: Any) -> Provisioned:
-    """Create (or find) every resource and return the settings that name them."""
+def provision(
+    resources: DevResources, sqs: Any, sns: Any, dynamodb: Any, lanes: Sequence[DevResources] = ()
+) -> Provisioned:
+    """Create (or find) every resource and return the settings that name them.
+
+    ``lanes`` are the app's other queues (:meth:`DevResources.for_lane`), each created with
+    its own DLQ and redrive limit; ``queue_urls`` then names every queue.
+    """
     queues = provision_queues(resources, sqs)
+    others = {lane.lane: (provision_queues(lane, sqs), lane.max_receive_count) for lane in lanes}
+    every = {resources.lane: (queues, resources.max_receive_count), **others}
     topic_arn, results_url = _results(resources, sqs, sns)
     _table(dynamodb, resources.status_table, key="task_id", ttl="expires_at")
     _table(dynamodb, resources.idempotency_table, key="id", ttl="expiration")
@@ -134,8 +186,9 @@ def provision(resources: DevResources, sqs: Any, sns: Any, dynamodb: Any) -> Pro
         status_table=resources.status_table,
         idempotency_table=resources.idempotency_table,
         max_receive_count=resources.max_receive_count,
+        queue_urls={lane: urls.queue_url for lane, (urls, _) in every.items()} if lanes else None,
     )
-    return Provisioned(settings=settings, queue_arn=queues.queue_arn, results_queue_url=results_url)
+    return Provisioned(settings, queues.queue_arn, results_url, every)
 
 
 def queue_arn(sqs: Any, queue_url: str) -> str:

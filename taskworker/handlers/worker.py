@@ -48,11 +48,13 @@ from taskworker.handlers.visibility import change_visibility, max_receive_count
 from taskworker.handlers.worker_pool import PoolKind, ProcessTaskPool, TaskPool, make_pool
 from taskworker.log import task_identity
 from taskworker.messages import TaskMessage
+from taskworker.queues import DEFAULT_QUEUE
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
     from taskworker.aws import Clients
     from taskworker.dispatch import Dispatcher
+    from taskworker.settings import Settings
     from taskworker.settlement import Settlement
 
 MAX_RECEIVE = 10
@@ -578,14 +580,89 @@ def _key(message: TaskMessage) -> str:
     return message.receipt_handle or message.message_id
 
 
-def run_worker(app: TaskApp, options: WorkerOptions | None = None, *, queue_url: str | None = None) -> int:
-    """Run a worker in this process until SIGTERM/SIGINT; returns its exit code.
+def run_worker(
+    app: TaskApp,
+    options: WorkerOptions | None = None,
+    *,
+    queue: str | None = None,
+    queue_url: str | None = None,
+    dlq_url: str | None = None,
+) -> int:
+    """Run a worker for one of the app's queues in this process until SIGTERM/SIGINT;
+    returns its exit code. The queue is chosen by :func:`queue_settings`.
 
     If tasks were still running when the grace period ended, their threads cannot be
     stopped, so the process exits here (their messages were already given back).
     """
-    worker = Worker.for_app(app, options, queue_url=queue_url)
+    app.configure(settings=queue_settings(app, queue, queue_url=queue_url, dlq_url=dlq_url))
+    worker = Worker.for_app(app, options)
     code = worker.run()
     if worker.abandoned:
         worker._exit_now(code)
     return code
+
+
+def queue_settings(
+    app: TaskApp, queue: str | None, *, queue_url: str | None = None, dlq_url: str | None = None
+) -> Settings:
+    """The app's settings for a worker that drains ``queue`` (one worker drains one queue).
+
+    Without a name: the queue ``TASKWORKER_QUEUE`` names, else the app's one declared
+    worker queue (an app with several must say which: a worker per queue, so each scales
+    on its own backlog), else the default queue; an app that declares no queue is consumed
+    as before, every task from ``TASKWORKER_QUEUE_URL``. When the environment describes
+    another queue's consumer, its queue URL, DLQ and redrive limit do not apply: the URL
+    comes from ``queue_url`` or ``TASKWORKER_QUEUE_URLS``, the DLQ from ``dlq_url`` or the
+    queue's own RedrivePolicy, the limit from the queue.
+    """
+    settings = app.settings
+    name = queue or settings.queue or _default_worker_queue(app)
+    if name is None:
+        return settings.merged(queue_url=queue_url, dlq_url=dlq_url)
+    if name not in app.queues:
+        raise WorkerConfigError(
+            f"app {app.name!r} has no queue {name!r}; its queues: {', '.join(app.queues)}"
+        )
+    if settings.queue == name or (settings.queue is None and name == DEFAULT_QUEUE):
+        url = queue_url or settings.url_of(name)
+        return settings.merged(queue=name, queue_url=url, dlq_url=dlq_url)
+    url = queue_url or (settings.queue_urls or {}).get(name)
+    if not url:
+        raise WorkerConfigError(
+            f"no URL for queue {name!r}: set TASKWORKER_QUEUE_URLS (a JSON object of queue name "
+            "to URL) or pass --queue-url"
+        )
+    return dataclasses.replace(
+        settings,
+        queue=name,
+        queue_url=url,
+        dlq_url=dlq_url or _dead_letter_url(app, url),
+        max_receive_count=None,
+    )
+
+
+def _default_worker_queue(app: TaskApp) -> str | None:
+    """The queue a worker drains when none is named; see :func:`queue_settings`."""
+    queues = app.queues
+    if not any(spec.declared for spec in queues.values()):
+        return None
+    workers = [spec.name for spec in queues.values() if spec.declared and spec.consumer == "worker"]
+    if len(workers) == 1:
+        return workers[0]
+    if not workers and not queues[DEFAULT_QUEUE].declared:
+        return DEFAULT_QUEUE  # its consumer is the deployment's: this worker, here
+    which = f"several worker queues ({', '.join(workers)})" if workers else "no worker queue"
+    raise WorkerConfigError(
+        f"app {app.name!r} has {which}: pass --queue NAME (one worker drains one queue; "
+        "run one worker per queue)"
+    )
+
+
+def _dead_letter_url(app: TaskApp, queue_url: str) -> str | None:
+    """The DLQ the queue's RedrivePolicy names, so permanent failures go to its own DLQ."""
+    from taskworker.dlq_admin import dead_letter_url
+
+    try:
+        return dead_letter_url(app.clients.sqs, queue_url)
+    except Exception as exc:
+        raise WorkerConfigError(f"cannot read queue {queue_url}: {exc}") from exc
