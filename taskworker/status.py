@@ -6,8 +6,9 @@ item schema below is a public contract; keep it exactly:
 =================  ====  ====================================================
 ``task_id``        S     partition key (the SQS MessageId)
 ``task_type``      S
-``status``         S     ``running`` | ``retrying`` | ``succeeded`` | ``failed`` | ``cancelled``
-``attempt``        N     ApproximateReceiveCount of the attempt that wrote it
+``status``         S     ``scheduled`` | ``running`` | ``retrying`` | ``succeeded`` | ``failed`` |
+                         ``cancelled``
+``attempt``        N     ApproximateReceiveCount of the attempt that wrote it (0: ``scheduled``)
 ``started_at``     S     ISO-8601, when that attempt started
 ``updated_at``     S     ISO-8601
 ``finished_at``    S     optional, on ``succeeded``, ``failed`` and ``cancelled``
@@ -15,6 +16,9 @@ item schema below is a public contract; keep it exactly:
 ``error_type``     S     optional
 ``error_message``  S     optional
 ``correlation_id`` S     optional, the message's correlation id
+``parent_task_id`` S     optional, the task that submitted this one (``ctx.submit``)
+``children``       SS    optional, the ids of the tasks this one submitted (at most 1,000)
+``scheduled_for``  S     optional, ISO-8601, when a ``scheduled`` task is due
 ``cancel_requested_at`` S  optional, ISO-8601, when ``handle.cancel()`` asked
 ``progress_done``  N     optional, the last ``ctx.report_progress(done, ...)``
 ``progress_total`` N     optional
@@ -36,7 +40,7 @@ from typing import Any, Literal
 
 from taskworker.aws.batch import DEFAULT_POLICY, WRITE_ITEMS, BatchResult, RetryPolicy, call_batch
 
-StatusName = Literal["running", "retrying", "succeeded", "failed", "cancelled"]
+StatusName = Literal["scheduled", "running", "retrying", "succeeded", "failed", "cancelled"]
 FINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
 _FINAL_NAMES = ", ".join(f":{name}" for name in sorted(FINAL))
@@ -48,6 +52,9 @@ MAX_RESULT_BYTES = 350_000
 
 MAX_ERROR_TEXT = 4_000
 
+MAX_LISTED_CHILDREN = 1_000
+"""Follow-up ids kept in a status item (36 bytes each), so a fan-out cannot outgrow it."""
+
 _STRING_FIELDS = (
     "task_type",
     "status",
@@ -57,6 +64,8 @@ _STRING_FIELDS = (
     "result",
     "correlation_id",
     "cancel_requested_at",
+    "parent_task_id",
+    "scheduled_for",
 )
 _ERROR_FIELDS = ("error_type", "error_message")
 
@@ -131,6 +140,10 @@ class TaskStatus:
     progress: Progress | None = None
     cancel_requested_at: str | None = None
     """Set by ``handle.cancel()``; kept on a status that finished anyway (too late)."""
+    parent_task_id: str | None = None
+    children: tuple[str, ...] = ()
+    """The tasks this one submitted with ``ctx.submit``, in submission order."""
+    scheduled_for: str | None = None
 
     @property
     def final(self) -> bool:
@@ -158,11 +171,16 @@ class TaskStatus:
             data["progress"] = self.progress.as_api_json()
         if self.cancel_requested_at is not None:
             data["cancel_requested_at"] = self.cancel_requested_at
+        for name in ("parent_task_id", "scheduled_for"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        if self.children:
+            data["children"] = list(self.children)
         return data
 
-    def to_item(self) -> dict[str, dict[str, str]]:
+    def to_item(self) -> dict[str, dict[str, Any]]:
         """The item in DynamoDB's attribute-value shape."""
-        item = {
+        item: dict[str, dict[str, Any]] = {
             "task_id": {"S": self.task_id},
             "attempt": {"N": str(self.attempt)},
             "expires_at": {"N": str(self.expires_at)},
@@ -173,10 +191,12 @@ class TaskStatus:
                 item[name] = {"S": value}
         if self.progress is not None:
             item.update(self.progress.attributes())
+        if self.children:
+            item["children"] = {"SS": list(self.children[:MAX_LISTED_CHILDREN])}
         return item
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Mapping[str, str]]) -> TaskStatus:
+    def from_item(cls, item: Mapping[str, Mapping[str, Any]]) -> TaskStatus:
         def text(name: str) -> str | None:
             value = item.get(name)
             return None if value is None else value.get("S")
@@ -196,6 +216,9 @@ class TaskStatus:
             correlation_id=text("correlation_id"),
             progress=Progress.from_item(item),
             cancel_requested_at=text("cancel_requested_at"),
+            parent_task_id=text("parent_task_id"),
+            children=tuple(item.get("children", {}).get("SS", ())),
+            scheduled_for=text("scheduled_for"),
         )
 
 
@@ -253,7 +276,7 @@ class StatusTable:
                 },
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -284,7 +307,29 @@ class StatusTable:
                 },
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def cancel_scheduled(self, task_id: str, now: str) -> bool:
+        """End a ``scheduled`` task as ``cancelled`` (its schedule is gone, it will never run);
+        ``False`` when the record is no longer ``scheduled``."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression="SET #status = :cancelled, finished_at = :now, updated_at = :now",
+                ConditionExpression="#status = :scheduled",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":now": {"S": now},
+                    ":cancelled": {"S": "cancelled"},
+                    ":scheduled": {"S": "scheduled"},
+                },
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -338,7 +383,7 @@ class StatusTable:
                 ExpressionAttributeValues=values,
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -375,7 +420,7 @@ def status_table(name: str | None, client: Any) -> StatusTable:
     return StatusTable(name, client)
 
 
-def _error_code(exc: Exception) -> str | None:
+def error_code(exc: Exception) -> str | None:
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
         code = response.get("Error", {}).get("Code")
