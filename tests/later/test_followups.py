@@ -85,7 +85,8 @@ def test_an_invalid_follow_up_payload_fails_the_parent_and_sends_nothing() -> No
     tester = TaskTester(app)
     run = tester.run("report.bad", {"owner": "a@example.com"})
     assert not run.succeeded
-    assert run.error is not None and "mail" in run.error.message
+    assert run.error is not None
+    assert "mail" in run.error.message
     assert run.submitted == ()
     assert sent_messages(tester) == []
 
@@ -101,13 +102,13 @@ class Capture:
 
 
 def test_the_child_sees_its_parent_in_its_context_and_logs() -> None:
-    app, seen = make_app()
+    app, _ = make_app()
     logger = Capture()
     app.logger = logger
 
     @app.task("report.log")
     def log_it(req: Notice, ctx: TaskContext) -> None:
-        ctx.logger.info("child ran")
+        ctx.logger.info("child ran", seen_parent=ctx.parent_task_id)
 
     @app.task("report.chain")
     def chain(req: Report, ctx: TaskContext) -> None:
@@ -120,7 +121,7 @@ def test_the_child_sees_its_parent_in_its_context_and_logs() -> None:
     assert answer == {"batchItemFailures": []}
     line = next(line for line in logger.lines if line["msg"] == "child ran")
     assert line["task_id"] == parent.submitted[0].task_id
-    assert line["parent_task_id"] == "p-9"
+    assert line["parent_task_id"] == line["seen_parent"] == "p-9"
     assert line["correlation_id"] == "p-9"
 
 
@@ -137,7 +138,8 @@ def test_a_follow_up_more_than_15_minutes_ahead_goes_to_the_scheduler() -> None:
     tester = TaskTester(app)
     run = tester.run("a", {"owner": "x"}, message_id="p-1")
     again = tester.run("a", {"owner": "x"}, message_id="p-1", attempt=2)
-    assert run.succeeded and again.succeeded, (run.outcome, again.outcome)
+    assert run.succeeded, run.outcome
+    assert again.succeeded, again.outcome
     schedules = tester.scheduler.schedules
     assert [name for _, name in schedules] == [f"tw-{run.submitted[0].task_id}"]
     assert sent_messages(tester) == []
