@@ -132,7 +132,6 @@ def test_a_schedule_declared_before_its_task_is_checked_by_app_check() -> None:
 def test_load_app_refuses_a_module_whose_schedule_names_no_task(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pathlib
 
     from taskworker.app import load_app
 
