@@ -33,6 +33,8 @@ class DevStackConfig:
     """Resource names start with it; by default it is derived from the app's name."""
     resources: DevResources | None = None
     """Exact names and shapes, overriding ``prefix`` and the derived visibility timeout."""
+    schedules: bool = True
+    """Fire the app's ``app.schedule`` declarations locally (``--schedules off``: not)."""
 
 
 class DevStack:
@@ -90,6 +92,12 @@ class DevStack:
         self.results.start()
         self._exit.callback(self.results.stop)
         self._consumer = self._start_consumer(clients, provisioned.settings.queue_url)
+        if self.config.schedules and self.app.schedules:
+            from taskworker.dev.schedules import ScheduleFirer
+
+            firer = ScheduleFirer(list(self.app.schedules.values()), self.app.client(), printer=self.printer)
+            firer.start()
+            self._exit.callback(firer.stop)
 
     def _start_consumer(self, clients: Clients, queue_url: str) -> Any:
         if self.config.runtime == "lambda":
