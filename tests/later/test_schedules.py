@@ -130,14 +130,15 @@ def test_a_schedule_declared_before_its_task_is_checked_by_app_check() -> None:
 
 
 def test_load_app_refuses_a_module_whose_schedule_names_no_task(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-
     from taskworker.app import load_app
 
-    root = pathlib.Path(str(tmp_path))
+    root = tmp_path
     (root / "sched_app_mod.py").write_text(
-        "from taskworker import TaskApp\napp = TaskApp('m')\napp.schedule('x', 'rate(1 hour)', 'missing', {})\n"
+        "from taskworker import TaskApp\n"
+        "app = TaskApp('m')\n"
+        "app.schedule('x', 'rate(1 hour)', 'missing', {})\n"
     )
     monkeypatch.syspath_prepend(str(root))
     with pytest.raises(TaskDefinitionError, match="'missing'"):
