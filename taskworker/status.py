@@ -142,7 +142,7 @@ class TaskStatus:
     """Set by ``handle.cancel()``; kept on a status that finished anyway (too late)."""
     parent_task_id: str | None = None
     children: tuple[str, ...] = ()
-    """The tasks this one submitted with ``ctx.submit``, in submission order."""
+    """The tasks this one submitted with ``ctx.submit`` (a string set: no order kept)."""
     scheduled_for: str | None = None
 
     @property
