@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from taskworker.app import TaskApp, load_app
-from taskworker.errors import AppLoadError, TaskworkerError
+from taskworker.errors import AppLoadError, TaskDefinitionError, TaskworkerError
 from taskworker.settings import Settings
 
 USAGE_ERROR = 2
@@ -83,7 +83,7 @@ def load(path: str, **overrides: Any) -> TaskApp:
         sys.path.insert(0, os.getcwd())
     try:
         task_app = load_app(path)
-    except AppLoadError as exc:
+    except (AppLoadError, TaskDefinitionError) as exc:  # a declaration refused at import
         fail(str(exc))
     with user_errors():
         task_app.configure(settings=task_app.settings.merged(**overrides))

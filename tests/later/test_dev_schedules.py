@@ -115,3 +115,21 @@ def test_dev_refuses_a_bad_schedules_switch(sched_module: str) -> None:
     result = CliRunner().invoke(cli, ["dev", sched_module, "--schedules", "maybe"])
     assert result.exit_code == 2
     assert "--schedules must be 'on' or 'off'" in result.output
+
+
+def test_the_cli_names_a_bad_expression_in_one_line(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sched_bad_app.py").write_text(
+        "from pydantic import BaseModel\n"
+        "from taskworker import TaskApp\n"
+        "class Tick(BaseModel):\n    source: str\n"
+        "app = TaskApp('bad')\n"
+        "@app.task('tick')\ndef tick(req: Tick) -> None: ...\n"
+        "app.schedule('x', 'cron(0 3 * * *)', 'tick', {'source': 'x'})\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(cli, ["schedules", "sched_bad_app:app"])
+    assert result.exit_code == 2
+    assert "has 5 fields; Scheduler's cron has six" in result.output
+    assert "Traceback" not in result.output
