@@ -9,6 +9,7 @@ model *before* sending, so a typo fails in the caller, not later in the DLQ.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -223,8 +224,9 @@ class TaskClient:
         try:
             self.scheduler.create(schedule)
         except Exception:
-            if table is not None:
-                table.cancel_scheduled(request.task_id, iso_from_epoch(self.clock()))
+            if table is not None:  # best effort: the caller must see why scheduling failed
+                with contextlib.suppress(Exception):
+                    table.cancel_scheduled(request.task_id, iso_from_epoch(self.clock()))
             raise
         return request.task_id
 
