@@ -11,6 +11,7 @@ from taskworker.dispatch import Dispatcher
 from taskworker.errors import AppLoadError, TaskDefinitionError
 from taskworker.log import LazyLogger, SupportsLogging
 from taskworker.middleware import InProcessRetries, Middleware
+from taskworker.middleware.followups import FollowUps
 from taskworker.outcomes import TaskResult
 from taskworker.queues import (
     DEFAULT_QUEUE,
@@ -23,6 +24,7 @@ from taskworker.queues import (
 )
 from taskworker.registry import Registry, TaskDefinition, derived_name
 from taskworker.retry import Retry
+from taskworker.schedules import ScheduleSpec, check_schedule, declare_schedule
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ class TaskApp:
         self._dispatcher: Dispatcher | None = None
         self._lambda_runtime: LambdaSqsRuntime | None = None
         self._queues: dict[str, QueueSpec] = {DEFAULT_QUEUE: IMPLICIT_DEFAULT}
+        self._schedules: dict[str, ScheduleSpec] = {}
+        self.producer: TaskClient | None = None
+        """The client follow-ups (``ctx.submit``) are sent with; built on first use."""
 
     def __repr__(self) -> str:
         return f"TaskApp({self.name!r}, tasks={sorted(self.registry)})"
@@ -75,6 +80,7 @@ class TaskApp:
             self._settings = settings
         if clients is not None:
             self.clients = clients
+        self.producer = None
         self._dispatcher = None
         self._lambda_runtime = None
 
@@ -187,18 +193,47 @@ class TaskApp:
         task = self.registry.lookup(task_type)
         return self._queues.get(task.queue if task else DEFAULT_QUEUE, IMPLICIT_DEFAULT)
 
+    def schedule(
+        self, name: str, expression: str, task_type: str, payload: Any, *, timezone: str = "UTC"
+    ) -> ScheduleSpec:
+        """Run ``task_type`` with ``payload`` on ``expression`` (``rate(...)``, six-field
+        ``cron(...)`` or ``at(...)``, in ``timezone``); see :mod:`taskworker.schedules`.
+
+        Deployed by ``infra/`` as an EventBridge Scheduler schedule, fired by ``taskworker
+        dev`` locally. The expression, the timezone and (once the task is declared, before
+        or after this) the payload against the task's model are checked at import time.
+        """
+        if name in self._schedules:
+            raise TaskDefinitionError(
+                f"app.schedule({name!r}) is declared twice; give each schedule its own name"
+            )
+        spec = declare_schedule(name, expression, task_type, payload, timezone)
+        task = self.registry.get(task_type)
+        if task is not None:
+            check_schedule(spec, task)
+        self._schedules[name] = spec
+        return spec
+
+    @property
+    def schedules(self) -> dict[str, ScheduleSpec]:
+        """Every ``app.schedule`` declaration by name, in declaration order."""
+        return dict(self._schedules)
+
     def tasks_on(self, queue: str) -> list[TaskDefinition]:
         """The tasks that travel on ``queue``, by name."""
         return [task for _, task in sorted(self.registry.items()) if task.queue == queue]
 
     def check(self) -> None:
-        """Check the declarations as a whole: every task's queue is declared.
+        """Check the declarations as a whole: every task's queue is declared, every
+        schedule's task exists and its payload fits.
 
         Each task and queue is checked when declared; only a queue named by a task but never
         declared can be seen no sooner than the whole module. :func:`load_app`, the
         runtimes, the client and ``infra/`` call this, so the mistake stops them at start.
         """
         check_all_declared(self.registry.values(), self._queues)
+        for spec in self._schedules.values():
+            check_schedule(spec, self.registry.get(spec.task_type))
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -214,16 +249,18 @@ class TaskApp:
 
     def middleware(self) -> list[Middleware]:
         """The middleware stack, outermost first: forwarding and dead-lettering (batch hooks
-        only), the user's, then the built-in ones.
+        only), the user's, then the built-in ones (follow-ups first: ``ctx.submit``).
 
         Each feature is on when its setting is: result events, task status, metrics (in
         that order, so ``after_batch`` publishes first and status and metrics report what
         publishing decided), then idempotency around in-process retries (innermost).
         """
+        follow_ups = FollowUps(self._producer)
         return [
             *self._forwarding(),
             *self._dead_lettering(),
             *self._middleware,
+            follow_ups,
             *self.feature_middleware(),
             InProcessRetries(),
         ]
@@ -243,6 +280,11 @@ class TaskApp:
         }
         clients = self.clients
         return [Forwarding(others, lambda: clients.sqs, self.logger)]
+
+    def _producer(self) -> TaskClient:
+        if self.producer is None:
+            self.producer = self.client()
+        return self.producer
 
     def _dead_lettering(self) -> list[Middleware]:
         """Dead-lettering, first in the ``after_batch`` chain (without a DLQ: nothing)."""

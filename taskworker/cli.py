@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from taskworker.app import TaskApp, load_app
-from taskworker.errors import AppLoadError, TaskworkerError
+from taskworker.errors import AppLoadError, TaskDefinitionError, TaskworkerError
 from taskworker.settings import Settings
 
 USAGE_ERROR = 2
@@ -83,7 +83,7 @@ def load(path: str, **overrides: Any) -> TaskApp:
         sys.path.insert(0, os.getcwd())
     try:
         task_app = load_app(path)
-    except AppLoadError as exc:
+    except (AppLoadError, TaskDefinitionError) as exc:  # a declaration refused at import
         fail(str(exc))
     with user_errors():
         task_app.configure(settings=task_app.settings.merged(**overrides))
@@ -274,6 +274,26 @@ def schema(app_path: AppPath) -> None:
     """Print every task's input and output JSON Schema."""
     task_app = load(app_path)
     out.print_json(json.dumps(task_app.schemas()))
+
+
+@app.command()
+def schedules(app_path: AppPath) -> None:
+    """List the app's schedules (app.schedule) with their next run."""
+    from datetime import UTC, datetime
+
+    task_app = load(app_path)
+    if not task_app.schedules:
+        out.print(f"{task_app.name} declares no schedules", highlight=False)
+        return
+    now = datetime.now(UTC)
+    table = Table("schedule", "expression", "timezone", "task", "next run (UTC)")
+    for spec in task_app.schedules.values():
+        following = spec.next_run(now)
+        when = "never (past)" if following is None else following.strftime("%Y-%m-%d %H:%M:%S")
+        if spec.expression.interval is not None:
+            when += " (rates count from deployment)"
+        table.add_row(spec.name, spec.expression.text, spec.timezone, spec.task_type, when)
+    out.print(table)
 
 
 # --------------------------------------------------------------------- dlq
@@ -519,6 +539,7 @@ def dev(
         str | None,
         typer.Option(help="Start of every resource name [default: derived from the app's name]."),
     ] = None,
+    schedules: Annotated[str, typer.Option(help="Fire the app's schedules locally: on or off.")] = "on",
 ) -> None:
     """Run the whole pipeline on this machine: AWS endpoint, API, consumer, result log."""
     from taskworker.dev import DevStack
@@ -536,6 +557,9 @@ def dev(
         concurrency,
         prefix,
     )
+    if schedules not in ("on", "off"):
+        fail(f"--schedules must be 'on' or 'off', not {schedules!r}")
+    config.schedules = schedules == "on"
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

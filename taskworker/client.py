@@ -9,10 +9,13 @@ model *before* sending, so a typo fails in the caller, not later in the DLQ.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +23,8 @@ from pydantic import BaseModel, ValidationError
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
 from taskworker.errors import TaskNotFoundError, TaskworkerError, validation_summary
 from taskworker.handle import TaskHandle
-from taskworker.messages import MAX_MESSAGE_BYTES, iso_from_epoch, message_size, send_attributes
+from taskworker.later import MAX_DELAY_SECONDS, OneTimeSchedule, Scheduler, queue_arn, timing
+from taskworker.messages import MAX_MESSAGE_BYTES, envelope, iso_from_epoch, message_size, send_attributes
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,10 +58,6 @@ class PartialSubmitError(SubmitError):
         super().__init__(f"{len(failures)} of {len(task_ids)} tasks were not sent: {listed}{more}")
 
 
-MAX_DELAY_SECONDS = 900
-"""SendMessage's DelaySeconds limit (15 minutes)."""
-
-
 @dataclass(frozen=True, slots=True)
 class TaskRequest:
     """One task to submit; ``payload`` is a dict, a pydantic model, or any JSON value."""
@@ -69,6 +69,20 @@ class TaskRequest:
     correlation_id: str | None = None
     group_id: str | None = None
     """FIFO queues only: the message group (default: the task type)."""
+    task_id: str | None = None
+    """Chosen before sending (follow-ups, scheduled tasks); otherwise the SQS MessageId."""
+    parent_task_id: str | None = None
+    """The task that submitted this one (``ctx.submit``)."""
+
+    def attributes(self) -> dict[str, str]:
+        """The String attributes its message carries (the wire format)."""
+        return send_attributes(
+            self.task_type,
+            idempotency_key=self.idempotency_key,
+            correlation_id=self.correlation_id,
+            task_id=self.task_id,
+            parent_task_id=self.parent_task_id,
+        )
 
     def __post_init__(self) -> None:
         """SQS's own limit, checked here so a bad delay fails before anything is sent."""
@@ -110,7 +124,9 @@ class TaskClient:
         settings: Settings | None = None,
         sqs: Any = None,
         dynamodb: Any = None,
+        scheduler: Any = None,
         policy: RetryPolicy = DEFAULT_POLICY,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         base = settings or (app.settings if app is not None else Settings.from_env())
@@ -119,7 +135,10 @@ class TaskClient:
         self.queue_url = self.settings.queue_url
         self._sqs = sqs
         self._dynamodb = dynamodb
+        self._scheduler = scheduler
         self.policy = policy
+        self.clock = clock
+        """Epoch seconds; what ``at=`` is measured against (tests inject one)."""
 
     @property
     def sqs(self) -> Any:
@@ -133,6 +152,15 @@ class TaskClient:
             self._dynamodb = self.app.clients.dynamodb if self.app is not None else _client("dynamodb")
         return self._dynamodb
 
+    @property
+    def scheduler(self) -> Scheduler:
+        """One-time schedules in the configured group, created as the configured role."""
+        if self._scheduler is None:
+            self._scheduler = self.app.clients.scheduler if self.app is not None else _client("scheduler")
+        return Scheduler(
+            self._scheduler, group=self.settings.schedule_group, role_arn=self.settings.scheduler_role_arn
+        )
+
     def submit(
         self,
         task_type: str,
@@ -140,15 +168,91 @@ class TaskClient:
         *,
         idempotency_key: str | None = None,
         delay_seconds: int | None = None,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
         correlation_id: str | None = None,
         group_id: str | None = None,
         output_model: type[BaseModel] | None = None,
     ) -> TaskHandle:
         """Send one task; returns its :class:`~taskworker.handle.TaskHandle` (``task_id``
         is the SQS MessageId). ``output_model`` is what ``handle.wait()`` parses the result
-        into; given the app, it defaults to the task's declared output model."""
+        into; given the app, it defaults to the task's declared output model.
+
+        ``delay`` (a timedelta) or ``at`` (an aware datetime) send it later: up to 15
+        minutes ahead with SQS's delay, beyond that through a one-time EventBridge
+        Scheduler schedule (see :mod:`taskworker.later`; its task id is a uuid).
+        """
         request = TaskRequest(task_type, payload, idempotency_key, delay_seconds, correlation_id, group_id)
-        return self.handle(self.submit_many([request])[0], task_type, output_model=output_model)
+        return self.submit_request(request, delay=delay, at=at, output_model=output_model)
+
+    def submit_request(
+        self,
+        request: TaskRequest,
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        output_model: type[BaseModel] | None = None,
+    ) -> TaskHandle:
+        """Send one :class:`TaskRequest` now, after ``delay`` or at ``at`` (see :meth:`submit`)."""
+        when = timing(self.clock(), delay_seconds=request.delay_seconds, delay=delay, at=at)
+        if when.fire_at is None:
+            task_id = self.submit_many([replace(request, delay_seconds=when.delay_seconds)])[0]
+        else:
+            task_id = self._schedule(request, when.fire_at)
+        return self.handle(task_id, request.task_type, output_model=output_model)
+
+    def _schedule(self, request: TaskRequest, fire_at: datetime) -> str:
+        """A one-time schedule sending the task at ``fire_at``; its status says ``scheduled``.
+
+        The status is written first, so a failing status table stops the submit before
+        anything is scheduled; a schedule that cannot be created ends that status
+        ``cancelled`` (the task will never run) and raises.
+        """
+        request = replace(request, task_id=request.task_id or str(uuid.uuid4()))
+        assert request.task_id is not None
+        body = envelope(self._body(request), request.attributes())
+        size = len(body.encode())
+        if size > MAX_MESSAGE_BYTES:
+            raise PayloadError(
+                f"{request.task_type} is {size:,} bytes; SQS accepts at most {MAX_MESSAGE_BYTES:,}"
+            )
+        url = self._route(request)
+        fifo = url.endswith(".fifo")
+        schedule = OneTimeSchedule(
+            request.task_id,
+            fire_at,
+            queue_arn(url, self.sqs),
+            body,
+            group_id=(request.group_id or self._message_group(request.task_type)) if fifo else None,
+        )
+        table = self._status_table() if self.settings.status_table else None
+        if table is not None:
+            table.put_if_newer(self._scheduled_status(request, request.task_id, fire_at))
+        try:
+            self.scheduler.create(schedule)
+        except Exception:
+            if table is not None:  # best effort: the caller must see why scheduling failed
+                with contextlib.suppress(Exception):
+                    table.cancel_scheduled(request.task_id, iso_from_epoch(self.clock()))
+            raise
+        return request.task_id
+
+    def _scheduled_status(self, request: TaskRequest, task_id: str, fire_at: datetime) -> TaskStatus:
+        from taskworker.status import TaskStatus
+
+        now = iso_from_epoch(self.clock())
+        return TaskStatus(
+            task_id=task_id,
+            task_type=request.task_type,
+            status="scheduled",
+            attempt=0,
+            started_at=now,
+            updated_at=now,
+            expires_at=int(fire_at.timestamp()) + self.settings.status_ttl_seconds,
+            correlation_id=request.correlation_id,
+            parent_task_id=request.parent_task_id,
+            scheduled_for=iso_from_epoch(fire_at.timestamp()),
+        )
 
     def handle(
         self, task_id: str, task_type: str | None = None, *, output_model: type[BaseModel] | None = None
@@ -171,10 +275,17 @@ class TaskClient:
     def cancel(self, task_id: str) -> bool:
         """Ask for ``task_id`` to be cancelled (see :meth:`TaskHandle.cancel`): ``True`` when
         the request is recorded, ``False`` when its status is already final; raises
-        :class:`~taskworker.errors.TaskNotFoundError` when the table has no record of it."""
-        result = self._status_table().request_cancel(task_id, iso_from_epoch(time.time()))
+        :class:`~taskworker.errors.TaskNotFoundError` when the table has no record of it.
+        A task still waiting for its one-time schedule has the schedule deleted and ends
+        ``cancelled`` at once."""
+        table = self._status_table()
+        deleted = self.settings.schedule_group is not None and self.scheduler.delete(task_id)
+        now = iso_from_epoch(self.clock())
+        result = table.request_cancel(task_id, now)
         if result.answer == "not_found":
             raise TaskNotFoundError(task_id)
+        if deleted:
+            table.cancel_scheduled(task_id, now)
         return result.answer == "requested"
 
     def submit_many(
@@ -203,7 +314,7 @@ class TaskClient:
                     self.sqs, SEND_MESSAGES, queue_url, step, lambda i: entries[i], policy=self.policy
                 )
                 for index, answer in sent.succeeded:
-                    ids[index] = str(answer["MessageId"])
+                    ids[index] = items[index].task_id or str(answer["MessageId"])
                 failures.update((index, str(error)) for index, error in sent.failed)
                 if progress is not None:
                     progress(len(step))
@@ -237,9 +348,7 @@ class TaskClient:
 
     def _entry(self, index: int, request: TaskRequest, queue_url: str) -> dict[str, Any]:
         body = self._body(request)
-        attributes = send_attributes(
-            request.task_type, idempotency_key=request.idempotency_key, correlation_id=request.correlation_id
-        )
+        attributes = request.attributes()
         size = message_size(body, attributes)
         if size > MAX_MESSAGE_BYTES:
             raise PayloadError(

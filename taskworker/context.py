@@ -10,10 +10,14 @@ from typing import TYPE_CHECKING, Any
 from taskworker.log import SupportsLogging, TaskLogger, task_identity
 
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
     from pydantic import BaseModel
 
     from taskworker.cancellation import CancelWatch
+    from taskworker.handle import TaskHandle
     from taskworker.messages import TaskMessage
+    from taskworker.middleware.followups import FollowUpSender
     from taskworker.progress import ProgressReporter
     from taskworker.registry import TaskDefinition
 
@@ -108,6 +112,11 @@ class TaskContext:
         return self._message.correlation_id
 
     @property
+    def parent_task_id(self) -> str | None:
+        """The task that submitted this one with :meth:`submit`, if one did."""
+        return self._message.parent_task_id
+
+    @property
     def logger(self) -> TaskLogger:
         """A logger whose lines carry the task's identity (:func:`~taskworker.log.task_identity`)."""
         if self._logger is None:
@@ -146,6 +155,32 @@ class TaskContext:
         watch = None if self._call is None else self._call.cancel
         return watch is not None and watch.requested()
 
+    def submit(
+        self,
+        task_type: str,
+        payload: Any,
+        *,
+        key: str | None = None,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+        group_id: str | None = None,
+    ) -> TaskHandle:
+        """Submit a follow-up task: same wire format as any producer, this task's
+        correlation id and its id as ``parent_task_id``; its id joins this task's status
+        (``children``). A retried task creates no second child: see
+        :mod:`taskworker.middleware.followups` (``key`` names the follow-up when the order
+        of submissions can change between attempts). ``delay``/``at`` as in
+        :meth:`TaskClient.submit <taskworker.client.TaskClient.submit>`.
+        """
+        sender = None if self._call is None else self._call.follow_ups
+        if sender is None:
+            from taskworker.errors import TaskworkerError
+
+            raise TaskworkerError(
+                "ctx.submit works inside a task run by the app (Lambda, worker, app.testing)"
+            )
+        return sender.submit(task_type, payload, key=key, delay=delay, at=at, group_id=group_id)
+
 
 MAX_PROGRESS_MESSAGE = 500
 """Characters of a progress message kept; the status item is not a log."""
@@ -168,6 +203,7 @@ class TaskCall:
         "cancel",
         "deadline",
         "duplicate",
+        "follow_ups",
         "logger",
         "message",
         "payload",
@@ -195,6 +231,8 @@ class TaskCall:
         """Where ``ctx.report_progress`` goes; set by the status middleware."""
         self.cancel: CancelWatch | None = None
         """What ``ctx.cancel_requested`` asks; set by the status middleware."""
+        self.follow_ups: FollowUpSender | None = None
+        """Where ``ctx.submit`` goes; set by the follow-ups middleware."""
 
     @property
     def context(self) -> TaskContext:

@@ -1,8 +1,9 @@
 """Structured logging bound to one task.
 
 Every line about a task carries ``task_id``, ``task_type``, ``attempt`` and
-``correlation_id`` (:func:`task_identity`), and in Lambda the invocation's ``request_id``,
-so a log query can follow one task across retries and back to the request that sent it.
+``correlation_id`` (:func:`task_identity`), a follow-up's also its ``parent_task_id``, and
+in Lambda the invocation's ``request_id``, so a log query can follow one task across
+retries and back to the request that sent it.
 
 The underlying logger is powertools' ``Logger`` (JSON lines in Lambda), created on first
 use, so an app that never logs pays nothing for it.
@@ -41,6 +42,8 @@ def task_identity(message: TaskMessage) -> dict[str, Any]:
         "attempt": message.receive_count,
         "correlation_id": message.correlation_id,
     }
+    if message.parent_task_id is not None:
+        keys["parent_task_id"] = message.parent_task_id
     request_id = _request_id.get()
     if request_id is not None:
         keys["request_id"] = request_id

@@ -27,6 +27,15 @@ _TASK_ID = re.compile(rf"[!-~]{{1,{MAX_TASK_ID_CHARS}}}")
 _logger = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = "idempotency_key"
 CORRELATION_ID = "correlation_id"
+PARENT_TASK_ID = "parent_task_id"
+"""On a follow-up (``ctx.submit``): the task id of the task that submitted it."""
+ENVELOPE = "taskworker_envelope"
+"""The key that marks a body as an envelope: the attributes and the payload in one JSON
+object, for senders that cannot set message attributes (EventBridge Scheduler's SQS target)."""
+ENVELOPE_ATTRIBUTES = frozenset(
+    {"task_type", "task_id", "idempotency_key", "correlation_id", "parent_task_id"}
+)
+"""The attributes an envelope may carry (``caller`` never: only the API may name one)."""
 CALLER = "caller"
 """The authenticated principal that enqueued the task, set by the deployed API: the IAM
 principal (an assumed role without its session name), the API key id, or the authorizer's
@@ -90,6 +99,28 @@ class TaskMessage:
     def __post_init__(self) -> None:
         if not self.message_id:
             self.message_id = self.task_id
+        if TASK_TYPE not in self.attributes and self.body.startswith(_ENVELOPE_START):
+            self._open_envelope()
+
+    def _open_envelope(self) -> None:
+        """Take the attributes and the payload out of an :func:`envelope` body.
+
+        Only a message without a ``task_type`` attribute is looked at (the hot path pays one
+        dict lookup), and a body that is not a well-formed envelope stays as it is, so the
+        dispatcher rejects it with its usual reason.
+        """
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return
+        if not isinstance(data, dict) or data.get(ENVELOPE) != 1 or "payload" not in data:
+            return
+        for name in ENVELOPE_ATTRIBUTES:
+            value = data.get(name)
+            if isinstance(value, str) and value:
+                self.attributes.setdefault(name, value)
+        self.body = json.dumps(data["payload"], separators=(",", ":"))
+        self.task_id = _task_id(self.attributes, self.message_id)
 
     @property
     def task_type(self) -> str | None:
@@ -106,6 +137,10 @@ class TaskMessage:
     @property
     def caller(self) -> str | None:
         return self.attributes.get(CALLER) or None
+
+    @property
+    def parent_task_id(self) -> str | None:
+        return self.attributes.get(PARENT_TASK_ID) or None
 
     @classmethod
     def from_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
@@ -179,6 +214,9 @@ class TaskMessage:
         )
 
 
+_ENVELOPE_START = '{"' + ENVELOPE + '"'
+
+
 def _task_id(attributes: Mapping[str, str], message_id: str) -> str:
     """The ``task_id`` attribute when it is a valid task id, else the MessageId.
 
@@ -212,17 +250,38 @@ def send_attributes(
     idempotency_key: str | None = None,
     correlation_id: str | None = None,
     caller: str | None = None,
+    task_id: str | None = None,
+    parent_task_id: str | None = None,
 ) -> dict[str, str]:
     """The String attributes a producer sets on a new task message (``caller``: only an
-    API that authenticated the sender names one)."""
+    API that authenticated the sender names one; ``task_id``: only when the id is chosen
+    before sending, as for follow-ups and scheduled tasks)."""
     attributes = {TASK_TYPE: task_type}
-    if idempotency_key:
-        attributes[IDEMPOTENCY_KEY] = idempotency_key
-    if correlation_id:
-        attributes[CORRELATION_ID] = correlation_id
-    if caller:
-        attributes[CALLER] = caller
+    for name, value in (
+        (IDEMPOTENCY_KEY, idempotency_key),
+        (CORRELATION_ID, correlation_id),
+        (CALLER, caller),
+        (TASK_ID, task_id),
+        (PARENT_TASK_ID, parent_task_id),
+    ):
+        if value:
+            attributes[name] = value
     return attributes
+
+
+def envelope(body: str, attributes: Mapping[str, str]) -> str:
+    """One JSON body carrying ``attributes`` and the payload ``body``.
+
+    EventBridge Scheduler's SQS target sets the body only (``SqsParameters`` has just
+    ``MessageGroupId``), so a scheduled task travels as
+    ``{"taskworker_envelope": 1, "task_type": ..., "task_id": ..., "payload": {...}}`` and
+    :class:`TaskMessage` opens it on arrival: nothing downstream sees the difference.
+    """
+    unknown = set(attributes) - ENVELOPE_ATTRIBUTES
+    if unknown:
+        raise ValueError(f"an envelope cannot carry {sorted(unknown)}")
+    data = {ENVELOPE: 1, **attributes}
+    return json.dumps(data, separators=(",", ":"))[:-1] + ',"payload":' + body + "}"
 
 
 def typed_attributes(message: TaskMessage) -> dict[str, dict[str, Any]]:

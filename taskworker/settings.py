@@ -44,6 +44,11 @@ class Settings:
     result events, status, visibility changes): no task starts into this time."""
     backoff_base_seconds: float = 5.0
     backoff_max_seconds: float = 900.0
+    scheduler_role_arn: str | None = None
+    """The role EventBridge Scheduler assumes to send a task more than 15 minutes ahead
+    (``TASKWORKER_SCHEDULER_ROLE_ARN``); see :mod:`taskworker.later`."""
+    schedule_group: str | None = None
+    """The schedule group one-time schedules are created in (``TASKWORKER_SCHEDULE_GROUP``)."""
     log_payloads: bool = False
     """Add the message body to failure logs; off by default, payloads may hold personal data."""
 

@@ -6,8 +6,9 @@ item schema below is a public contract; keep it exactly:
 =================  ====  ====================================================
 ``task_id``        S     partition key (the SQS MessageId)
 ``task_type``      S
-``status``         S     ``running`` | ``retrying`` | ``succeeded`` | ``failed`` | ``cancelled``
-``attempt``        N     ApproximateReceiveCount of the attempt that wrote it
+``status``         S     ``scheduled`` | ``running`` | ``retrying`` | ``succeeded`` | ``failed`` |
+                         ``cancelled``
+``attempt``        N     ApproximateReceiveCount of the attempt that wrote it (0: ``scheduled``)
 ``started_at``     S     ISO-8601, when that attempt started
 ``updated_at``     S     ISO-8601
 ``finished_at``    S     optional, on ``succeeded``, ``failed`` and ``cancelled``
@@ -16,6 +17,9 @@ item schema below is a public contract; keep it exactly:
 ``error_message``  S     optional
 ``correlation_id`` S     optional, the message's correlation id
 ``caller``         S     optional, who the API says sent it (not shown by ``GET``)
+``parent_task_id`` S     optional, the task that submitted this one (``ctx.submit``)
+``children``       SS    optional, the ids of the tasks this one submitted (at most 1,000)
+``scheduled_for``  S     optional, ISO-8601, when a ``scheduled`` task is due
 ``cancel_requested_at`` S  optional, ISO-8601, when ``handle.cancel()`` asked
 ``progress_done``  N     optional, the last ``ctx.report_progress(done, ...)``
 ``progress_total`` N     optional
@@ -37,7 +41,7 @@ from typing import Any, Literal
 
 from taskworker.aws.batch import DEFAULT_POLICY, WRITE_ITEMS, BatchResult, RetryPolicy, call_batch
 
-StatusName = Literal["running", "retrying", "succeeded", "failed", "cancelled"]
+StatusName = Literal["scheduled", "running", "retrying", "succeeded", "failed", "cancelled"]
 FINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
 _FINAL_NAMES = ", ".join(f":{name}" for name in sorted(FINAL))
@@ -49,6 +53,9 @@ MAX_RESULT_BYTES = 350_000
 
 MAX_ERROR_TEXT = 4_000
 
+MAX_LISTED_CHILDREN = 1_000
+"""Follow-up ids kept in a status item (36 bytes each), so a fan-out cannot outgrow it."""
+
 _STRING_FIELDS = (
     "task_type",
     "status",
@@ -59,6 +66,8 @@ _STRING_FIELDS = (
     "correlation_id",
     "cancel_requested_at",
     "caller",
+    "parent_task_id",
+    "scheduled_for",
 )
 _ERROR_FIELDS = ("error_type", "error_message")
 
@@ -136,6 +145,10 @@ class TaskStatus:
     caller: str | None = None
     """The message's ``caller``: only that caller may cancel it through the API. Not part
     of :meth:`as_api_json`: an identity is no business of whoever reads the status."""
+    parent_task_id: str | None = None
+    children: tuple[str, ...] = ()
+    """The tasks this one submitted with ``ctx.submit`` (a string set: no order kept)."""
+    scheduled_for: str | None = None
 
     @property
     def final(self) -> bool:
@@ -163,11 +176,16 @@ class TaskStatus:
             data["progress"] = self.progress.as_api_json()
         if self.cancel_requested_at is not None:
             data["cancel_requested_at"] = self.cancel_requested_at
+        for name in ("parent_task_id", "scheduled_for"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        if self.children:
+            data["children"] = list(self.children)
         return data
 
-    def to_item(self) -> dict[str, dict[str, str]]:
+    def to_item(self) -> dict[str, dict[str, Any]]:
         """The item in DynamoDB's attribute-value shape."""
-        item = {
+        item: dict[str, dict[str, Any]] = {
             "task_id": {"S": self.task_id},
             "attempt": {"N": str(self.attempt)},
             "expires_at": {"N": str(self.expires_at)},
@@ -178,10 +196,12 @@ class TaskStatus:
                 item[name] = {"S": value}
         if self.progress is not None:
             item.update(self.progress.attributes())
+        if self.children:
+            item["children"] = {"SS": list(self.children[:MAX_LISTED_CHILDREN])}
         return item
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Mapping[str, str]]) -> TaskStatus:
+    def from_item(cls, item: Mapping[str, Mapping[str, Any]]) -> TaskStatus:
         def text(name: str) -> str | None:
             value = item.get(name)
             return None if value is None else value.get("S")
@@ -202,6 +222,9 @@ class TaskStatus:
             progress=Progress.from_item(item),
             cancel_requested_at=text("cancel_requested_at"),
             caller=text("caller"),
+            parent_task_id=text("parent_task_id"),
+            children=tuple(item.get("children", {}).get("SS", ())),
+            scheduled_for=text("scheduled_for"),
         )
 
 
@@ -259,7 +282,7 @@ class StatusTable:
                 },
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -277,10 +300,32 @@ class StatusTable:
         try:
             answer = self.client.update_item(**cancel_request(self.table, task_id, now, caller))
         except Exception as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             return _refused_cancel(getattr(exc, "response", {}).get("Item"), caller)
         return CancelResult("requested", answer["Attributes"]["cancel_requested_at"]["S"])
+
+    def cancel_scheduled(self, task_id: str, now: str) -> bool:
+        """End a ``scheduled`` task as ``cancelled`` (its schedule is gone, it will never run);
+        ``False`` when the record is no longer ``scheduled``."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression="SET #status = :cancelled, finished_at = :now, updated_at = :now",
+                ConditionExpression="#status = :scheduled",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":now": {"S": now},
+                    ":cancelled": {"S": "cancelled"},
+                    ":scheduled": {"S": "scheduled"},
+                },
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def cancel_requested_at(self, task_id: str) -> str | None:
         """When cancellation was asked for, or ``None``: a GetItem of one attribute."""
@@ -331,7 +376,7 @@ class StatusTable:
                 ExpressionAttributeValues=values,
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -424,7 +469,7 @@ def status_table(name: str | None, client: Any) -> StatusTable:
     return StatusTable(name, client)
 
 
-def _error_code(exc: Exception) -> str | None:
+def error_code(exc: Exception) -> str | None:
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
         code = response.get("Error", {}).get("Code")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stage
 from aws_cdk import aws_iam as iam
@@ -22,6 +23,7 @@ from .project import Project, find_project
 from .queues import MAX_RECEIVE_COUNT, TaskQueues
 from .registry import TaskSpec, app_module, load_task_specs
 from .runtime import default_python_runtime, latest_python_runtime
+from .schedules import TaskSchedules
 from .tables import TaskTables
 from .timeouts import lambda_timeout, required_consumer_timeout, visibility_timeout
 from .topics import alarm_topic as make_alarm_topic
@@ -94,6 +96,7 @@ class AsyncTaskService(Construct):
         )
         self.queue = queues.queue
         self.dead_letter_queue = queues.dead_letter_queue
+        self.schedules = TaskSchedules(self, "Schedules", schedules=_schedules_of(app), queue=self.queue)
         self.result_topic = result_topic(self, "ResultTopic", key=result_topic_key)
         tables = TaskTables(self, "Tables", removal_policy=removal_policy)
         self.status_table = tables.status
@@ -117,6 +120,8 @@ class AsyncTaskService(Construct):
             idempotency_table=self.idempotency_table,
         )
         self._acknowledge_topic_key(consumer_principal, customer_key=result_topic_key is not None)
+        self.queue.grant(consumer_principal, "sqs:SendMessage")  # follow-ups (ctx.submit)
+        self.schedules.grant_one_time(consumer_principal)
 
         self.api = TaskApi(
             self,
@@ -156,6 +161,7 @@ class AsyncTaskService(Construct):
             "TASKWORKER_METRICS_NAMESPACE": metrics_namespace,
             # saves the consumer a GetQueueAttributes call to learn the redrive limit
             "TASKWORKER_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            **self.schedules.environment(),
         }
 
     def _add_lambda(self, options: ConsumerOptions, metrics_namespace: str) -> LambdaConsumer:
@@ -226,3 +232,10 @@ class AsyncTaskService(Construct):
                 "The topic uses the AWS-managed key alias/aws/sns whose key id is unknown at "
                 "synth time; the statement is limited by the kms:ResourceAliases condition.",
             )
+
+
+def _schedules_of(app: str) -> list[Any]:
+    """The app's ``app.schedule`` declarations (the module is already imported by then)."""
+    from taskworker import load_app
+
+    return list(load_app(app).schedules.values())

@@ -229,6 +229,9 @@ def status_response() -> str:
         + _optional("correlation_id", _string_field("correlation_id", "correlation_id"))
         + _optional("progress_done", _progress_field(), kind="N")
         + _optional("cancel_requested_at", _string_field("cancel_requested_at", "cancel_requested_at"))
+        + _optional("parent_task_id", _string_field("parent_task_id", "parent_task_id"))
+        + _optional("scheduled_for", _string_field("scheduled_for", "scheduled_for"))
+        + _optional("children", "\"children\": $input.json('$.Item.children.SS')", kind="SS")
         + "}#end"
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-SERVICES = ("sqs", "sns", "dynamodb")
+SERVICES = ("sqs", "sns", "dynamodb", "scheduler")
 CALL_TIMEOUTS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 """The per-call timeouts :meth:`Clients.time_limit` rounds down to: a handful of client
 sets per process, instead of a new client for every invocation's time left."""
@@ -58,6 +58,11 @@ class Clients:
     @property
     def dynamodb(self) -> Any:
         return self._get("dynamodb")
+
+    @property
+    def scheduler(self) -> Any:
+        """EventBridge Scheduler, for tasks more than 15 minutes ahead."""
+        return self._get("scheduler")
 
     def _get(self, service: str) -> Any:
         limit: float | None = getattr(self._limit, "seconds", None)

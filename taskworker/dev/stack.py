@@ -46,6 +46,8 @@ class DevStackConfig:
     """Resource names start with it; by default it is derived from the app's name."""
     resources: DevResources | None = None
     """Exact names and shapes, overriding ``prefix`` and the derived visibility timeout."""
+    schedules: bool = True
+    """Fire the app's ``app.schedule`` declarations locally (``--schedules off``: not)."""
 
 
 class DevStack:
@@ -118,6 +120,12 @@ class DevStack:
         self._exit.callback(self.results.stop)
         for name, lane in self.lanes.items():
             self.consumers[name] = self._start_consumer(lane, self._consumer_app(provisioned, name))
+        if self.config.schedules and self.app.schedules:
+            from taskworker.dev.schedules import ScheduleFirer
+
+            firer = ScheduleFirer(list(self.app.schedules.values()), self.app.client(), printer=self.printer)
+            firer.start()
+            self._exit.callback(firer.stop)
 
     def _consumer_app(self, provisioned: Provisioned, lane: str) -> TaskApp:
         """The app as the consumer of ``lane`` runs it: with that consumer's settings, as

@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -50,8 +51,16 @@ from taskworker.status import Progress, StatusName, StatusTable, TaskStatus, cli
 NOT_WRITTEN = "FinalStatusNotWritten"
 
 MAX_HELD = 1_000
-"""Last progress values (and seen cancellations) held from ``after_task`` to ``after_batch``;
+"""Last progress values (seen cancellations, follow-up ids) held from ``after_task`` to ``after_batch``;
 a runtime that runs the two in different processes must not grow this without bound."""
+
+
+class _Held(NamedTuple):
+    """What a task's next status write takes from its run."""
+
+    progress: Progress | None
+    cancel_at: str | None
+    children: tuple[str, ...]
 
 
 class TaskStatusMiddleware(Middleware):
@@ -73,7 +82,7 @@ class TaskStatusMiddleware(Middleware):
         self._table = table
         self.progress_interval = progress_interval
         self.clock = clock
-        self._held: dict[str, tuple[Progress | None, str | None]] = {}
+        self._held: dict[str, _Held] = {}
         self.ttl_seconds = ttl_seconds
         self.logger = logger
         self.policy = policy
@@ -116,15 +125,16 @@ class TaskStatusMiddleware(Middleware):
         return proceed()
 
     def after_task(self, call: TaskCall, outcome: Outcome) -> None:
-        """Hold the task's last progress (and a cancellation it saw) for its next status
-        write in ``after_batch``."""
+        """Hold the task's last progress, a cancellation it saw and the follow-ups it
+        submitted (``children``) for its next status write in ``after_batch``."""
         latest = None if call.progress is None else call.progress.latest
         cancel_at = None if call.cancel is None else call.cancel.requested_at
-        if latest is None and cancel_at is None:
+        children = () if call.follow_ups is None else call.follow_ups.children
+        if latest is None and cancel_at is None and not children:
             return
         if len(self._held) >= MAX_HELD:
             self._held.pop(next(iter(self._held)))
-        self._held[call.message.task_id] = (latest, cancel_at)
+        self._held[call.message.task_id] = _Held(latest, cancel_at, children)
 
     def _read_cancel(self, task_id: str) -> str | None:
         """After a refused ``running`` write: was it refused for a cancellation?"""
@@ -142,7 +152,9 @@ class TaskStatusMiddleware(Middleware):
             status = self._from_result(result, now) if result.message.task_id else None
             held = self._held.pop(result.message.task_id, None)
             if status is not None and held is not None:
-                status = replace(status, progress=held[0], cancel_requested_at=held[1])
+                status = replace(
+                    status, progress=held.progress, cancel_requested_at=held.cancel_at, children=held.children
+                )
             if status is not None and status.final:
                 final[status.task_id] = result
                 statuses.append(status)
@@ -213,6 +225,7 @@ class TaskStatusMiddleware(Middleware):
             expires_at=int(now) + self.ttl_seconds,
             correlation_id=message.correlation_id,
             caller=message.caller,
+            parent_task_id=message.parent_task_id,
         )
 
     def _write(self, what: str, task_id: str, write: Callable[[], object]) -> object:

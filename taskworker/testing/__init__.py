@@ -15,6 +15,7 @@ from taskworker.testing.events import (
     sqs_event,
     sqs_record,
 )
+from taskworker.testing.fake_scheduler import FakeScheduler
 from taskworker.testing.fake_sqs import FakeSQS, ManualClock
 from taskworker.testing.lambda_context import FakeLambdaContext, lambda_context
 from taskworker.testing.network import NetworkBlockedError, sockets_blocked
@@ -24,6 +25,7 @@ from taskworker.testing.tester import TaskRun, TaskRunFailedError, TaskTester, o
 __all__ = [
     "FakeLambdaContext",
     "FakeSQS",
+    "FakeScheduler",
     "InMemoryPersistenceLayer",
     "ManualClock",
     "NetworkBlockedError",

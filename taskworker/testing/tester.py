@@ -10,23 +10,28 @@ test hands it a client that does.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack, cast, overload
 
 from taskworker.aws import Clients
 from taskworker.context import Deadline
 from taskworker.errors import TaskworkerError
 from taskworker.messages import TaskMessage
+from taskworker.middleware.base import Middleware
 from taskworker.outcomes import ErrorInfo, Outcome, Succeeded
 from taskworker.settings import Settings
 from taskworker.testing.events import sqs_record
+from taskworker.testing.fake_scheduler import FakeScheduler
 from taskworker.testing.fake_sqs import FakeSQS
 from taskworker.testing.lambda_context import lambda_context
 
 if TYPE_CHECKING:
     from taskworker.app import TaskApp
-    from taskworker.middleware import Middleware
+    from taskworker.context import TaskCall
+    from taskworker.middleware.followups import SubmittedTask
     from taskworker.middleware.idempotency import IdempotencyStore
+    from taskworker.outcomes import Outcome as _Outcome
+    from taskworker.registry import TaskDefinition
 
 T = TypeVar("T")
 
@@ -59,6 +64,9 @@ class TaskRun(Generic[T]):
     """
 
     outcome: Outcome
+    submitted: tuple[SubmittedTask, ...] = ()
+    """The follow-ups the handler submitted (``ctx.submit``), in order; offline they were
+    sent to the tester's FakeSQS (or its FakeScheduler, beyond 15 minutes)."""
 
     @property
     def succeeded(self) -> bool:
@@ -94,8 +102,32 @@ class Unconfigured:
 
 
 def offline_clients(sqs: Any = None) -> Clients:
-    """A FakeSQS (or ``sqs``) and refusing stand-ins for SNS and DynamoDB."""
-    return Clients(sqs=sqs or FakeSQS(), sns=Unconfigured("sns"), dynamodb=Unconfigured("dynamodb"))
+    """A FakeSQS (or ``sqs``), a FakeScheduler and refusing stand-ins for SNS and DynamoDB."""
+    return Clients(
+        sqs=sqs or FakeSQS(),
+        sns=Unconfigured("sns"),
+        dynamodb=Unconfigured("dynamodb"),
+        scheduler=FakeScheduler(),
+    )
+
+
+FOLLOW_UP_QUEUE = "taskworker-testing-tasks"
+"""The FakeSQS queue follow-ups go to when the test's settings name no queue."""
+TEST_SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/taskworker-testing-scheduler"
+TEST_SCHEDULE_GROUP = "taskworker-testing"
+
+
+class _RecordFollowUps(Middleware):
+    """Keeps what each run submitted for its :class:`TaskRun`."""
+
+    def __init__(self) -> None:
+        self.last: tuple[SubmittedTask, ...] = ()
+
+    def applies_to(self, task: TaskDefinition) -> bool:
+        return task.takes_context
+
+    def after_task(self, call: TaskCall, outcome: _Outcome) -> None:
+        self.last = () if call.follow_ups is None else tuple(call.follow_ups.sent)
 
 
 class TaskTester:
@@ -121,14 +153,36 @@ class TaskTester:
 
         self.app = app
         self.clients = clients or offline_clients()
+        self._recorder = _RecordFollowUps()
         self._twin = TaskApp(
             app.name,
             settings=settings or Settings(),
-            middleware=_middleware(app, idempotency),
+            middleware=[*_middleware(app, idempotency), self._recorder],
             clients=self.clients,
             logger=app.logger,
         )
         self._twin.registry = app.registry
+        self._twin.producer = self._producer()
+
+    def _producer(self) -> Any:
+        """Follow-ups go through a real TaskClient: to the settings' queue, or offline to a
+        FakeSQS queue, with a FakeScheduler for those more than 15 minutes ahead."""
+        from taskworker.client import TaskClient
+
+        settings = self._twin.settings
+        if not settings.queue_url and isinstance(self.clients.sqs, FakeSQS):
+            url = self.clients.sqs.create_queue(QueueName=FOLLOW_UP_QUEUE)["QueueUrl"]
+            settings = replace(settings, queue_url=url)
+        if not settings.schedule_group:
+            settings = replace(
+                settings, scheduler_role_arn=TEST_SCHEDULER_ROLE, schedule_group=TEST_SCHEDULE_GROUP
+            )
+        return TaskClient(app=self._twin, settings=settings)
+
+    @property
+    def scheduler(self) -> Any:
+        """The Scheduler client follow-ups use (a :class:`FakeScheduler` by default)."""
+        return self.clients.scheduler
 
     @property
     def sqs(self) -> Any:
@@ -163,10 +217,11 @@ class TaskTester:
             caller=options.get("caller"),
         )
         message = TaskMessage.from_lambda_record(record)
+        self._recorder.last = ()
         result = self._twin.dispatcher.dispatch(
             message, options.get("deadline"), max_receives=options.get("max_receives")
         )
-        return TaskRun(result.outcome)
+        return TaskRun(result.outcome, self._recorder.last)
 
     def lambda_handler(self, event: Any, context: Any = None) -> dict[str, Any]:
         """``app.lambda_handler`` on the twin: the Lambda runtime, its visibility changes and

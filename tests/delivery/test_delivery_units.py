@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from taskworker import ErrorInfo, Failed, RetryLater, Settings, Succeeded, TaskApp, TaskResult
 from taskworker.aws.batch import RetryPolicy
 from taskworker.messages import MAX_EVENT_BYTES, TaskMessage
-from taskworker.middleware import InProcessRetries
 from taskworker.middleware.metrics import TaskMetrics
 from taskworker.middleware.results import ResultEvents, build_event
 from taskworker.status import TaskStatus
@@ -206,7 +205,10 @@ def _values(blob: dict[str, object], name: str) -> list[float]:
 
 
 def test_features_are_off_without_settings_and_ordered_with_them() -> None:
-    assert [type(m) for m in TaskApp("x", settings=Settings()).middleware()] == [InProcessRetries]
+    assert [type(m).__name__ for m in TaskApp("x", settings=Settings()).middleware()] == [
+        "FollowUps",  # ctx.submit; it applies only to tasks that take a ctx
+        "InProcessRetries",
+    ]
     settings = Settings(
         result_topic_arn="arn:aws:sns:us-east-1:1:t",
         status_table="s",
@@ -214,7 +216,14 @@ def test_features_are_off_without_settings_and_ordered_with_them() -> None:
         metrics_namespace="n",
     )
     names = [type(m).__name__ for m in TaskApp("x", settings=settings).middleware()]
-    assert names == ["ResultEvents", "TaskStatusMiddleware", "TaskMetrics", "Idempotency", "InProcessRetries"]
+    assert names == [
+        "FollowUps",
+        "ResultEvents",
+        "TaskStatusMiddleware",
+        "TaskMetrics",
+        "Idempotency",
+        "InProcessRetries",
+    ]
 
 
 def test_the_example_imports_no_boto3_even_with_every_feature_configured() -> None:

@@ -236,6 +236,18 @@ STATUS_ITEMS = {
         "updated_at": {"S": "2024-05-01T00:00:00.500Z"},
         "expires_at": {"N": "1714600000"},
     },
+    "scheduled, a follow-up with children": {
+        "task_id": {"S": "t-1"},
+        "task_type": {"S": TASK},
+        "status": {"S": "scheduled"},
+        "attempt": {"N": "0"},
+        "started_at": {"S": "2024-05-01T00:00:00.000Z"},
+        "updated_at": {"S": "2024-05-01T00:00:00.000Z"},
+        "scheduled_for": {"S": "2024-05-02T06:00:00.000Z"},
+        "parent_task_id": {"S": "p-'1\""},
+        "children": {"SS": ["c-1", "c-2"]},
+        "expires_at": {"N": "1714600000"},
+    },
     "progress without total or message": {
         **_without("result", "error_type", "error_message"),
         "progress_done": {"N": "2.5"},

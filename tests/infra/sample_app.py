@@ -59,3 +59,8 @@ long_app = TaskApp("long")
 @long_app.task("video.render", timeout=3600)
 def render(req: Cleanup) -> None:
     return None
+
+
+app.schedule(
+    "nightly-cleanup", "cron(0 3 * * ? *)", "cleanup", {"older_than_days": 7}, timezone="Europe/Berlin"
+)

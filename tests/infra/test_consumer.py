@@ -55,6 +55,8 @@ def test_environment_carries_every_setting(synthesis) -> None:
         "TASKWORKER_IDEMPOTENCY_TABLE": {"Ref": logical_id(tpl, "AWS::DynamoDB::Table", "Idempotency")},
         "TASKWORKER_METRICS_NAMESPACE": "taskworker",
         "TASKWORKER_MAX_RECEIVE_COUNT": "5",
+        "TASKWORKER_SCHEDULER_ROLE_ARN": arn(logical_id(tpl, "AWS::IAM::Role", "SchedulesRole")),
+        "TASKWORKER_SCHEDULE_GROUP": only(tpl, "AWS::Scheduler::ScheduleGroup")[1]["Name"],
     }
 
 
@@ -99,9 +101,10 @@ def test_consumer_role_has_no_managed_policy_and_exact_statements(synthesis) -> 
         {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
          "Resource": arn(logical_id(tpl, "AWS::Logs::LogGroup", "ConsumerLogs"))},
         # the event source mapping's grant; ChangeMessageVisibility (retry delays) is also
-        # granted by grant_consumer and merged here by @aws-cdk/aws-iam:minimizePolicies
+        # granted by grant_consumer and SendMessage (follow-ups) by the service, merged here
+        # by @aws-cdk/aws-iam:minimizePolicies
         {"Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                    "sqs:GetQueueUrl", "sqs:ReceiveMessage"], "Effect": "Allow",
+                    "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"], "Effect": "Allow",
          "Resource": arn(queue)},
         {"Action": ["sqs:SendMessage"], "Effect": "Allow",
          "Resource": arn(logical_id(tpl, "AWS::SQS::Queue", "DeadLetter"))},
@@ -117,6 +120,14 @@ def test_consumer_role_has_no_managed_policy_and_exact_statements(synthesis) -> 
         {"Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
                     "dynamodb:UpdateItem"], "Effect": "Allow",
          "Resource": arn(logical_id(tpl, "AWS::DynamoDB::Table", "Idempotency"))},
+        # one-time schedules (tasks more than 15 minutes ahead): in the app's group only
+        {"Action": ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"], "Effect": "Allow",
+         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":scheduler:",
+                                        {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+                                        ":schedule/" + only(tpl, "AWS::Scheduler::ScheduleGroup")[1]["Name"]
+                                        + "/*"]]}},
+        {"Action": ["iam:PassRole"], "Effect": "Allow",
+         "Resource": arn(logical_id(tpl, "AWS::IAM::Role", "SchedulesRole"))},
     ]  # fmt: skip
 
 

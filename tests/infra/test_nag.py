@@ -23,6 +23,16 @@ EXPECTED_ACKNOWLEDGED = {
     "AwsSolutions-APIG4",  # Tuned chose API keys
     "AwsSolutions-ECS2",  # worker environment holds resource names
     "AwsSolutions-IAM5[Resource::*]",  # ecr:GetAuthorizationToken on the execution role
+    # one-time schedules (tasks > 15 minutes ahead) in each service's own schedule group
+    *(
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+        f"schedule/{group}/*]"
+        for group in (
+            "Tasks-Schedules-7430AA21",
+            "Tuned-Tasks-Schedules-C713BD35",
+            "Worker-Tasks-Schedules-081B1B52",
+        )
+    ),
 }
 if default_python_runtime().name != latest_python_runtime().name:
     EXPECTED_ACKNOWLEDGED.add("AwsSolutions-L1")  # the synthesizing Python's runtime (bytecode)

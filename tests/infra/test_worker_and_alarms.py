@@ -75,7 +75,7 @@ def test_worker_task_role_is_exact(synthesis) -> None:
     got = statements(policy["PolicyDocument"])
     queue = arn(logical_id(tpl, "AWS::SQS::Queue", "QueuesQueue"))
     assert {"Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
-                       "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                       "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"],
             "Effect": "Allow", "Resource": queue} in got  # fmt: skip
     assert {"Action": ["sqs:SendMessage"], "Effect": "Allow",
             "Resource": arn(logical_id(tpl, "AWS::SQS::Queue", "DeadLetter"))} in got  # fmt: skip
@@ -85,6 +85,8 @@ def test_worker_task_role_is_exact(synthesis) -> None:
         "sqs:ReceiveMessage", "sqs:SendMessage", "sns:Publish", "kms:Decrypt",
         "kms:GenerateDataKey*", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "sqs:SendMessage",  # follow-ups (ctx.submit) on the task queue
+        "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole",  # one-time schedules
     ])  # fmt: skip
 
 
