@@ -75,14 +75,14 @@ def test_worker_task_role_is_exact(synthesis) -> None:
     got = statements(policy["PolicyDocument"])
     queue = arn(logical_id(tpl, "AWS::SQS::Queue", "QueuesQueue"))
     assert {"Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
-                       "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                       "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"],
             "Effect": "Allow", "Resource": queue} in got  # fmt: skip
     assert {"Action": ["sqs:SendMessage"], "Effect": "Allow",
             "Resource": arn(logical_id(tpl, "AWS::SQS::Queue", "DeadLetter"))} in got  # fmt: skip
     actions = sorted(a for s in got for a in s["Action"])
     assert actions == sorted([
         "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-        "sqs:ReceiveMessage", "sqs:SendMessage", "sns:Publish", "kms:Decrypt",
+        "sqs:ReceiveMessage", "sqs:SendMessage", "sqs:SendMessage", "sns:Publish", "kms:Decrypt",
         "kms:GenerateDataKey*", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
     ])  # fmt: skip
