@@ -215,7 +215,9 @@ def _sqs_grants(tpl: dict[str, Any], role_prefix: str) -> set[tuple[str, str]]:
             continue
         for statement in policy["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            targets = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
             grants |= {(action, target["Fn::GetAtt"][0]) for action in actions if action.startswith("sqs:")
                        for target in targets}  # fmt: skip
     return grants
@@ -265,7 +267,9 @@ def test_each_tasks_route_sends_to_its_own_queue(queues: Synthesis) -> None:
 
 def test_the_api_may_send_to_every_task_queue_and_nothing_else(queues: Synthesis) -> None:
     tpl = _tpl(queues)
-    (role,) = [r for lid, r in resources(tpl, "AWS::IAM::Role").items() if lid.startswith("TasksApiEnqueueRole")]
+    (role,) = [
+        r for lid, r in resources(tpl, "AWS::IAM::Role").items() if lid.startswith("TasksApiEnqueueRole")
+    ]
     (policy,) = role["Policies"]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "sqs:SendMessage"
@@ -284,11 +288,14 @@ def test_a_fifo_queue_is_a_fifo_pair_without_content_deduplication(queues: Synth
     assert "MaximumBatchingWindowInSeconds" not in _event_source(tpl, "ledger.fifo")
 
 
+BODIES = {"ledger.post": '{"account": "a", "cents": 1}', "notify.send": '{"image": "i"}'}
+
+
 def _sent_fields(tpl: dict[str, Any], task: str, headers: dict[str, str]) -> dict[str, str]:
     from tests.infra.gateway import Gateway
 
     answer = Gateway(tpl).call(
-        "POST", f"/tasks/{task}", headers=headers, body='{"account": "a", "cents": 1}',
+        "POST", f"/tasks/{task}", headers=headers, body=BODIES[task],
         service=(200, json.dumps({"SendMessageResponse": {"SendMessageResult": {"MessageId": "m"}}})),
     )  # fmt: skip
     assert answer.status == 202, answer
@@ -305,7 +312,8 @@ def test_the_fifo_route_sends_group_and_deduplication_ids(queues: Synthesis) -> 
     anonymous = _sent_fields(tpl, "ledger.post", {})
     assert anonymous["MessageDeduplicationId"] == REQUEST_ID
     standard = _sent_fields(tpl, "notify.send", {"Idempotency-Key": "k"})
-    assert "MessageGroupId" not in standard and "MessageDeduplicationId" not in standard
+    assert "MessageGroupId" not in standard
+    assert "MessageDeduplicationId" not in standard
 
 
 def test_the_service_exposes_every_queue_and_the_default_as_before(queues: Synthesis) -> None:
@@ -315,7 +323,8 @@ def test_the_service_exposes_every_queue_and_the_default_as_before(queues: Synth
     assert service.dead_letter_queue is service.queues["default"].dead_letter_queue
     assert service.function is service.queues["default"].function is not None
     assert service.worker is None
-    assert service.queues["long"].worker is not None and service.queues["long"].function is None
+    assert service.queues["long"].worker is not None
+    assert service.queues["long"].function is None
     assert all(deployed.alarms is not None for deployed in service.queues.values())
 
 
@@ -336,7 +345,8 @@ def test_every_queue_has_its_own_alarms(queues: Synthesis) -> None:
     assert targets["ApproximateNumberOfMessagesVisible"] == {_dlq_id(tpl, name) for name in SUFFIX}
     assert targets["ApproximateAgeOfOldestMessage"] == {_queue_id(tpl, name) for name in SUFFIX}
     functions = {lid for lid in resources(tpl, "AWS::Lambda::Function") if lid.startswith("TasksConsumer")}
-    assert targets["Errors"] == functions and len(functions) == 2
+    assert targets["Errors"] == functions
+    assert len(functions) == 2
 
 
 def test_a_lambda_queue_whose_task_needs_more_than_lambda_with_the_margin_fails_synth() -> None:
