@@ -363,8 +363,9 @@ class TaskClient:
             entry["DelaySeconds"] = int(request.delay_seconds)
         if queue_url.endswith(".fifo"):  # the target queue's kind, whatever the default URL's
             entry["MessageGroupId"] = request.group_id or self._message_group(request.task_type)
-            if request.idempotency_key:
-                entry["MessageDeduplicationId"] = request.idempotency_key[:128]
+            # the deployed FIFO queues deduplicate by id, not content: every send needs one
+            dedup = request.idempotency_key or request.task_id or str(uuid.uuid4())
+            entry["MessageDeduplicationId"] = dedup[:128]
         return entry
 
     def _message_group(self, task_type: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -100,7 +100,11 @@ def model_name(task_name: str) -> str:
 
 
 class TaskApi(Construct):
-    """A regional REST API in front of the task queue and the status table."""
+    """A regional REST API in front of the task queues and the status table.
+
+    Each task's route writes to its own queue (``queues[spec.queue]``); the enqueue role may
+    send to exactly the queues some route writes to.
+    """
 
     def __init__(
         self,
@@ -108,7 +112,7 @@ class TaskApi(Construct):
         construct_id: str,
         *,
         tasks: Sequence[TaskSpec],
-        queue: sqs.IQueue,
+        queues: Mapping[str, sqs.IQueue],
         status_table: dynamodb.ITable,
         access: ApiAccess,
         options: ApiOptions,
@@ -125,15 +129,16 @@ class TaskApi(Construct):
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
         tasks_resource = self.rest_api.root.add_resource("tasks")
+        routed = [queues[name] for name in dict.fromkeys(spec.queue for spec in tasks)]
         self.enqueue_role = self._service_role(
-            "EnqueueRole", "sqs:SendMessage", queue.queue_arn, "enqueues tasks"
+            "EnqueueRole", "sqs:SendMessage", [queue.queue_arn for queue in routed], "enqueues tasks"
         )
         self.status_role = self._service_role(
-            "StatusRole", "dynamodb:GetItem", status_table.table_arn, "reads task status"
+            "StatusRole", "dynamodb:GetItem", [status_table.table_arn], "reads task status"
         )
         _ensure_unique_models(tasks)
         for spec in tasks:
-            self._add_enqueue_route(tasks_resource, spec, queue)
+            self._add_enqueue_route(tasks_resource, spec, queues[spec.queue])
         by_id = tasks_resource.add_resource("{task_id}")
         self._add_status_route(by_id, status_table)
         self.cancel_role = self._cancel_role(status_table)
@@ -219,12 +224,13 @@ class TaskApi(Construct):
         self,
         construct_id: str,
         action: str,
-        resource_arn: str,
+        resource_arns: list[str],
         purpose: str,
         conditions: dict[str, Any] | None = None,
     ) -> iam.Role:
-        """A role API Gateway assumes for one integration, allowed exactly one action on one
-        ARN, and trusted only when API Gateway acts for this API (no confused deputy)."""
+        """A role API Gateway assumes for one kind of integration, allowed exactly one action
+        on the given ARNs, and trusted only when API Gateway acts for this API (no confused
+        deputy)."""
         principal = iam.ServicePrincipal("apigateway.amazonaws.com").with_conditions(
             {
                 "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
@@ -239,13 +245,15 @@ class TaskApi(Construct):
             inline_policies={
                 "Integration": iam.PolicyDocument(
                     statements=[
-                        iam.PolicyStatement(actions=[action], resources=[resource_arn], conditions=conditions)
+                        iam.PolicyStatement(actions=[action], resources=resource_arns, conditions=conditions)
                     ]
                 )
             },
         )
 
     def _add_enqueue_route(self, parent: apigw.Resource, spec: TaskSpec, queue: sqs.IQueue) -> None:
+        """``POST /tasks/<name>``: SendMessage to ``queue``, the task's own queue (with the
+        FIFO group and deduplication ids when it is a FIFO queue)."""
         model = self._request_model(spec)
         integration = apigw.AwsIntegration(
             service="sqs",
@@ -258,7 +266,7 @@ class TaskApi(Construct):
                     "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
                 },
                 request_templates=_for_json(
-                    templates.enqueue_request(spec.name, caller_reference(self._access))
+                    templates.enqueue_request(spec.name, caller_reference(self._access), fifo=queue.fifo)
                 ),
                 integration_responses=_error_responses(
                     edge.ENQUEUE_ERRORS, "202", templates.enqueue_response()
@@ -313,7 +321,7 @@ class TaskApi(Construct):
         return self._service_role(
             "CancelRole",
             "dynamodb:UpdateItem",
-            table.table_arn,
+            [table.table_arn],
             "records cancellation requests",
             conditions={"StringEquals": {"dynamodb:ReturnValues": "UPDATED_NEW"}},
         )

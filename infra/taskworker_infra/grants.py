@@ -6,6 +6,8 @@ actions the consumer never calls (Scan, Query, BatchWriteItem, DescribeTable ...
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -16,6 +18,7 @@ __all__ = [
     "STATUS_TABLE_ACTIONS",
     "WORKER_QUEUE_ACTIONS",
     "grant_consumer",
+    "grant_send_to_queues",
 ]
 
 # What the status middleware does: a conditional PutItem when a task starts or is retried,
@@ -44,14 +47,28 @@ def grant_consumer(
     *,
     queue: sqs.IQueue,
     dead_letter_queue: sqs.IQueue,
+    app_queues: Iterable[sqs.IQueue],
     topic: sns.ITopic,
     status_table: dynamodb.ITable,
     idempotency_table: dynamodb.ITable,
 ) -> None:
-    """Everything a consumer does besides receiving: delay retries, dead-letter permanent
-    failures, publish results, write statuses and idempotency records."""
+    """Everything a consumer does besides receiving from ``queue``: delay retries on it,
+    dead-letter permanent failures to its own DLQ, send to every queue of the app
+    (``app_queues``), publish results, write statuses and idempotency records."""
     queue.grant(grantee, "sqs:ChangeMessageVisibility")
     dead_letter_queue.grant(grantee, "sqs:SendMessage")
+    grant_send_to_queues(grantee, app_queues)
     topic.grant_publish(grantee)
     status_table.grant(grantee, *STATUS_TABLE_ACTIONS)
     idempotency_table.grant(grantee, *IDEMPOTENCY_TABLE_ACTIONS)
+
+
+def grant_send_to_queues(grantee: iam.IGrantable, queues: Iterable[sqs.IQueue]) -> None:
+    """``sqs:SendMessage`` on each of ``queues`` and nothing else on them.
+
+    A consumer sends follow-up tasks to whichever queue carries their type, and forwards a
+    message that reached the wrong queue to the right one; receiving stays limited to the
+    consumer's own queue, so no consumer ever runs another queue's tasks.
+    """
+    for queue in queues:
+        queue.grant(grantee, "sqs:SendMessage")

@@ -1,4 +1,4 @@
-"""The task queue and its dead-letter queue."""
+"""A task queue and its dead-letter queue (one pair per queue of the app)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ class TaskQueues(Construct):
     SQS-managed SSE is used rather than a KMS key so API Gateway's role needs nothing but
     ``sqs:SendMessage``. The DLQ keeps messages 14 days (SQS's maximum), longer than the
     queue, because a message keeps its original enqueue time when it is dead-lettered.
+
+    ``fifo`` makes both FIFO (a FIFO queue must redrive to a FIFO DLQ), with content-based
+    deduplication off: producers send a deduplication id (the idempotency key, the API's
+    request id, a dead-lettered copy's task id), so two equal payloads stay two tasks.
     """
 
     def __init__(
@@ -27,14 +31,19 @@ class TaskQueues(Construct):
         *,
         visibility_timeout: Duration,
         retention_period: Duration | None = None,
+        fifo: bool = False,
+        max_receive_count: int = MAX_RECEIVE_COUNT,
     ) -> None:
         super().__init__(scope, construct_id)
+        # FIFO options only when asked for: a standard pair keeps exactly its old properties
+        ordering = {"fifo": True, "content_based_deduplication": False} if fifo else {}
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
+            **ordering,
         )
         self.queue = sqs.Queue(
             self,
@@ -44,6 +53,7 @@ class TaskQueues(Construct):
             visibility_timeout=visibility_timeout,
             retention_period=retention_period or Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
+                queue=self.dead_letter_queue, max_receive_count=max_receive_count
             ),
+            **ordering,
         )

@@ -1,8 +1,9 @@
-"""Read the task registry of a TaskApp at synth time.
+"""Read the task registry and the queue declarations of a TaskApp at synth time.
 
-The API needs one route and one request model per task, and the consumer's timeout depends on
-the slowest task, so the infrastructure is derived from the registry instead of being
-configured by hand (a new task cannot be forgotten in the API).
+The API needs one route and one request model per task, each writing to its task's queue,
+and every queue's consumer timeout depends on that queue's slowest task, so the
+infrastructure is derived from the app instead of being configured by hand (a new task or
+queue cannot be forgotten in the API or the consumers).
 """
 
 from __future__ import annotations
@@ -16,7 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TaskSpec", "app_module", "load_task_specs", "module_source", "specs_from_registry"]
+from taskworker.queues import DEFAULT_QUEUE, QueueSpec
+
+__all__ = [
+    "AppSpec",
+    "TaskSpec",
+    "app_module",
+    "load_app_spec",
+    "load_task_specs",
+    "module_source",
+    "spec_of_app",
+    "specs_from_registry",
+]
 
 # What API Gateway accepts as a static path part; task names become path parts.
 _TASK_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -29,19 +41,52 @@ class TaskSpec:
     name: str
     timeout: float | None
     input_schema: Mapping[str, Any]
+    queue: str = DEFAULT_QUEUE
 
 
-def load_task_specs(app: str, *, search_path: Path | None = None) -> tuple[TaskSpec, ...]:
-    """Import the TaskApp named ``module:attribute`` and describe its tasks.
+@dataclass(frozen=True)
+class AppSpec:
+    """The tasks and the queues of an app: what ``AsyncTaskService`` deploys.
+
+    ``queues`` holds every queue the app knows, the default queue first (implicit, i.e.
+    ``declared=False``, until the app declares it), as the core's ``TaskApp.queues``.
+    """
+
+    tasks: tuple[TaskSpec, ...]
+    queues: tuple[QueueSpec, ...]
+
+    def tasks_on(self, queue: str) -> tuple[TaskSpec, ...]:
+        return tuple(task for task in self.tasks if task.queue == queue)
+
+    @property
+    def declares_queues(self) -> bool:
+        """Whether the app declared any queue (else it is a one-queue app, as before queues)."""
+        return any(queue.declared for queue in self.queues)
+
+
+def load_app_spec(app: str, *, search_path: Path | None = None) -> AppSpec:
+    """Import the TaskApp named ``module:attribute`` and describe its tasks and queues.
 
     ``search_path`` (the project root) is put first on ``sys.path`` while importing, so
-    ``cdk synth`` run from ``infra/`` finds the project's own packages.
+    ``cdk synth`` run from ``infra/`` finds the project's own packages. ``load_app`` runs
+    ``app.check()``: a task on an undeclared queue stops synth with the core's message.
     """
     with _importable_from(search_path):
         from taskworker import load_app
 
         task_app = load_app(app)
-    return specs_from_registry(task_app.registry)
+    return spec_of_app(task_app)
+
+
+def load_task_specs(app: str, *, search_path: Path | None = None) -> tuple[TaskSpec, ...]:
+    """The tasks of the TaskApp named ``module:attribute`` (see :func:`load_app_spec`)."""
+    return load_app_spec(app, search_path=search_path).tasks
+
+
+def spec_of_app(task_app: Any) -> AppSpec:
+    """Describe a loaded ``TaskApp``: its checked tasks and its queues, default first."""
+    task_app.check()
+    return AppSpec(tasks=specs_from_registry(task_app.registry), queues=tuple(task_app.queues.values()))
 
 
 def specs_from_registry(tasks: Mapping[str, Any]) -> tuple[TaskSpec, ...]:
@@ -52,8 +97,14 @@ def specs_from_registry(tasks: Mapping[str, Any]) -> tuple[TaskSpec, ...]:
             raise ValueError(
                 f"task name {name!r} cannot be an API path part: use letters, digits, '.', '_', '-'"
             )
-        timeout = definition.timeout
-        specs.append(TaskSpec(name=name, timeout=timeout, input_schema=definition.input_schema()))
+        specs.append(
+            TaskSpec(
+                name=name,
+                timeout=definition.timeout,
+                input_schema=definition.input_schema(),
+                queue=definition.queue,
+            )
+        )
     if not specs:
         raise ValueError("the TaskApp has no registered tasks: nothing to deploy")
     return tuple(specs)

@@ -3,7 +3,7 @@ schedules for tasks submitted more than 15 minutes ahead.
 
 - a schedule group per app (one-time schedules are created in it at run time, so the
   consumer may create schedules there and nowhere else);
-- a role Scheduler assumes that may only ``sqs:SendMessage`` to the task queue, and only
+- a role Scheduler assumes that may only ``sqs:SendMessage`` to the app's task queues, and only
   for schedules of this account;
 - one ``CfnSchedule`` per ``app.schedule``, flexible time window off, whose target input
   is the wire format :func:`taskworker.messages.envelope` writes (Scheduler's SQS target
@@ -12,7 +12,7 @@ schedules for tasks submitted more than 15 minutes ahead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from aws_cdk import Names, Stack
@@ -38,9 +38,12 @@ class TaskSchedules(Construct):
         construct_id: str,
         *,
         schedules: Sequence[Any],
-        queue: sqs.IQueue,
-        fifo: bool = False,
+        queues: Mapping[str, sqs.IQueue],
+        fifo_queues: Set[str],
+        queue_of: Mapping[str, str],
     ) -> None:
+        """``queues`` by name (one-time schedules may target any of them), the names of the
+        FIFO ones, and each task type's queue name (where a periodic schedule sends)."""
         super().__init__(scope, construct_id)
         self.group_name = Names.unique_resource_name(self, max_length=64, separator="-")
         """Named at synth time (not a ``Ref``) so the grants and their acknowledgment can say it."""
@@ -54,8 +57,12 @@ class TaskSchedules(Construct):
             ),
             description="EventBridge Scheduler sends the app's scheduled tasks to its queue",
         )
-        queue.grant(self.role, "sqs:SendMessage")
-        self.schedules = [self._schedule(spec, queue, fifo) for spec in schedules]
+        for queue in queues.values():
+            queue.grant(self.role, "sqs:SendMessage")
+        self.schedules = [
+            self._schedule(spec, queues[queue_of[spec.task_type]], queue_of[spec.task_type] in fifo_queues)
+            for spec in schedules
+        ]
 
     def _schedule(self, spec: Any, queue: sqs.IQueue, fifo: bool) -> scheduler.CfnSchedule:
         target: dict[str, Any] = {

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stage
+from aws_cdk import Duration, RemovalPolicy, Stack, Stage
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .access import ApiAccess, IamAccess
@@ -19,28 +22,48 @@ from .consumer import ConsumerOptions, LambdaConsumer
 from .grants import WORKER_QUEUE_ACTIONS, grant_consumer
 from .nag import acknowledge, arn_prefix
 from .packaging import LambdaPackage
+from .plans import QueuePlan, plan_queues
 from .project import Project, find_project
-from .queues import MAX_RECEIVE_COUNT, TaskQueues
-from .registry import TaskSpec, app_module, load_task_specs
+from .queues import TaskQueues
+from .registry import AppSpec, TaskSpec, app_module, load_app_spec
 from .runtime import default_python_runtime, latest_python_runtime
 from .schedules import TaskSchedules
 from .tables import TaskTables
-from .timeouts import lambda_timeout, required_consumer_timeout, visibility_timeout
 from .topics import alarm_topic as make_alarm_topic
 from .topics import result_topic
 from .worker import FargateWorker, WorkerOptions
 from .worker_image import worker_image
 
-__all__ = ["AsyncTaskService"]
+__all__ = ["AsyncTaskService", "DeployedQueue"]
+
+
+@dataclass
+class DeployedQueue:
+    """The resources of one queue of the app: the queue, its DLQ, its consumer (a Lambda
+    ``function`` or a Fargate ``worker``) and its alarms."""
+
+    plan: QueuePlan
+    queue: sqs.Queue
+    dead_letter_queue: sqs.Queue
+    alarms: TaskAlarms | None = None
+    function: lambda_.IFunction | None = None
+    worker: FargateWorker | None = None
 
 
 class AsyncTaskService(Construct):
     """API Gateway -> SQS -> consumer -> SNS + DynamoDB for the TaskApp at ``app``.
 
     The app is imported at synth time: one API route and request model per registered task,
-    and the consumer timeout from the slowest task. The consumer is a Lambda function, or,
-    with ``worker=True`` (or ``WorkerOptions``), a Fargate service for tasks that outlast
-    Lambda; the two never poll the same queue, so a long task cannot land on a Lambda.
+    and one queue, DLQ, consumer and set of alarms per queue of the app (``app.queue(...)``;
+    an app that declares none has the one default queue). Each queue's consumer timeout
+    follows the slowest task on that queue. A queue is consumed by a Lambda function or, for
+    tasks that outlast Lambda, a Fargate service (``consumer="worker"``; the undeclared
+    default queue follows ``worker=True`` / ``WorkerOptions``); a consumer only ever
+    receives from its own queue. ``consumer`` and ``worker`` are the defaults of every
+    queue of their kind, for what the declaration leaves open.
+
+    ``queue``, ``dead_letter_queue``, ``function``, ``worker`` and ``alarms`` are the default
+    queue's; ``queues`` holds every queue's resources by name.
 
     What is deployed is the user's project (``project``): the app's top-level package, the
     dependencies its ``pyproject.toml`` (or ``requirements.txt``) declares, found next to
@@ -68,66 +91,47 @@ class AsyncTaskService(Construct):
         super().__init__(scope, construct_id)
         self.app_path = app
         root = Path(project_root).resolve() if project_root else None
-        self.tasks: tuple[TaskSpec, ...] = load_task_specs(app, search_path=root)
+        self.app_spec: AppSpec = load_app_spec(app, search_path=root)
+        self.tasks: tuple[TaskSpec, ...] = self.app_spec.tasks
         self.project: Project = find_project(app_module(app).split(".")[0], root=root)
-        consumer = consumer or ConsumerOptions()
-        worker_options = WorkerOptions() if worker is True else worker or None
-
-        required = required_consumer_timeout(
-            (t.timeout for t in self.tasks),
-            default_task_timeout=consumer.default_task_timeout.to_seconds(),
-            margin=consumer.timeout_margin.to_seconds(),
+        self._consumer_options = consumer or ConsumerOptions()
+        self._metrics_namespace = metrics_namespace
+        plans = plan_queues(
+            self.app_spec,
+            consumer=self._consumer_options,
+            worker=WorkerOptions() if worker is True else worker or None,
         )
-        self.consumer_timeout = Duration.seconds(
-            required
-            if worker_options
-            else lambda_timeout(
-                required,
-                batch_size=consumer.batch_size,
-                requested=(
-                    int(consumer.function_timeout.to_seconds()) if consumer.function_timeout else None
-                ),
-            )
-        )
-        queues = TaskQueues(
+        self.queues: dict[str, DeployedQueue] = {plan.name: self._add_queues(plan) for plan in plans}
+        default = next(iter(self.queues.values()))
+        self.queue = default.queue
+        self.dead_letter_queue = default.dead_letter_queue
+        self.consumer_timeout = Duration.seconds(default.plan.consumer_timeout)
+        self.schedules = TaskSchedules(
             self,
-            "Queues",
-            visibility_timeout=Duration.seconds(visibility_timeout(int(self.consumer_timeout.to_seconds()))),
+            "Schedules",
+            schedules=_schedules_of(app),
+            queues={name: deployed.queue for name, deployed in self.queues.items()},
+            fifo_queues={name for name, deployed in self.queues.items() if deployed.plan.fifo},
+            queue_of={task.name: task.queue for task in self.tasks},
         )
-        self.queue = queues.queue
-        self.dead_letter_queue = queues.dead_letter_queue
-        self.schedules = TaskSchedules(self, "Schedules", schedules=_schedules_of(app), queue=self.queue)
         self.result_topic = result_topic(self, "ResultTopic", key=result_topic_key)
         tables = TaskTables(self, "Tables", removal_policy=removal_policy)
         self.status_table = tables.status
         self.idempotency_table = tables.idempotency
 
-        self.function: lambda_.IFunction | None = None
-        self.worker: FargateWorker | None = None
-        if worker_options:
-            self.worker = self._add_worker(worker_options, metrics_namespace)
-            consumer_principal: iam.IGrantable = self.worker.task_definition.task_role
-        else:
-            lambda_consumer = self._add_lambda(consumer, metrics_namespace)
-            self.function = lambda_consumer.function
-            consumer_principal = lambda_consumer.function
-        grant_consumer(
-            consumer_principal,
-            queue=self.queue,
-            dead_letter_queue=self.dead_letter_queue,
-            topic=self.result_topic,
-            status_table=self.status_table,
-            idempotency_table=self.idempotency_table,
-        )
-        self._acknowledge_topic_key(consumer_principal, customer_key=result_topic_key is not None)
-        self.queue.grant(consumer_principal, "sqs:SendMessage")  # follow-ups (ctx.submit)
-        self.schedules.grant_one_time(consumer_principal)
+        self._code: lambda_.Code | None = None
+        self._image: ecs.ContainerImage | None = None
+        self._cluster: ecs.ICluster | None = None
+        for deployed in self.queues.values():
+            self._add_consumer(deployed, customer_key=result_topic_key is not None)
+        self.function = default.function
+        self.worker = default.worker
 
         self.api = TaskApi(
             self,
             "Api",
             tasks=self.tasks,
-            queue=self.queue,
+            queues={name: deployed.queue for name, deployed in self.queues.items()},
             status_table=self.status_table,
             access=access or IamAccess(),
             options=api or ApiOptions(),
@@ -135,71 +139,116 @@ class AsyncTaskService(Construct):
         self.alarm_topic: sns.ITopic | None = (
             make_alarm_topic(self, "AlarmTopic") if alarm_topic is True else alarm_topic or None
         )
-        self.alarms = TaskAlarms(
-            self,
-            "Alarms",
-            queue=self.queue,
-            dead_letter_queue=self.dead_letter_queue,
-            max_message_age=max_message_age or Duration.minutes(15),
-            function=self.function,
-            topic=self.alarm_topic,
-        )
+        for deployed in self.queues.values():
+            deployed.alarms = TaskAlarms(
+                self,
+                f"Alarms{deployed.plan.suffix}",
+                queue=deployed.queue,
+                dead_letter_queue=deployed.dead_letter_queue,
+                max_message_age=max_message_age or Duration.minutes(15),
+                function=deployed.function,
+                topic=self.alarm_topic,
+            )
+        self.alarms = default.alarms
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` (a role, user or group) call the API when access is IAM."""
         return self.api.grant_invoke(grantee)
 
-    def environment(self, metrics_namespace: str) -> dict[str, str]:
-        """The consumer's settings (``TASKWORKER_*``), as the core's settings object reads them."""
+    def environment(self, metrics_namespace: str, queue: str | None = None) -> dict[str, str]:
+        """The settings (``TASKWORKER_*``) of the consumer of ``queue`` (default: the
+        default queue), as the core's settings object reads them."""
+        own = self.queues[queue] if queue else next(iter(self.queues.values()))
         return {
             "TASKWORKER_APP": self.app_path,
-            "TASKWORKER_QUEUE_URL": self.queue.queue_url,
-            "TASKWORKER_DLQ_URL": self.dead_letter_queue.queue_url,
+            "TASKWORKER_QUEUE": own.plan.name,
+            "TASKWORKER_QUEUE_URL": own.queue.queue_url,
+            "TASKWORKER_QUEUE_URLS": Stack.of(self).to_json_string(
+                {name: deployed.queue.queue_url for name, deployed in self.queues.items()}
+            ),
+            "TASKWORKER_DLQ_URL": own.dead_letter_queue.queue_url,
             "TASKWORKER_RESULT_TOPIC_ARN": self.result_topic.topic_arn,
             "TASKWORKER_STATUS_TABLE": self.status_table.table_name,
             "TASKWORKER_IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
             "TASKWORKER_METRICS_NAMESPACE": metrics_namespace,
             # saves the consumer a GetQueueAttributes call to learn the redrive limit
-            "TASKWORKER_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            "TASKWORKER_MAX_RECEIVE_COUNT": str(own.plan.max_receive_count),
             **self.schedules.environment(),
         }
 
-    def _add_lambda(self, options: ConsumerOptions, metrics_namespace: str) -> LambdaConsumer:
-        runtime = options.runtime or default_python_runtime()
-        package = LambdaPackage(
-            app=self.app_path,
-            project=self.project,
-            runtime=runtime,
-            architecture=options.architecture,
-            bundle_boto3=options.bundle_boto3,
+    def _add_queues(self, plan: QueuePlan) -> DeployedQueue:
+        pair = TaskQueues(
+            self,
+            f"Queues{plan.suffix}",
+            visibility_timeout=Duration.seconds(plan.visibility_timeout),
+            fifo=plan.fifo,
+            max_receive_count=plan.max_receive_count,
         )
+        return DeployedQueue(plan=plan, queue=pair.queue, dead_letter_queue=pair.dead_letter_queue)
+
+    def _add_consumer(self, deployed: DeployedQueue, *, customer_key: bool) -> None:
+        """The queue's consumer with its grants: receive from its own queue only."""
+        principal: iam.IGrantable
+        if deployed.plan.worker_options is not None:
+            deployed.worker = self._add_worker(deployed, deployed.plan.worker_options)
+            principal = deployed.worker.task_definition.task_role
+        else:
+            assert deployed.plan.lambda_options is not None
+            function = self._add_lambda(deployed, deployed.plan.lambda_options)
+            deployed.function = principal = function
+        grant_consumer(
+            principal,
+            queue=deployed.queue,
+            dead_letter_queue=deployed.dead_letter_queue,
+            app_queues=[other.queue for other in self.queues.values()],
+            topic=self.result_topic,
+            status_table=self.status_table,
+            idempotency_table=self.idempotency_table,
+        )
+        self._acknowledge_topic_key(principal, customer_key=customer_key)
+        self.schedules.grant_one_time(principal)
+
+    def _add_lambda(self, deployed: DeployedQueue, options: ConsumerOptions) -> lambda_.Function:
+        runtime = options.runtime or default_python_runtime()
+        if self._code is None:  # one asset for every Lambda consumer
+            self._code = LambdaPackage(
+                app=self.app_path,
+                project=self.project,
+                runtime=runtime,
+                architecture=options.architecture,
+                bundle_boto3=options.bundle_boto3,
+            ).code()
         lambda_consumer = LambdaConsumer(
             self,
-            "Consumer",
-            code=package.code(),
+            f"Consumer{deployed.plan.suffix}",
+            code=self._code,
             runtime=runtime,
-            timeout=self.consumer_timeout,
-            environment=self.environment(metrics_namespace),
-            queue=self.queue,
+            timeout=Duration.seconds(deployed.plan.consumer_timeout),
+            environment=self.environment(self._metrics_namespace, deployed.plan.name),
+            queue=deployed.queue,
             options=options,
         )
         if options.runtime is None:
             self._acknowledge_runtime(lambda_consumer.function, runtime)
-        return lambda_consumer
+        return lambda_consumer.function
 
-    def _add_worker(self, options: WorkerOptions, metrics_namespace: str) -> FargateWorker:
-        staging = Path(Stage.of(self).outdir) / ".taskworker"  # type: ignore[union-attr]
-        image = options.image or worker_image(self.project, staging_root=staging)
+    def _add_worker(self, deployed: DeployedQueue, options: WorkerOptions) -> FargateWorker:
+        if self._image is None:  # one image for every worker
+            staging = Path(Stage.of(self).outdir) / ".taskworker"  # type: ignore[union-attr]
+            self._image = options.image or worker_image(self.project, staging_root=staging)
+        name_queue = self.app_spec.declares_queues
         worker = FargateWorker(
             self,
-            "Worker",
-            command=["worker", self.app_path],
-            image=image,
-            environment=self.environment(metrics_namespace),
-            queue=self.queue,
+            f"Worker{deployed.plan.suffix}",
+            command=["worker", self.app_path, *deployed.plan.worker_arguments(name_queue=name_queue)],
+            image=options.image or self._image,
+            environment=self.environment(self._metrics_namespace, deployed.plan.name),
+            queue=deployed.queue,
             options=options,
+            cluster=self._cluster,
         )
-        self.queue.grant(worker.task_definition.task_role, *WORKER_QUEUE_ACTIONS)
+        self._cluster = worker.cluster
+        deployed.queue.grant(worker.task_definition.task_role, *WORKER_QUEUE_ACTIONS)
         return worker
 
     def _acknowledge_runtime(self, function: lambda_.Function, runtime: lambda_.Runtime) -> None:

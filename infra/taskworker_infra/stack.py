@@ -1,4 +1,6 @@
-"""The example stack: one AsyncTaskService plus the outputs a caller needs."""
+"""The example stack: one AsyncTaskService plus the outputs a caller needs (each queue's
+URL and DLQ URL: ``QueueUrl``/``DeadLetterQueueUrl`` for the default queue, ``QueueUrlLong``
+and so on for the others)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ class TaskworkerStack(Stack):
         super().__init__(scope, construct_id, **stack_kwargs)
         self.service = AsyncTaskService(self, "Tasks", app=app, **(service_options or {}))
         CfnOutput(self, "ApiUrl", value=self.service.api.url, description="Base URL of the API")
-        CfnOutput(self, "QueueUrl", value=self.service.queue.queue_url)
-        CfnOutput(self, "DeadLetterQueueUrl", value=self.service.dead_letter_queue.queue_url)
+        for deployed in self.service.queues.values():  # the default queue's ids have no suffix
+            suffix = deployed.plan.suffix
+            CfnOutput(self, f"QueueUrl{suffix}", value=deployed.queue.queue_url)
+            CfnOutput(self, f"DeadLetterQueueUrl{suffix}", value=deployed.dead_letter_queue.queue_url)
         CfnOutput(self, "ResultTopicArn", value=self.service.result_topic.topic_arn)
         CfnOutput(self, "StatusTableName", value=self.service.status_table.table_name)

@@ -54,7 +54,11 @@ def backlog_steps(max_tasks: int, messages_per_task: int) -> list[autoscaling.Sc
 
 
 class FargateWorker(Construct):
-    """Cluster, task definition and service; the task role gets its grants from the caller."""
+    """Cluster, task definition and service; the task role gets its grants from the caller.
+
+    ``cluster`` is another worker's (``FargateWorker.cluster``): the workers of an app's
+    queues share one cluster and network instead of a VPC each.
+    """
 
     def __init__(
         self,
@@ -66,10 +70,15 @@ class FargateWorker(Construct):
         environment: Mapping[str, str],
         queue: sqs.IQueue,
         options: WorkerOptions,
+        cluster: ecs.ICluster | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        vpc = options.vpc or self._vpc(options.log_retention)
-        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        self.cluster = cluster or ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=options.vpc or self._vpc(options.log_retention),
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+        )
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "Task",
@@ -94,7 +103,7 @@ class FargateWorker(Construct):
         self.service = ecs.FargateService(
             self,
             "Service",
-            cluster=cluster,
+            cluster=self.cluster,
             task_definition=self.task_definition,
             desired_count=0,
             min_healthy_percent=0,

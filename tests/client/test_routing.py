@@ -138,3 +138,22 @@ def test_routing_on_moto(moto_endpoint):
     ids = media_app(sqs, urls).client().submit_many(mixed(6))
     by_queue = {queue: {m["MessageId"] for m in receive_all(sqs, url)} for queue, url in urls.items()}
     assert by_queue == {"default": {ids[0], ids[3]}, "long": {ids[1], ids[4]}, "edits.fifo": {ids[2], ids[5]}}
+
+
+def test_a_fifo_queue_without_content_based_deduplication_takes_a_task_sent_without_a_key(moto_endpoint):
+    """The deployed FIFO queues deduplicate by id only: a key-less send still carries one."""
+    sqs = sqs_client(moto_endpoint)
+    prefix = f"d-{uuid.uuid4().hex[:8]}"
+    urls = {
+        name: sqs.create_queue(QueueName=f"{prefix}-{name}", **extra)["QueueUrl"]
+        for name, extra in {
+            "default": {},
+            "long": {},
+            "edits.fifo": {"Attributes": {"FifoQueue": "true", "ContentBasedDeduplication": "false"}},
+        }.items()
+    }
+    client = media_app(sqs, urls).client()
+    first = client.submit("edit.apply", {"n": 1})
+    second = client.submit("edit.apply", {"n": 1})  # same body: not a duplicate without a key
+    received = {m["MessageId"] for m in receive_all(sqs, urls["edits.fifo"])}
+    assert received == {first.task_id, second.task_id}

@@ -343,7 +343,7 @@ def test_account_logging_role_opt_in_is_retained_and_trusts_only_this_account() 
         stack,
         "Api",
         tasks=load_task_specs(SAMPLE_APP, search_path=ROOT),
-        queue=sqs.Queue(stack, "Queue"),
+        queues={"default": sqs.Queue(stack, "Queue")},
         status_table=dynamodb.Table(
             stack,
             "Status",

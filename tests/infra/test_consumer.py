@@ -48,7 +48,9 @@ def test_environment_carries_every_setting(synthesis) -> None:
     dlq = logical_id(tpl, "AWS::SQS::Queue", "DeadLetter")
     assert env == {
         "TASKWORKER_APP": SAMPLE_APP,
+        "TASKWORKER_QUEUE": "default",
         "TASKWORKER_QUEUE_URL": {"Ref": q},
+        "TASKWORKER_QUEUE_URLS": {"Fn::Join": ["", ['{"default":"', {"Ref": q}, '"}']]},
         "TASKWORKER_DLQ_URL": {"Ref": dlq},
         "TASKWORKER_RESULT_TOPIC_ARN": {"Ref": only(tpl, "AWS::SNS::Topic")[0]},
         "TASKWORKER_STATUS_TABLE": {"Ref": logical_id(tpl, "AWS::DynamoDB::Table", "Status")},
@@ -100,9 +102,9 @@ def test_consumer_role_has_no_managed_policy_and_exact_statements(synthesis) -> 
     assert statements(policy["PolicyDocument"]) == [
         {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
          "Resource": arn(logical_id(tpl, "AWS::Logs::LogGroup", "ConsumerLogs"))},
-        # the event source mapping's grant; ChangeMessageVisibility (retry delays) is also
-        # granted by grant_consumer and SendMessage (follow-ups) by the service, merged here
-        # by @aws-cdk/aws-iam:minimizePolicies
+        # the event source mapping's grant; ChangeMessageVisibility (retry delays) and
+        # SendMessage (follow-up tasks, to every queue of the app) are also granted by
+        # grant_consumer and merged here by @aws-cdk/aws-iam:minimizePolicies
         {"Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                     "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"], "Effect": "Allow",
          "Resource": arn(queue)},

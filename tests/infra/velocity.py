@@ -51,6 +51,7 @@ airspeed.__additional_methods__[str].update(
         "equalsIgnoreCase": lambda s, other: other is not None and s.lower() == str(other).lower(),
         "isEmpty": lambda s: not s,
         "trim": lambda s: s.strip(),
+        "substring": lambda s, begin, end=None: s[begin:end],
     }
 )
 airspeed.__additional_methods__[dict].update(
