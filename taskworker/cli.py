@@ -465,7 +465,8 @@ def dlq_show(
     """Print one failed task: its reason, attributes and payload.
 
     A message SQS redrove itself carries no reason; with TASKWORKER_STATUS_TABLE set, the
-    task's status (which names the error) is shown too.
+    task's status (which names the error) is shown too. Finding it receives DLQ messages
+    (each given back at once), which raises their receive counts by one.
     """
     letters = dead_letters(dlq_url)
     item = letters.find(task_id)
@@ -517,8 +518,8 @@ def dlq_redrive(
     try:
         with progress_bar("redriving", total) as advance:
             report = letters.redrive(progress=advance, server_side=not manual)
-    except RedriveError as exc:
-        fail(str(exc))
+    except RedriveError as exc:  # SQS did not take some back: they are still in the DLQ
+        fail(str(exc), AWS_ERROR)
     if report.note:
         err.print(report.note, highlight=False)
     out.print(f"redrove {report.moved} messages ({report.method})")

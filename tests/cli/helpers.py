@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,3 +41,30 @@ def one_line(done: Any) -> str:
     assert len(lines) == 1, done.stderr
     assert "Traceback" not in done.stderr
     return str(lines[0])
+
+
+def receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
+    ).get("Messages", []):
+        messages += batch
+    return messages
+
+
+def put_dead_letters(sqs: Any, dlq_url: str, count: int) -> None:
+    for start in range(0, count, 10):
+        entries = []
+        for n in range(start, min(count, start + 10)):
+            attributes = {"task_type": "report.notify", "error_type": "PermanentError"}
+            attributes |= {"error_message": f"failure {n}", "failed_at": "2026-01-01T00:00:00.000Z"}
+            entries.append(
+                {
+                    "Id": str(n - start),
+                    "MessageBody": json.dumps({"email": f"u{n}@x.y", "subject": str(n)}),
+                    "MessageAttributes": {
+                        k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                    },
+                }
+            )
+        assert not sqs.send_message_batch(QueueUrl=dlq_url, Entries=entries).get("Failed")

@@ -11,21 +11,12 @@ from typing import Any
 from pydantic import BaseModel
 
 import examples.reports
-from tests.cli.helpers import invoke
+from tests.cli.helpers import invoke, put_dead_letters, receive_all
 from tests.worker.helpers import queue_depth
 
 
 class Account(BaseModel):
     n: int
-
-
-def receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
-    ).get("Messages", []):
-        messages += batch
-    return messages
 
 
 def test_help_everywhere():
@@ -154,24 +145,6 @@ def test_cancel(env, monkeypatch):
     assert "already has a final status" in refused.output
     monkeypatch.delenv("TASKWORKER_STATUS_TABLE")
     assert invoke("cancel", "t-queued").exit_code == 2
-
-
-def put_dead_letters(sqs: Any, dlq_url: str, count: int) -> None:
-    for start in range(0, count, 10):
-        entries = []
-        for n in range(start, min(count, start + 10)):
-            attributes = {"task_type": "report.notify", "error_type": "PermanentError"}
-            attributes |= {"error_message": f"failure {n}", "failed_at": "2026-01-01T00:00:00.000Z"}
-            entries.append(
-                {
-                    "Id": str(n - start),
-                    "MessageBody": json.dumps({"email": f"u{n}@x.y", "subject": str(n)}),
-                    "MessageAttributes": {
-                        k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
-                    },
-                }
-            )
-        assert not sqs.send_message_batch(QueueUrl=dlq_url, Entries=entries).get("Failed")
 
 
 def test_dlq_list_and_show(env):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from taskworker.cli import AWS_ERROR, FAILED, USAGE_ERROR
-from tests.cli.helpers import invoke, one_line, taskworker
+from tests.cli.helpers import invoke, one_line, put_dead_letters, taskworker
+from tests.worker.helpers import queue_depth
 
 README = Path(__file__).parents[2] / "README.md"
 NOTIFY = '{"email": "a@b.c", "subject": "hi"}'
@@ -26,34 +27,22 @@ def closed_port() -> int:
 REGION = {"AWS_DEFAULT_REGION": "eu-west-1"}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
 QUEUES = {"TASKWORKER_QUEUE_URL": "http://127.0.0.1:9/q", "TASKWORKER_DLQ_URL": "http://127.0.0.1:9/d"}
+AWS_COMMANDS = [  # one of each way in: DLQ tooling, status table, client, worker
+    ("dlq", "list"),
+    ("status", "t-1", "--status-table", "statuses"),
+    ("send", "examples.reports:app", "report.notify", NOTIFY),
+    ("worker", "examples.reports:app", "--exit-when-empty"),
+]
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ("dlq", "list"),
-        ("status", "t-1", "--status-table", "statuses"),
-        ("send", "examples.reports:app", "report.notify", NOTIFY),
-        ("worker", "examples.reports:app", "--exit-when-empty"),
-    ],
-    ids=lambda command: command[0],
-)
+@pytest.mark.parametrize("command", AWS_COMMANDS, ids=lambda command: command[0])
 def test_no_region_is_one_line_naming_the_variables_exit_3(command):
     done = taskworker(*command, **CREDENTIALS, **QUEUES)
     assert done.returncode == AWS_ERROR
     assert "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)" in one_line(done)
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ("dlq", "list"),
-        ("status", "t-1", "--status-table", "statuses"),
-        ("send", "examples.reports:app", "report.notify", NOTIFY),
-        ("worker", "examples.reports:app", "--exit-when-empty"),
-    ],
-    ids=lambda command: command[0],
-)
+@pytest.mark.parametrize("command", AWS_COMMANDS, ids=lambda command: command[0])
 def test_no_credentials_is_one_line_naming_the_variables_exit_3(command):
     done = taskworker(*command, **REGION, **QUEUES)
     assert done.returncode == AWS_ERROR
@@ -114,3 +103,13 @@ def test_worker_names_the_queue_it_could_not_read_exit_3(env, monkeypatch):
     line = one_line(result)
     assert f"cannot read queue {env.queue_url}-gone" in line
     assert "NonExistentQueue" in line
+
+
+def test_a_redrive_cut_short_is_an_aws_error_and_leaves_the_messages_in_the_dlq(env, monkeypatch):
+    put_dead_letters(env.sqs, env.dlq_url, 3)
+    monkeypatch.setenv("TASKWORKER_QUEUE_URL", env.queue_url + "-gone")
+    result = invoke("dlq", "redrive", "--manual")
+    assert result.exit_code == AWS_ERROR
+    assert "error: 3 messages could not be sent back" in result.stderr
+    assert "Traceback" not in result.output
+    assert queue_depth(env.sqs, env.dlq_url) == (3, 0)

@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 from taskworker.cli import AWS_ERROR, USAGE_ERROR
-from tests.cli.helpers import invoke, taskworker
-from tests.cli.test_cli import receive_all
+from tests.cli.helpers import invoke, receive_all, taskworker
 from tests.worker.helpers import queue_depth
 
 
