@@ -254,6 +254,14 @@ class TaskClient:
             scheduled_for=iso_from_epoch(fire_at.timestamp()),
         )
 
+    def check(self, request: TaskRequest | Mapping[str, Any]) -> TaskRequest:
+        """``request`` checked as :meth:`submit_many` checks it (fields, task type, payload,
+        size) without sending anything; raises :class:`PayloadError`. Lets a caller name
+        every bad task of a batch before it sends any."""
+        item = request if isinstance(request, TaskRequest) else TaskRequest.from_mapping(request)
+        self._entry(0, item, self._route(item))
+        return item
+
     def handle(
         self, task_id: str, task_type: str | None = None, *, output_model: type[BaseModel] | None = None
     ) -> TaskHandle:

@@ -8,46 +8,15 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
 from pydantic import BaseModel
-from rich.console import Console
-from typer.testing import CliRunner
 
 import examples.reports
-from taskworker.cli import app as cli
-from tests.moto_env import MotoQueues
+from tests.cli.helpers import invoke, put_dead_letters, receive_all
 from tests.worker.helpers import queue_depth
-
-runner = CliRunner()
 
 
 class Account(BaseModel):
     n: int
-
-
-@pytest.fixture
-def env(moto_queues: MotoQueues, monkeypatch: pytest.MonkeyPatch) -> MotoQueues:
-    """Point the CLI at moto through the environment only, as a user would."""
-    for key, value in moto_queues.env().items():
-        if key.startswith(("AWS_", "TASKWORKER_")):
-            monkeypatch.setenv(key, value)
-    monkeypatch.setattr(examples.reports.app, "_settings", None)  # re-read from this test's env
-    monkeypatch.setattr(examples.reports.app.clients, "_clients", {})
-    monkeypatch.setattr("taskworker.cli.out", Console(width=250))  # tables unwrapped for asserts
-    return moto_queues
-
-
-def invoke(*args: str) -> Any:
-    return runner.invoke(cli, list(args), catch_exceptions=False)
-
-
-def receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
-    ).get("Messages", []):
-        messages += batch
-    return messages
 
 
 def test_help_everywhere():
@@ -107,10 +76,10 @@ def test_send_one_and_many(env, tmp_path):
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     result = invoke("send", "examples.reports:app", "--file", str(path))
     assert result.exit_code == 0, result.output
-    assert "sent 12 tasks" in result.stdout
+    assert "sent 12 tasks" in result.stderr
     messages = receive_all(env.sqs, env.queue_url)
     assert len(messages) == 13
-    assert task_id in {m["MessageId"] for m in messages}
+    assert {m["MessageId"] for m in messages} == {task_id, *result.stdout.split()}
     keys = [m["MessageAttributes"].get("idempotency_key", {}).get("StringValue") for m in messages]
     assert keys.count("monthly-a3") == 1
 
@@ -182,24 +151,6 @@ def test_cancel(env, monkeypatch):
     assert invoke("status", "t-unknown").exit_code == 1, "nothing was written for an unknown id"
     monkeypatch.delenv("TASKWORKER_STATUS_TABLE")
     assert invoke("cancel", "t-running").exit_code == 2
-
-
-def put_dead_letters(sqs: Any, dlq_url: str, count: int) -> None:
-    for start in range(0, count, 10):
-        entries = []
-        for n in range(start, min(count, start + 10)):
-            attributes = {"task_type": "report.notify", "error_type": "PermanentError"}
-            attributes |= {"error_message": f"failure {n}", "failed_at": "2026-01-01T00:00:00.000Z"}
-            entries.append(
-                {
-                    "Id": str(n - start),
-                    "MessageBody": json.dumps({"email": f"u{n}@x.y", "subject": str(n)}),
-                    "MessageAttributes": {
-                        k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
-                    },
-                }
-            )
-        assert not sqs.send_message_batch(QueueUrl=dlq_url, Entries=entries).get("Failed")
 
 
 def test_dlq_list_and_show(env):
@@ -287,3 +238,19 @@ def test_dlq_show_of_a_message_sqs_redrove_names_the_error_from_its_status(env, 
     shown = json.loads(invoke("dlq", "show", task_id).stdout)
     assert (shown["task_id"], shown["error"]) == (task_id, None)
     assert shown["status"]["error"]["type"] == "TimeoutError"
+
+
+def test_dlq_list_says_that_listing_raises_receive_counts_and_it_does(env, monkeypatch):
+    monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 400)  # the help's sentence on one line
+    put_dead_letters(env.sqs, env.dlq_url, 1)
+    receives = []
+    for _ in range(2):
+        result = invoke("dlq", "list")
+        assert result.exit_code == 0, result.output
+        assert "listing received each shown message once: its receive count went up by one" in result.stdout
+        (row,) = [line for line in result.stdout.splitlines() if "PermanentError" in line]
+        receives.append(int(row.rstrip(" │").rsplit("│", 1)[1]))
+    assert receives == [1, 2]
+    assert "listing raises its receive count by one" in " ".join(
+        invoke("dlq", "list", "--help").stdout.split()
+    )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
 from taskworker import PermanentError, TaskApp
+from taskworker.background_server import BackgroundServer
 from taskworker.console import ConsoleConfig, create_app
+from taskworker.settings import Settings
 from tests.integration.moto_stack import Stack
 
 
@@ -60,3 +64,18 @@ def depth_cells(page: str, queue: str) -> tuple[int, int, int]:
 def csrf(client: TestClient) -> str:
     token: str = client.app.state.console.config.csrf_token  # type: ignore[attr-defined]
     return token
+
+
+@contextmanager
+def served_console(
+    settings: Settings, *, sqs: Any = None, dynamodb: Any = None, **config: Any
+) -> Iterator[str]:
+    """A console served over HTTP on a free loopback port (with its sampler thread); its URL."""
+    server = BackgroundServer(
+        create_app(ConsoleConfig(settings, **config), sqs=sqs, dynamodb=dynamodb), "127.0.0.1", 0
+    )
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -10,10 +10,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from taskworker.background_server import BackgroundServer
 from taskworker.console import ConsoleConfig, create_app
 from taskworker.console.safety import TOKEN_COOKIE, required_token
-from tests.console.helpers import console, csrf, dead_letter, depth_cells, row
+from tests.console.helpers import console, csrf, dead_letter, depth_cells, row, served_console
 from tests.integration.moto_stack import Stack, make_stack
 
 
@@ -178,13 +177,11 @@ def test_pages_carry_no_credentials_and_forbid_scripts(stack: Stack) -> None:
 
 @pytest.fixture
 def served(stack: Stack) -> Iterator[tuple[Stack, str]]:
-    config = ConsoleConfig(stack.settings(), sample_interval=0.2, token="s3cret")
-    server = BackgroundServer(create_app(config, sqs=stack.sqs, dynamodb=stack.dynamodb), "127.0.0.1", 0)
-    server.start()
-    try:
-        yield stack, server.url
-    finally:
-        server.stop()
+    settings = stack.settings()
+    with served_console(
+        settings, sqs=stack.sqs, dynamodb=stack.dynamodb, sample_interval=0.2, token="s3cret"
+    ) as url:
+        yield stack, url
 
 
 def test_served_over_http_the_sampler_draws_the_chart(served: tuple[Stack, str]) -> None:
