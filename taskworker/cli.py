@@ -198,8 +198,9 @@ def worker(
     queue: Annotated[
         str | None,
         typer.Option(
-            help="The app's queue to drain [default: $TASKWORKER_QUEUE, else its one worker queue]; "
-            "its URL comes from $TASKWORKER_QUEUE_URLS unless --queue-url is given."
+            help="The app's queue to drain; its URL comes from $TASKWORKER_QUEUE_URLS unless "
+            "--queue-url is given.",
+            show_default="$TASKWORKER_QUEUE, else the app's one worker queue",
         ),
     ] = None,
 ) -> None:
@@ -453,8 +454,8 @@ QueueName = Annotated[
     str | None,
     typer.Option(
         "--queue",
-        help="The app's queue whose DLQ to use (its URL from $TASKWORKER_QUEUE_URLS) "
-        "[default: $TASKWORKER_DLQ_URL, else the default queue's].",
+        help="The app's queue whose DLQ to use (its URL from $TASKWORKER_QUEUE_URLS).",
+        show_default="$TASKWORKER_DLQ_URL, else the default queue's",
     ),
 ]
 
