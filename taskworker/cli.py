@@ -400,8 +400,10 @@ def cancel(
     task_id: Annotated[str, typer.Argument(help="The task id returned when it was sent.")],
     status_table: StatusTable = None,
 ) -> None:
-    """Cancel a task: asked to stop if it runs, not run again if it waits for a retry (exit 1
-    if it already has a final status or no status record)."""
+    """Cancel a task: asked to stop if it runs, not run again if it waits for a retry.
+
+    Exits 1 if it already has a final status or no status record.
+    """
     from taskworker.client import TaskClient
     from taskworker.errors import TaskNotFoundError
 
@@ -744,8 +746,10 @@ def demo(
     aws_port: AwsPort = 0,
     runtime: Runtime = "lambda",
 ) -> None:
-    """A scripted tour of the example app: start the dev stack, submit tasks over HTTP, show
-    what became of them. Other apps: ``taskworker dev``."""
+    """A scripted tour of the example app: the dev stack, tasks over HTTP, what became of them.
+
+    For other apps, run `taskworker dev`.
+    """
     from taskworker.dev.demo import NotTheExampleAppError, run_demo
     from taskworker.dev.ports import PortInUseError
 
