@@ -82,10 +82,12 @@ def test_worker_task_role_is_exact(synthesis) -> None:
     actions = sorted(a for s in got for a in s["Action"])
     assert actions == sorted([
         "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-        "sqs:ReceiveMessage", "sqs:SendMessage", "sqs:SendMessage", "sns:Publish", "kms:Decrypt",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",  # to every queue of the app: follow-ups (ctx.submit), forwarding
+        "sqs:SendMessage",  # to its DLQ
+        "sns:Publish", "kms:Decrypt",
         "kms:GenerateDataKey*", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-        "sqs:SendMessage",  # follow-ups (ctx.submit) on the task queue
         "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole",  # one-time schedules
     ])  # fmt: skip
 
