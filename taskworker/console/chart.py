@@ -26,7 +26,7 @@ def depth_chart(samples: Sequence[Sample]) -> str:
             for s in samples
             if name in s.depths
         )
-        colour = COLOURS.get(name, "#555")
+        colour = COLOURS.get(name.split(":")[0], "#555")  # a queue's kind: queue or DLQ
         lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
     label = f"visible messages, last {span / 60:.0f} min, max {top}"
     return (

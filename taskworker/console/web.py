@@ -66,6 +66,24 @@ class Console:
         return DeadLetters(self.sqs, self.config.settings.dlq_url, self.config.settings.queue_url)
 
 
+def depth_queues(sqs: Any, settings: Settings) -> dict[str, str]:
+    """The queues the Queues page shows, by key: ``queue`` and ``dlq`` (the settings' own
+    queue and DLQ), then ``queue:NAME`` and ``dlq:NAME`` for every other queue of the app
+    in ``TASKWORKER_QUEUE_URLS``, each DLQ found from its queue's RedrivePolicy."""
+    from taskworker.dlq_admin import dead_letter_url
+
+    queues = {key: url for key, url in (("queue", settings.queue_url), ("dlq", settings.dlq_url)) if url}
+    for name, url in (settings.queue_urls or {}).items():
+        if url == settings.queue_url:
+            continue
+        queues[f"queue:{name}"] = url
+        with contextlib.suppress(Exception):  # no policy, or no permission: its depth alone
+            dlq = dead_letter_url(sqs, url)
+            if dlq:
+                queues[f"dlq:{name}"] = dlq
+    return queues
+
+
 def create_app(config: ConsoleConfig, *, sqs: Any = None, dynamodb: Any = None) -> Starlette:
     """The console as an ASGI app; clients default to ``boto3.client(...)``."""
     from starlette.applications import Starlette
@@ -77,7 +95,7 @@ def create_app(config: ConsoleConfig, *, sqs: Any = None, dynamodb: Any = None) 
 
         sqs, dynamodb = sqs or boto3.client("sqs"), dynamodb or boto3.client("dynamodb")
     settings = config.settings
-    queues = {name: url for name, url in (("queue", settings.queue_url), ("dlq", settings.dlq_url)) if url}
+    queues = depth_queues(sqs, settings)
     sampler = QueueSampler(sqs, queues, interval=config.sample_interval) if queues else None
     console = Console(config, sqs, dynamodb, sampler)
 

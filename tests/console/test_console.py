@@ -207,3 +207,28 @@ def test_an_aws_error_is_a_page_with_its_reason_not_a_traceback(stack: Stack) ->
     assert answer.status_code == 502
     assert "NonExistentQueue" in answer.text or "does not exist" in answer.text
     assert "Traceback" not in answer.text
+
+
+def test_queues_page_shows_every_queue_of_the_app_and_its_dlq(stack: Stack) -> None:
+    """An app with queues per workload: each other queue and its own DLQ (from its redrive policy)."""
+    prefix = stack.queue_url.rsplit("/", 1)[-1]
+    long_dlq = stack.sqs.create_queue(QueueName=f"{prefix}-long-dlq")["QueueUrl"]
+    dlq_arn = stack.sqs.get_queue_attributes(QueueUrl=long_dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": 3}}'
+    long = stack.sqs.create_queue(QueueName=f"{prefix}-long", Attributes={"RedrivePolicy": policy})[
+        "QueueUrl"
+    ]
+    for body in ("{}", "{}"):
+        stack.sqs.send_message(QueueUrl=long, MessageBody=body)
+    stack.sqs.send_message(QueueUrl=long_dlq, MessageBody="{}")
+    settings = stack.settings(queue_urls={"default": stack.queue_url, "long": long})
+    app = create_app(ConsoleConfig(settings), sqs=stack.sqs, dynamodb=stack.dynamodb)
+
+    page = TestClient(app, base_url="http://127.0.0.1:8001").get("/queues").text
+
+    assert depth_cells(page, "queue") == (0, 0, 0)
+    assert depth_cells(page, "queue:long") == (2, 0, 0)
+    assert depth_cells(page, "dlq:long") == (1, 0, 0)
+    assert "DLQ of long" in page
