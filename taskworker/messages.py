@@ -36,6 +36,9 @@ ERROR_TYPE = "error_type"
 ERROR_MESSAGE = "error_message"
 FAILED_AT = "failed_at"
 STATUS = "status"
+SYSTEM_ATTRIBUTES_READ = ("ApproximateReceiveCount", "MessageGroupId")
+"""The system attributes a :class:`TaskMessage` is built from: what a consumer asks
+ReceiveMessage for (``All`` would make every receive parse a few more for nothing)."""
 NO_TASK_TYPE = "(none)"
 """Reported as the task type of a message that carries none."""
 
