@@ -55,22 +55,21 @@ def run_worker(sqs: Any, queue_url: str, count: int, sleep: float, progress: Pro
     options = WorkerOptions(concurrency=CONCURRENCY, wait_time_seconds=1, visibility_timeout=60)
     worker = Worker.for_app(app, options)
     thread = threading.Thread(target=worker.run, daemon=True)
+    progress.follow(lambda: worker.settled)  # live for a Feeder, with no polling
     clock = _Clock()
     thread.start()
     while (settled := worker.settled) < count:
-        progress.done = settled
         time.sleep(_until_next_look(clock, settled, count))
     timing = clock.timing()
-    progress.done = worker.settled
     worker.stop()
     thread.join()
     return timing
 
 
 def _until_next_look(clock: _Clock, settled: int, count: int) -> float:
-    """Half the time the rest should take at the rate so far, so the worker's progress is
-    read a few dozen times per run, not hundreds of times a second: each read wakes this
-    thread, whose CPU and GIL hand-offs are charged to the worker."""
+    """Half the time the rest should take at the rate so far, so this thread looks at the
+    worker's progress a few dozen times per run, not hundreds of times a second: each look
+    wakes it, and its CPU and GIL hand-offs are charged to the worker."""
     elapsed = time.perf_counter() - clock.started
     if not settled:
         return 0.01
