@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,10 +41,26 @@ class Job(BaseModel):
 
 
 class Progress:
-    """Tasks settled so far by the running contestant (read by a :class:`Feeder`)."""
+    """Tasks settled so far by the running contestant (read by a :class:`Feeder`).
+
+    A contestant counts into ``done``, or has it read live from a source it names with
+    :meth:`follow` (the worker's own count), so nobody polls to keep it current.
+    """
 
     def __init__(self) -> None:
-        self.done = 0
+        self._done = 0
+        self._source: Callable[[], int] | None = None
+
+    @property
+    def done(self) -> int:
+        return self._source() if self._source is not None else self._done
+
+    @done.setter
+    def done(self, value: int) -> None:
+        self._done = value
+
+    def follow(self, source: Callable[[], int]) -> None:
+        self._source = source
 
 
 def make_app(sqs: Any, queue_url: str, sleep: float) -> TaskApp:

@@ -45,6 +45,9 @@ ERROR_TYPE = "error_type"
 ERROR_MESSAGE = "error_message"
 FAILED_AT = "failed_at"
 STATUS = "status"
+SYSTEM_ATTRIBUTES_READ = ("ApproximateReceiveCount", "MessageGroupId")
+"""The system attributes a :class:`TaskMessage` is built from: what a consumer asks
+ReceiveMessage for (``All`` would make every receive parse a few more for nothing)."""
 NO_TASK_TYPE = "(none)"
 """Reported as the task type of a message that carries none."""
 
@@ -148,33 +151,31 @@ class TaskMessage:
 
         Tolerates missing or mistyped fields: a broken record must still become a message
         the dispatcher can reject with a reason, never an exception here. Well-formed
-        records take a fast path (this runs once per message on the hot path).
+        records take a fast path of direct indexing, which raises on anything unusual so
+        the tolerant path decides (this runs once per message on the hot path).
         """
         try:
-            return cls._from_well_formed_lambda_record(record)
+            system = record["attributes"]
+            raw = record["messageAttributes"]
+            attributes = {}
+            for name, attribute in raw.items():
+                value = attribute["stringValue"]
+                if type(value) is not str or type(name) is not str:
+                    raise TypeError(name)
+                attributes[name] = value
+            message_id, body = record["messageId"], record["body"]
+            handle, arn = record["receiptHandle"], record["eventSourceARN"]
+            group_id = system.get("MessageGroupId")
+            if not (type(message_id) is type(body) is type(handle) is type(arn) is str):
+                raise TypeError("unusual record")
+            if not (message_id and body and handle and arn):
+                raise TypeError("unusual record")
+            if not (group_id is None or type(group_id) is str):
+                raise TypeError("unusual record")
+            receive_count = int(system["ApproximateReceiveCount"])
         except (KeyError, TypeError, ValueError, AttributeError):
             return cls._from_any_lambda_record(record)
-
-    @classmethod
-    def _from_well_formed_lambda_record(cls, record: Mapping[str, Any]) -> TaskMessage:
-        """Direct indexing; raises on anything unusual so the tolerant path decides."""
-        system = record["attributes"]
-        attributes = {}
-        for name, attribute in record["messageAttributes"].items():
-            value = attribute["stringValue"]
-            if type(value) is not str or type(name) is not str:
-                raise TypeError(name)
-            attributes[name] = value
-        message_id, body = record["messageId"], record["body"]
-        handle, arn = record["receiptHandle"], record["eventSourceARN"]
-        group_id = system.get("MessageGroupId")
-        if not (type(message_id) is type(body) is type(handle) is type(arn) is str):
-            raise TypeError("unusual record")
-        if not (message_id and body and handle and arn) or not (group_id is None or type(group_id) is str):
-            raise TypeError("unusual record")
-        receive_count = int(system["ApproximateReceiveCount"])
-        raw = record["messageAttributes"]
-        task_id = _task_id(attributes, message_id)
+        task_id = _task_id(attributes, message_id) if TASK_ID in attributes else message_id
         return cls(task_id, body, attributes, receive_count, handle, group_id or None, arn, raw, message_id)
 
     @classmethod

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from taskworker.aws.batch import time_budget
@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 
 APP_ENVIRONMENT_VARIABLE = "TASKWORKER_APP"
 SQS_EVENT_SOURCE = "aws:sqs"
+Bound = AbstractContextManager[None]
+_SQS_OR_UNSPECIFIED = frozenset({SQS_EVENT_SOURCE, None})
+"""A record's ``eventSource`` (SNS spells it ``EventSource``) that is taken as SQS: ``None``,
+a record with neither, is a malformed SQS record, reported and never dropped."""
 CALL_MARGIN_SHARE = 0.2
 """The share of the time left kept as the margin for the last AWS call in flight; see the
 module docstring."""
@@ -74,7 +78,8 @@ class LambdaSqsRuntime:
         if not records:
             return {"batchItemFailures": []}
         deadline = Deadline.from_lambda_context(context)
-        with invocation(getattr(context, "aws_request_id", None)), self._calls_bounded(deadline):
+        budget, limit = self._call_bounds(deadline)
+        with invocation(getattr(context, "aws_request_id", None)), budget, limit:
             settlements = self._run_batch(records, deadline)
         failures = [{"itemIdentifier": s.result.message.message_id} for s in settlements if not s.delete]
         if len(settlements) < len(records):
@@ -88,27 +93,27 @@ class LambdaSqsRuntime:
         if not isinstance(raw, list):
             self._not_sqs("expected a mapping with a 'Records' list", type(event).__name__)
             return []
-        records = [r if isinstance(r, Mapping) else {"body": repr(r)} for r in raw]
-        sources = {_event_source(r) for r in records} - {None, SQS_EVENT_SOURCE}
-        if sources:
-            self._not_sqs(f"eventSource {sorted(map(str, sources))}", type(event).__name__)
+        records = [r if type(r) is dict or isinstance(r, Mapping) else {"body": repr(r)} for r in raw]
+        sources = {r.get("eventSource", r.get("EventSource")) for r in records}
+        if not sources <= _SQS_OR_UNSPECIFIED:
+            foreign = sources - _SQS_OR_UNSPECIFIED
+            self._not_sqs(f"eventSource {sorted(map(str, foreign))}", type(event).__name__)
             return []
         return records
 
     def _not_sqs(self, why: str, event_type: str) -> None:
         self.logger.log(40, f"not an SQS event ({why}); nothing processed", extra={"event_type": event_type})
 
-    @contextmanager
-    def _calls_bounded(self, deadline: Deadline) -> Iterator[None]:
-        """Retries end a margin before the deadline; each call ends within the margin."""
+    def _call_bounds(self, deadline: Deadline) -> tuple[Bound, Bound]:
+        """Retries end a margin before the deadline; each call ends within the margin.
+
+        Both to be entered together (``with budget, limit:``); a context without a deadline
+        keeps the policies' own budgets.
+        """
         left = deadline.remaining()
         margin = left * CALL_MARGIN_SHARE
-        if math.isinf(left):  # a context without a deadline: the policies' own budgets hold
-            with self.clients.time_limit(margin):
-                yield
-            return
-        with time_budget(left - margin), self.clients.time_limit(margin):
-            yield
+        budget = nullcontext() if math.isinf(left) else time_budget(left - margin)
+        return budget, self.clients.time_limit(margin)
 
     def _run_batch(self, records: list[Mapping[str, Any]], deadline: Deadline) -> list[Settlement]:
         """Dispatch in order, then settle; a FIFO group stops at its first message not done.
@@ -118,22 +123,27 @@ class LambdaSqsRuntime:
         """
         task_deadline = deadline.reserving(self.core.settings.settle_seconds)
         max_receives = self.queues.max_receive_count
+        dispatch, from_record = self.core.dispatch, TaskMessage.from_lambda_record
         blocked: set[str] = set()
         results: list[TaskResult] = []
         held: list[Settlement] = []
         for record in records:
             if not _message_id(record):
                 continue
-            message = TaskMessage.from_lambda_record(record)
+            message = from_record(record)
             group = message.group_id
-            if group is not None and group in blocked:
+            if group is None:  # a standard queue: no FIFO bookkeeping
+                results.append(dispatch(message, task_deadline, max_receives=max_receives))
+                continue
+            if group in blocked:
                 held.append(held_behind_group(message))
                 continue
-            result = self.core.dispatch(message, task_deadline, max_receives=max_receives)
-            if group is not None and not result.may_be_done:
+            result = dispatch(message, task_deadline, max_receives=max_receives)
+            if not result.may_be_done:
                 blocked.add(group)
             results.append(result)
-        with self._calls_bounded(deadline):
+        budget, limit = self._call_bounds(deadline)
+        with budget, limit:
             settlements = self.core.finish_batch(results) + held
             self._apply(settlements)
         return settlements
@@ -166,12 +176,6 @@ class LambdaSqsRuntime:
             extra={"item_identifier": identifier},
         )
         return identifier
-
-
-def _event_source(record: Mapping[str, Any]) -> object:
-    """``eventSource`` (SNS spells it ``EventSource``); ``None`` when a record has neither,
-    which is then treated as a malformed SQS record and reported, never dropped."""
-    return record.get("eventSource", record.get("EventSource"))
 
 
 def _message_id(record: Mapping[str, Any]) -> str:

@@ -47,7 +47,7 @@ from taskworker.handlers.settle import Settler
 from taskworker.handlers.visibility import change_visibility, max_receive_count
 from taskworker.handlers.worker_pool import PoolKind, ProcessTaskPool, TaskPool, make_pool
 from taskworker.log import task_identity
-from taskworker.messages import TaskMessage
+from taskworker.messages import SYSTEM_ATTRIBUTES_READ, TaskMessage
 from taskworker.queues import DEFAULT_QUEUE
 
 if TYPE_CHECKING:
@@ -369,7 +369,7 @@ class Worker:
             MaxNumberOfMessages=count,
             WaitTimeSeconds=self.options.wait_time_seconds,
             VisibilityTimeout=self.options.visibility_timeout,
-            MessageSystemAttributeNames=["All"],
+            MessageSystemAttributeNames=list(SYSTEM_ATTRIBUTES_READ),
             MessageAttributeNames=["All"],
         )
         messages = [TaskMessage.from_sqs_message(raw) for raw in response.get("Messages", [])]

@@ -66,12 +66,19 @@ class ThreadTaskPool:
 
 
 class SelfServingThreads:
-    """A thread pool whose threads take the next job themselves when they finish one.
+    """A thread pool that wakes as few threads as the work needs.
 
-    ``ThreadPoolExecutor`` wakes an idle thread for every submit, even when the submit
-    comes from a finishing task's done-callback on a thread that is about to ask for work
-    itself: one futex wake-up and GIL hand-off per task, a measurable share of a trivial
-    task's cost. Here such a submit wakes nobody; the submitting thread runs the job next.
+    ``ThreadPoolExecutor`` wakes an idle thread for every submit: a receive of ten trivial
+    tasks wakes ten threads, each a futex wake-up and a GIL hand-off for a few µs of work,
+    a measurable share of a trivial task's cost. Here:
+
+    - a submit from one of the pool's own threads (a finishing task's done-callback)
+      wakes nobody: that thread takes the job next itself;
+    - any other submit wakes one idle thread, unless one is already waking up; a thread
+      that wakes and takes a job wakes the next one if jobs are still queued. Trivial
+      jobs are then mostly drained by the first thread before the next is up, and jobs
+      that block (I/O) spread over the threads one wake-up after another.
+
     Futures behave as usual: ``cancel`` works until a thread takes the job.
     """
 
@@ -82,6 +89,8 @@ class SelfServingThreads:
         self._changed = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._idle = 0
+        self._waking = 0
+        """Threads woken (or started) that have not yet looked for a job."""
         self._stopping = False
         self._own = threading.local()
         """Set on this pool's threads: their submits are picked up by themselves."""
@@ -94,11 +103,19 @@ class SelfServingThreads:
             self._jobs.append((future, lambda: func(*args)))
             if getattr(self._own, "serving", False) and len(self._jobs) == 1:
                 return future  # this thread takes it as soon as its current job is done
-            if self._idle:
-                self._changed.notify()
-            elif len(self._threads) < self._size:
-                self._start_thread()
+            self._wake_one()
         return future
+
+    def _wake_one(self) -> None:
+        """Under ``_changed``: get one more thread looking for jobs, unless one is on its way."""
+        if self._waking:
+            return
+        if self._idle > 0:
+            self._waking += 1
+            self._changed.notify()
+        elif len(self._threads) < self._size:
+            self._waking += 1
+            self._start_thread()
 
     def _start_thread(self) -> None:
         name = f"{self._prefix}_{len(self._threads)}"
@@ -108,7 +125,9 @@ class SelfServingThreads:
 
     def _serve(self) -> None:
         self._own.serving = True
-        while (job := self._next_job()) is not None:
+        woken = True  # a new thread was counted in ``_waking`` when it was started
+        while (job := self._next_job(woken)) is not None:
+            woken = False
             future, work = job
             if not future.set_running_or_notify_cancel():
                 continue
@@ -119,15 +138,23 @@ class SelfServingThreads:
             else:
                 future.set_result(result)
 
-    def _next_job(self) -> tuple[Future[Any], Callable[[], Any]] | None:
+    def _next_job(self, woken: bool) -> tuple[Future[Any], Callable[[], Any]] | None:
         with self._changed:
-            while not self._jobs:
+            while True:
+                if woken and self._waking:  # (shutdown's notify_all wakes uncounted threads)
+                    self._waking -= 1
+                    woken = False
+                if self._jobs:
+                    job = self._jobs.popleft()
+                    if self._jobs:
+                        self._wake_one()  # more queued: the next thread, one at a time
+                    return job
                 if self._stopping:
                     return None
                 self._idle += 1
                 self._changed.wait()
                 self._idle -= 1
-            return self._jobs.popleft()
+                woken = True
 
     def shutdown(self, *, wait: bool) -> None:
         """Cancel the jobs not started; with ``wait``, join the threads."""

@@ -372,3 +372,39 @@ def test_payloads_reach_failure_logs_only_when_asked(
     (record,) = caplog.records
     assert record.error_type == "PermanentError"  # type: ignore[attr-defined]
     assert ("secret-123" in getattr(record, "body", "")) is log_payloads
+
+
+class Normalised(BaseModel):
+    """An input model that overrides ``model_validate_json``: the dispatcher must call it."""
+
+    name: str
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Normalised:
+        return super().model_validate_json(json_data, **options).model_copy(update={"name": "normalised"})
+
+
+def test_an_input_models_own_model_validate_json_is_what_validates_the_body():
+    app = TaskApp("override")
+    seen: list[str] = []
+
+    @app.task("override.seen")
+    def record(item: Normalised) -> None:
+        seen.append(item.name)
+
+    assert app.testing.run("override.seen", {"name": "raw"}).succeeded
+    assert seen == ["normalised"]
+
+
+def test_a_bare_task_that_fails_is_classified_with_its_message_and_attempt():
+    app = TaskApp("bare")
+
+    @app.task("bare.fails", retry=Retry(attempts=1))
+    def fails(order: Order) -> None:
+        raise RetryableError("later", delay=7)
+
+    later = app.testing.run("bare.fails", VALID, attempt=2, max_receives=5).outcome
+    last = app.testing.run("bare.fails", VALID, attempt=5, max_receives=5).outcome
+    assert later == RetryLater(later.error, delay=7)  # type: ignore[union-attr]
+    assert isinstance(last, Failed)
+    assert not last.permanent
