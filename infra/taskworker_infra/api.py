@@ -266,7 +266,12 @@ class TaskApi(Construct):
                     "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
                 },
                 request_templates=_for_json(
-                    templates.enqueue_request(spec.name, caller_reference(self._access), fifo=queue.fifo)
+                    templates.enqueue_request(
+                        spec.name,
+                        caller_reference(self._access),
+                        fifo=queue.fifo,
+                        message_group=spec.message_group,
+                    )
                 ),
                 integration_responses=_error_responses(
                     edge.ENQUEUE_ERRORS, "202", templates.enqueue_response()

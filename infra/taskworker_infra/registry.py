@@ -42,6 +42,8 @@ class TaskSpec:
     timeout: float | None
     input_schema: Mapping[str, Any]
     queue: str = DEFAULT_QUEUE
+    message_group: str | None = None
+    """The group of the task's messages on a FIFO queue (the client's default too)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ def specs_from_registry(tasks: Mapping[str, Any]) -> tuple[TaskSpec, ...]:
                 timeout=definition.timeout,
                 input_schema=definition.input_schema(),
                 queue=definition.queue,
+                message_group=definition.message_group,
             )
         )
     if not specs:

@@ -73,7 +73,9 @@ def _optional_attribute(variable: str, name: str) -> str:
     )
 
 
-def enqueue_request(task_type: str, caller_reference: str, *, fifo: bool = False) -> str:
+def enqueue_request(
+    task_type: str, caller_reference: str, *, fifo: bool = False, message_group: str | None = None
+) -> str:
     """SendMessage form: the body as posted, plus ``task_type``, ``correlation_id`` (the
     ``X-Correlation-Id`` header, else the request id), ``caller`` (the principal named by
     ``caller_reference``, a ``$context`` path) and, when sent, ``idempotency_key``.
@@ -87,7 +89,7 @@ def enqueue_request(task_type: str, caller_reference: str, *, fifo: bool = False
             _caller(caller_reference),
             "#set($n = 2)",
             "Action=SendMessage&MessageBody=$util.urlEncode($input.body)",
-            _fifo_ids(task_type) if fifo else "",
+            _fifo_ids(message_group or task_type) if fifo else "",
             _attribute("1", TASK_TYPE, quote(task_type, safe="")),
             _attribute("2", CORRELATION_ID, "$util.urlEncode($cid)"),
             _optional_attribute("caller", CALLER),
@@ -96,12 +98,13 @@ def enqueue_request(task_type: str, caller_reference: str, *, fifo: bool = False
     )
 
 
-def _fifo_ids(task_type: str) -> str:
-    """A FIFO queue's ``MessageGroupId`` (the task type, the client's default group) and
+def _fifo_ids(group: str) -> str:
+    """A FIFO queue's ``MessageGroupId`` (the task's ``message_group``, else its type: the
+    client's default group) and
     ``MessageDeduplicationId``: the idempotency key (its first 128 characters, SQS's limit),
     else the request id, so a retried POST with its key is deduplicated by SQS itself."""
     return (
-        f"&MessageGroupId={quote(task_type, safe='')}"
+        f"&MessageGroupId={quote(group, safe='')}"
         "#if($ikey == '')#set($dedup = $context.requestId)#else#set($dedup = $ikey)#end"
         "#if($dedup.length() > 128)#set($dedup = $dedup.substring(0, 128))#end"
         "&MessageDeduplicationId=$util.urlEncode($dedup)"

@@ -43,7 +43,7 @@ def pack(req: Video) -> None:
     return None
 
 
-@app.task("ledger.post", timeout=30, queue="ledger.fifo")
+@app.task("ledger.post", timeout=30, queue="ledger.fifo", message_group="accounts")
 def post(req: Entry) -> None:
     return None
 

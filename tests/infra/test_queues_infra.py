@@ -307,7 +307,7 @@ def test_the_fifo_route_sends_group_and_deduplication_ids(queues: Synthesis) -> 
 
     tpl = _tpl(queues)
     keyed = _sent_fields(tpl, "ledger.post", {"Idempotency-Key": "k" * 200})
-    assert keyed["MessageGroupId"] == "ledger.post"
+    assert keyed["MessageGroupId"] == "accounts"  # the task's message_group, as the client sends it
     assert keyed["MessageDeduplicationId"] == "k" * 128  # SQS's limit, as the client cuts it
     anonymous = _sent_fields(tpl, "ledger.post", {})
     assert anonymous["MessageDeduplicationId"] == REQUEST_ID

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from hypothesis import given, settings
@@ -361,3 +362,13 @@ def test_a_refused_cancel_is_404_unless_the_callers_own_task_exists(exists, stat
     own = exists and (not owner or owner == caller)
     expected = (409, edge.TASK_FINISHED) if own else (404, edge.TASK_NOT_FOUND)
     assert (rendered.status, json.loads(rendered.text)["message"]) == expected
+
+
+@pytest.mark.parametrize(("message_group", "group"), [(None, "ledger.post"), ("accounts", "accounts")])
+def test_a_fifo_route_groups_by_the_tasks_message_group_else_its_type(message_group, group) -> None:
+    """The same group the client gives a task sent without ``group_id``."""
+    template = templates.enqueue_request(
+        "ledger.post", "context.identity.userArn", fifo=True, message_group=message_group
+    )
+    fields = dict(parse_qsl(render(template, body="{}").text, keep_blank_values=True))
+    assert fields["MessageGroupId"] == group
