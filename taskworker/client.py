@@ -377,10 +377,10 @@ class TaskClient:
         return entry
 
     def _message_group(self, task_type: str) -> str:
-        """A FIFO message's group when the request names none: the task's declared
-        ``message_group``, else its type (one group per type keeps each type in order)."""
+        """A FIFO message's group when the request names none (:attr:`TaskDefinition.group`;
+        without the app, the task type)."""
         task = self.app.registry.get(task_type) if self.app is not None else None
-        return (task.message_group if task is not None else None) or task_type
+        return task.group if task is not None else task_type
 
     def _body(self, request: TaskRequest) -> str:
         """The payload as JSON, exactly as given; validated first when the app is known."""

@@ -41,6 +41,12 @@ class TaskDefinition:
     message_group: str | None = None
     queue: str = DEFAULT_QUEUE
 
+    @property
+    def group(self) -> str:
+        """The FIFO group of this task's messages and result events when the sender names
+        none: its ``message_group``, else its name (one group per type keeps each in order)."""
+        return self.message_group or self.name
+
     def input_schema(self) -> dict[str, Any]:
         """JSON Schema (2020-12) of the payload, as the API validates it."""
         return self.input_model.model_json_schema()

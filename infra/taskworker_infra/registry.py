@@ -43,7 +43,7 @@ class TaskSpec:
     input_schema: Mapping[str, Any]
     queue: str = DEFAULT_QUEUE
     message_group: str | None = None
-    """The group of the task's messages on a FIFO queue (the client's default too)."""
+    """The group of the task's messages on a FIFO queue: ``TaskDefinition.group``, as the client sends it."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def specs_from_registry(tasks: Mapping[str, Any]) -> tuple[TaskSpec, ...]:
                 timeout=definition.timeout,
                 input_schema=definition.input_schema(),
                 queue=definition.queue,
-                message_group=definition.message_group,
+                message_group=definition.group,
             )
         )
     if not specs:

@@ -170,7 +170,7 @@ class LocalApi:
             "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         }
         if url.endswith(".fifo"):
-            message["MessageGroupId"] = task.message_group or task.name
+            message["MessageGroupId"] = task.group
             message["MessageDeduplicationId"] = (attributes.get(IDEMPOTENCY_KEY) or request_id)[:128]
         return message
 

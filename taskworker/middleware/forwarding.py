@@ -107,6 +107,6 @@ def _entry(result: TaskResult, url: str) -> dict[str, Any]:
     if url.endswith(".fifo"):
         task = result.task
         assert task is not None
-        entry["MessageGroupId"] = message.group_id or task.message_group or task.name
+        entry["MessageGroupId"] = message.group_id or task.group
         entry["MessageDeduplicationId"] = message.task_id[:128]
     return entry

@@ -129,8 +129,7 @@ class ResultEvents(Middleware):
             },
         }
         if self.fifo:
-            group = result.task.message_group if result.task and result.task.message_group else None
-            request["MessageGroupId"] = group or event.task_type
+            request["MessageGroupId"] = result.task.group if result.task else event.task_type
             request["MessageDeduplicationId"] = _deduplication_id(event)
         return _Event(event, request, result)
 
