@@ -20,8 +20,8 @@ SIGTERM or SIGINT stops it gracefully: no more receives, unstarted messages go b
 once, running tasks get ``grace_seconds`` to finish; a second signal exits at once. The
 signal handler only sets a flag (a handler that logs can re-enter a module that is half
 imported, such as the logger's own on its first line); the main loop logs and stops. A
-long poll still in flight is not waited for: the receiver thread is left to end on its
-own, and gives back (visibility 0) whatever that last poll still returns.
+long poll still in flight is waited for only briefly, and only when the stop gave
+messages back: the receiver gives back (visibility 0) whatever that last poll returns.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ DEFAULT_MAX_TASK_SECONDS = 12 * 3600.0
 
 SIGNAL_POLL_SECONDS = 0.1
 """How often the main loop looks at the flag the signal handler sets."""
+
+LAST_POLL_SECONDS = 3.0
+"""How long a stop that held messages waits, at most, for the receiver's last long poll."""
 
 
 class WorkerConfigError(TaskworkerError):
@@ -158,6 +161,7 @@ class Worker:
         self._pool: TaskPool | None = None
         self._settler: Settler | None = None
         self._heartbeat: Heartbeat | None = None
+        self._receiver: threading.Thread | None = None
 
     @classmethod
     def for_app(
@@ -201,8 +205,8 @@ class Worker:
     def run(self) -> int:
         """Consume until stopped; returns the process exit code (0 after a graceful stop)."""
         self._setup()
-        receiver = threading.Thread(target=self._receive_loop, name="taskworker-receive", daemon=True)
-        receiver.start()
+        self._receiver = threading.Thread(target=self._receive_loop, name="taskworker-receive", daemon=True)
+        self._receiver.start()
         restore = self._install_signal_handlers()
         self._log(20, "worker started", pool=self.options.pool, concurrency=self.concurrency)
         self._started.set()
@@ -262,6 +266,7 @@ class Worker:
         assert self._pool is not None
         deadline = time.monotonic() + self.options.grace_seconds
         self._log(20, "stopping: no more receives; running tasks may finish", running=len(self._running))
+        held_at_stop = self._held > 0
         self._give_back_unstarted()
         with self._cond:
             while self._running and time.monotonic() < deadline:
@@ -272,9 +277,23 @@ class Worker:
             self._release(self._abandoned)
         self._settler.close()
         self._heartbeat.stop()
+        if held_at_stop:
+            self._await_last_poll()
         self._pool.shutdown(wait=not self._abandoned)
         self._log(20, "worker stopped", **self.stats)
         return 0
+
+    def _await_last_poll(self) -> None:
+        """Let the receiver give back what its last long poll takes, before the process exits.
+
+        The messages this stop gave back or deleted (freeing their FIFO group) are what a
+        poll still in flight takes next; exiting at once would leave them invisible for a
+        whole visibility timeout. A poll that takes messages returns at once, so this wait
+        is short; an idle one is waited for at most ``LAST_POLL_SECONDS``. A worker that
+        held nothing skips it, so stopping an idle worker stays immediate.
+        """
+        if self._receiver is not None:
+            self._receiver.join(min(LAST_POLL_SECONDS, self.options.wait_time_seconds + 1.0))
 
     def _give_back_unstarted(self) -> None:
         """FIFO messages waiting for their turn, and submitted tasks not yet started."""
