@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.worker_common import CONCURRENCY, Job, Progress, make_app
-from taskworker.handlers.worker import Worker, WorkerOptions
+from taskworker.handlers.worker import SqsTransport, Worker, WorkerOptions
 
 PROGRESS_POLL = 0.001
 """The shortest wait between two reads of the worker's progress."""
@@ -49,10 +49,20 @@ class _Clock:
         return Timing(time.perf_counter() - self.started, time.process_time() - self._cpu)
 
 
-def run_worker(sqs: Any, queue_url: str, count: int, sleep: float, progress: Progress) -> Timing:
+def run_worker(
+    sqs: Any,
+    queue_url: str,
+    count: int,
+    sleep: float,
+    progress: Progress,
+    *,
+    transport: SqsTransport = "boto3",
+) -> Timing:
     """taskworker's :class:`Worker` at concurrency 16 until ``count`` tasks were settled."""
     app = make_app(sqs, queue_url, sleep)
-    options = WorkerOptions(concurrency=CONCURRENCY, wait_time_seconds=1, visibility_timeout=60)
+    options = WorkerOptions(
+        concurrency=CONCURRENCY, wait_time_seconds=1, visibility_timeout=60, sqs_transport=transport
+    )
     worker = Worker.for_app(app, options)
     thread = threading.Thread(target=worker.run, daemon=True)
     progress.follow(lambda: worker.settled)  # live for a Feeder, with no polling
@@ -64,6 +74,11 @@ def run_worker(sqs: Any, queue_url: str, count: int, sleep: float, progress: Pro
     worker.stop()
     thread.join()
     return timing
+
+
+def run_direct_worker(sqs: Any, queue_url: str, count: int, sleep: float, progress: Progress) -> Timing:
+    """:func:`run_worker` with the direct SQS transport (receives and deletes skip botocore's pipeline)."""
+    return run_worker(sqs, queue_url, count, sleep, progress, transport="direct")
 
 
 def _until_next_look(clock: _Clock, settled: int, count: int) -> float:

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -61,15 +62,31 @@ def client(endpoint: str, service: str) -> Any:
 
 
 def counting(target: Any, counts: Counter[str] | None = None) -> Counter[str]:
-    """Count every request ``target`` (a boto3 client) makes, by operation name."""
+    """Count every HTTP request ``target`` (a boto3 client) sends, by operation name.
+
+    Counted where requests leave, at the client's HTTP session, so that the worker's direct
+    SQS transport (which skips botocore's events, and so would skip an event hook) and
+    botocore's own retries are counted alike.
+    """
     counts = Counter() if counts is None else counts
-    service = target.meta.service_model.service_name
+    session = target._endpoint.http_session
+    send = session.send
 
-    def hook(model: Any, **_: Any) -> None:
-        counts[model.name] += 1
+    def counted_send(request: Any) -> Any:
+        counts[_operation(request)] += 1
+        return send(request)
 
-    target.meta.events.register(f"before-call.{service}.*", hook)
+    session.send = counted_send
     return counts
+
+
+def _operation(request: Any) -> str:
+    """The operation of a JSON-protocol (X-Amz-Target) or query-protocol (Action=) request."""
+    target = request.headers.get("X-Amz-Target")
+    if target:
+        return str(target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
+    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+    return dict(parse_qsl(body)).get("Action", "unknown")
 
 
 def counted_client(endpoint: str, service: str) -> tuple[Any, Counter[str]]:

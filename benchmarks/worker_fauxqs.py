@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks import fauxqs_server, local_aws
-from benchmarks.consumers import Runner, Timing, run_loop, run_pollers, run_pool_batch, run_worker
+from benchmarks.consumers import (
+    Runner,
+    Timing,
+    run_direct_worker,
+    run_loop,
+    run_pollers,
+    run_pool_batch,
+    run_worker,
+)
 from benchmarks.rows import Row, compared, skipped
 from benchmarks.timing import Budget
 from benchmarks.worker_common import CONCURRENCY, TASK_SLEEP, Progress, per_thousand, quiet, send_batch
@@ -37,11 +45,15 @@ NAME = "worker_fauxqs"
 LOOP = "sequential loop (receive 10, handle, DeleteMessageBatch)"
 POOL = "receive 10, run on a 16-thread pool, DeleteMessageBatch"
 POLLERS = "16 threads, each a sequential loop"
+WORKER = "worker"
+DIRECT = "worker (direct SQS)"
+"""The worker with ``sqs_transport="direct"``: its receives and deletes skip botocore's pipeline."""
 RUNNERS: dict[str, Runner] = {
     LOOP: run_loop,
     POOL: run_pool_batch,
     POLLERS: run_pollers,
-    "worker": run_worker,
+    WORKER: run_worker,
+    DIRECT: run_direct_worker,
 }
 MAX_REQUEST_RATIO = 1.05
 FILL_THREADS = 4
@@ -74,7 +86,7 @@ def workloads(budget: Budget) -> tuple[Workload, Workload]:
     scale = 0.1 if budget.smoke else 1.0
 
     def tasks(loop: int, pool: int, pollers: int, worker: int) -> dict[str, int]:
-        counts = (loop, pool, pollers, worker)
+        counts = (loop, pool, pollers, worker, worker)
         return {name: max(30, int(n * scale) // 10 * 10) for name, n in zip(RUNNERS, counts, strict=True)}
 
     trivial = Workload("trivial tasks", 0.0, tasks(3000, 3000, 3000, 3000))
@@ -161,20 +173,34 @@ class RowSpec:
 def _row_specs(workload: Workload) -> list[RowSpec]:
     label = f"{workload.label}, concurrency {CONCURRENCY}"
     trivial = workload.sleep == 0
-    specs = [
-        RowSpec(f"worker, {label}", "rate", "tasks/s", "worker", LOOP, min_ratio=1.0 if trivial else None),
-        RowSpec(f"worker, {label}", "rate", "tasks/s", "worker", POOL),
-        RowSpec(f"worker, {label}", "rate", "tasks/s", "worker", POLLERS, min_ratio=None if trivial else 1.0),
-    ]
-    if trivial:
+    specs = []
+    for worker in (WORKER, DIRECT):
         specs += [
-            RowSpec(f"worker CPU per task, {label}", "cpu_us", "us/task", "worker", LOOP, max_ratio=1.0),
-            RowSpec(f"16 pollers' CPU per task, {label}", "cpu_us", "us/task", POLLERS, LOOP),
+            RowSpec(
+                f"{worker}, {label}", "rate", "tasks/s", worker, LOOP, min_ratio=1.0 if trivial else None
+            ),
+            RowSpec(f"{worker}, {label}", "rate", "tasks/s", worker, POOL),
+            RowSpec(
+                f"{worker}, {label}", "rate", "tasks/s", worker, POLLERS, min_ratio=None if trivial else 1.0
+            ),
         ]
-    requests = RowSpec(
-        f"worker SQS requests, {label}", "requests", "req/1000 tasks", "worker", LOOP, MAX_REQUEST_RATIO
-    )
-    return [*specs, requests]
+        if trivial:
+            specs.append(
+                RowSpec(f"{worker} CPU per task, {label}", "cpu_us", "us/task", worker, LOOP, max_ratio=1.0)
+            )
+        specs.append(
+            RowSpec(
+                f"{worker} SQS requests, {label}",
+                "requests",
+                "req/1000 tasks",
+                worker,
+                LOOP,
+                MAX_REQUEST_RATIO,
+            )
+        )
+    if trivial:
+        specs.append(RowSpec(f"16 pollers' CPU per task, {label}", "cpu_us", "us/task", POLLERS, LOOP))
+    return specs
 
 
 def _rows(workload: Workload, figures: Figures) -> list[Row]:

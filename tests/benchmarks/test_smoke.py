@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COUNTED_AND_LOCAL = {
     "worker_sqs_requests": 3,
     "worker_throughput": 2,
-    "worker_fauxqs": 10,
+    "worker_fauxqs": 19,
     "sns_calls": 2,
     "dynamodb_calls": 4,
     "dev_latency": 7,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from pydantic import BaseModel
 
 from taskworker.aws import Clients
@@ -160,10 +161,15 @@ def events(tmp_path: Path, kind: str) -> Counter[int]:
     )
 
 
-def test_sigterm_lets_running_tasks_finish_and_loses_nothing(moto_queues: MotoQueues, tmp_path):
+@pytest.mark.parametrize("transport", ["boto3", "direct"])
+def test_sigterm_lets_running_tasks_finish_and_loses_nothing(
+    moto_queues: MotoQueues, tmp_path, transport: str
+):
     write_module(tmp_path, "journal_app", JOURNAL_APP)
     send(moto_queues.sqs, moto_queues.queue_url, "job", [{"n": i, "sleep": 1.5} for i in range(8)])
-    worker = start_worker(moto_queues, tmp_path, "--concurrency", "4", "--grace", "10")
+    worker = start_worker(
+        moto_queues, tmp_path, "--concurrency", "4", "--grace", "10", "--sqs-transport", transport
+    )
     try:
         wait_until(lambda: sum(events(tmp_path, "start").values()) == 4, timeout=30)
         stopped_at = time.monotonic()
@@ -179,16 +185,21 @@ def test_sigterm_lets_running_tasks_finish_and_loses_nothing(moto_queues: MotoQu
     assert len(done) == 4
     assert queue_depth(moto_queues.sqs, moto_queues.queue_url) == (4, 0)  # the rest is visible now
 
-    again = start_worker(moto_queues, tmp_path, "--concurrency", "4", "--exit-when-empty")
+    again = start_worker(
+        moto_queues, tmp_path, "--concurrency", "4", "--exit-when-empty", "--sqs-transport", transport
+    )
     assert again.wait(timeout=30) == 0
     assert events(tmp_path, "done") == Counter(range(8))  # every task once, none twice
     assert events(tmp_path, "start") == Counter(range(8))
 
 
-def test_kill_9_mid_batch_then_restart_completes_every_task(moto_queues: MotoQueues, tmp_path):
+@pytest.mark.parametrize("transport", ["boto3", "direct"])
+def test_kill_9_mid_batch_then_restart_completes_every_task(
+    moto_queues: MotoQueues, tmp_path, transport: str
+):
     write_module(tmp_path, "journal_app", JOURNAL_APP)
     send(moto_queues.sqs, moto_queues.queue_url, "job", [{"n": i, "sleep": 0.4} for i in range(12)])
-    options = ("--concurrency", "4", "--visibility-timeout", "2")
+    options = ("--concurrency", "4", "--visibility-timeout", "2", "--sqs-transport", transport)
     worker = start_worker(moto_queues, tmp_path, *options)
     try:
         wait_until(lambda: sum(events(tmp_path, "start").values()) >= 6, timeout=30)
