@@ -4,6 +4,10 @@ Reads are plain functions (starlette runs them in its thread pool, since boto3 b
 The two changes, redrive and delete, go through :func:`_change`: refused (403) without
 ``--allow-changes`` or without the form's CSRF token, answered with a confirmation page
 until the form comes back with ``confirm=yes``, and only then done.
+
+The dead-letter page and both changes act on one queue's DLQ, named by the ``queue``
+parameter (the default queue's when absent) and redriven to that queue; a name the
+console knows no DLQ for is a 404 (:func:`unknown_queue`), before anything is read.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from taskworker.status import StatusTable
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from taskworker.dlq_admin import DeadLetters
+
 AWS_ERRORS = (BotoCoreError, ClientError)
 
 
@@ -39,6 +45,10 @@ def aws_error(request: Request, exc: Exception) -> Response:
     """An AWS (or endpoint) error as a page with its one-line reason, never a traceback."""
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return page(console_of(request), "done.html", action="AWS error", message=reason, status=502)
+
+
+def unknown_queue(request: Request, exc: Exception) -> Response:
+    return page(console_of(request), "done.html", action="unknown queue", message=str(exc), status=404)
 
 
 def home(request: Request) -> Response:
@@ -58,11 +68,17 @@ def queues_page(request: Request) -> Response:
 
 def dlq_page(request: Request) -> Response:
     console = console_of(request)
-    if not console.config.settings.dlq_url:
-        return page(console, "dlq.html", letters=[], depth=None, nothing="no DLQ configured")
-    letters = console.dead_letters()
+    if not console.dlqs:
+        return page(console, "dlq.html", letters=[], depth=None, queue=None, nothing="no DLQ configured")
+    queue = console.queue_named(request.query_params.get("queue"))
+    letters = console.dead_letters(queue)
     return page(
-        console, "dlq.html", letters=letters.peek(DLQ_PAGE_LIMIT), depth=letters.depth(), nothing=None
+        console,
+        "dlq.html",
+        letters=letters.peek(DLQ_PAGE_LIMIT),
+        depth=letters.depth(),
+        queue=queue,
+        nothing=None,
     )
 
 
@@ -85,8 +101,9 @@ def task_page(request: Request) -> Response:
     record = StatusTable(table, console.dynamodb).get(task_id) if table else None
     reveal = request.query_params.get("payload") == "1"
     letter = None
-    if reveal and console.config.settings.dlq_url:
-        letter = console.dead_letters().find(task_id, scan_limit=PAYLOAD_SCAN_LIMIT)
+    if reveal:  # each queue's DLQ in turn, the default queue's first, until one holds it
+        found = (dlq.find(task_id, scan_limit=PAYLOAD_SCAN_LIMIT) for dlq in console.dlqs.values())
+        letter = next((each for each in found if each is not None), None)
     return page(
         console,
         "task.html",
@@ -101,8 +118,8 @@ def task_page(request: Request) -> Response:
 
 
 async def redrive(request: Request) -> Response:
-    def act(console: Console, task_ids: list[str] | None) -> str:
-        report = console.dead_letters().redrive(only=task_ids)
+    def act(letters: DeadLetters, task_ids: list[str] | None) -> str:
+        report = letters.redrive(only=task_ids)
         done = f"redrove {report.moved} messages ({report.method})"
         return f"{done}; {report.note}" if report.note else done
 
@@ -110,35 +127,39 @@ async def redrive(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    def act(console: Console, task_ids: list[str] | None) -> str:
+    def act(letters: DeadLetters, task_ids: list[str] | None) -> str:
         if task_ids is None:
             raise ValueError("delete takes a selection, never the whole DLQ")
-        deleted = console.dead_letters().delete(task_ids)
+        deleted = letters.delete(task_ids)
         return f"deleted {len(deleted)} of {len(task_ids)} selected messages"
 
     return await _change(request, "delete", act)
 
 
-async def _change(request: Request, action: str, act: Callable[[Console, list[str] | None], str]) -> Response:
+async def _change(
+    request: Request, action: str, act: Callable[[DeadLetters, list[str] | None], str]
+) -> Response:
     console = console_of(request)
     if not console.config.allow_changes:
         return _refuse(console, "read-only console: start it with --allow-changes to change anything")
     form = await read_form(request)
     if form is None or not safety.same(_one(form, safety.CSRF_FIELD), console.config.csrf_token):
         return _refuse(console, "the form's CSRF token is missing or wrong: reload the page and try again")
-    if not console.config.settings.dlq_url:
+    if not console.dlqs:
         return _refuse(console, "no DLQ configured")
+    queue = console.queue_named(_one(form, "queue"))
     everything = _one(form, "all") == "yes"
     task_ids = None if everything else [t for t in form.get("task_id", []) if t]
     if task_ids == []:
-        return page(console, "done.html", action=action, message="nothing selected", status=400)
+        return page(console, "done.html", action=action, message="nothing selected", queue=queue, status=400)
     if _one(form, "confirm") != "yes":
-        return page(console, "confirm.html", action=action, task_ids=task_ids)
+        return page(console, "confirm.html", action=action, task_ids=task_ids, queue=queue)
     try:
-        message = await run_in_threadpool(act, console, task_ids)
+        message = await run_in_threadpool(act, console.dead_letters(queue), task_ids)
     except Exception as exc:  # RedriveError, AWS errors: the reason, and the DLQ keeps the rest
-        return page(console, "done.html", action=action, message=f"{action} failed: {exc}", status=502)
-    return page(console, "done.html", action=action, message=message)
+        failed = f"{action} failed: {exc}"
+        return page(console, "done.html", action=action, message=failed, queue=queue, status=502)
+    return page(console, "done.html", action=action, message=message, queue=queue)
 
 
 def _one(form: dict[str, list[str]], name: str) -> str | None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from taskworker.console import safety
 from taskworker.console.queues import DEFAULT_INTERVAL, QueueSampler
+from taskworker.queues import DEFAULT_QUEUE
 from taskworker.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,35 +53,71 @@ class ConsoleConfig:
 
 @dataclass
 class Console:
-    """What the routes share: the config, the clients and the depth sampler."""
+    """What the routes share: the config, the clients, the depth sampler and each queue's DLQ."""
 
     config: ConsoleConfig
     sqs: Any
     dynamodb: Any
     sampler: QueueSampler | None
+    dlqs: Mapping[str, DeadLetters] = field(default_factory=dict)
+    """Each queue's DLQ by queue name, the default queue's first (:func:`dead_letter_queues`)."""
 
-    def dead_letters(self) -> DeadLetters:
-        from taskworker.dlq_admin import DeadLetters
+    @property
+    def several_dlqs(self) -> bool:
+        """Whether the pages name the queue a DLQ belongs to (an app with declared queues)."""
+        return len(self.dlqs) > 1
 
-        assert self.config.settings.dlq_url
-        return DeadLetters(self.sqs, self.config.settings.dlq_url, self.config.settings.queue_url)
+    def queue_named(self, name: str | None) -> str:
+        """The queue whose DLQ a request means: ``name``, or the first (the default queue)
+        when it names none. A name without a known DLQ raises, so a change never lands on
+        another queue's DLQ, nor redrives to another queue."""
+        from taskworker.dlq_admin import QueueNotFoundError
+
+        if not name:
+            return next(iter(self.dlqs))
+        if name in self.dlqs:
+            return name
+        if name in (self.config.settings.queue_urls or {}):
+            raise QueueNotFoundError(f"queue {name!r} has no DLQ the console could find (no RedrivePolicy?)")
+        known = ", ".join(self.dlqs) or "none"
+        raise QueueNotFoundError(f"unknown queue {name!r}: the console knows the DLQs of {known}")
+
+    def dead_letters(self, queue: str | None = None) -> DeadLetters:
+        """The DLQ of ``queue`` (see :meth:`queue_named`), redriven to that queue."""
+        return self.dlqs[self.queue_named(queue)]
 
 
-def depth_queues(sqs: Any, settings: Settings) -> dict[str, str]:
+def dead_letter_queues(sqs: Any, settings: Settings) -> dict[str, DeadLetters]:
+    """Each queue's DLQ by queue name, each redriven to its own queue, found once at start.
+
+    The settings' own queue (``TASKWORKER_QUEUE``, else the default queue) has
+    ``TASKWORKER_DLQ_URL``, as before queues could be declared; every other queue in
+    ``TASKWORKER_QUEUE_URLS`` has the DLQ ``taskworker dlq --queue NAME`` finds
+    (:func:`taskworker.dlq_admin.of_queue`: its RedrivePolicy). A queue without one (no
+    policy, or no permission to read it) is left out. The default queue comes first.
+    """
+    from taskworker.dlq_admin import DeadLetters, of_queue
+
+    own = settings.queue or DEFAULT_QUEUE
+    found = {own: DeadLetters(sqs, settings.dlq_url, settings.url_of(own))} if settings.dlq_url else {}
+    for name in settings.queue_urls or {}:
+        if name not in found:
+            with contextlib.suppress(Exception):  # no policy, or no permission: no DLQ to show
+                found[name] = of_queue(sqs, settings, name)
+    return dict(sorted(found.items(), key=lambda item: item[0] != DEFAULT_QUEUE))
+
+
+def depth_queues(settings: Settings, dlqs: Mapping[str, DeadLetters]) -> dict[str, str]:
     """The queues the Queues page shows, by key: ``queue`` and ``dlq`` (the settings' own
     queue and DLQ), then ``queue:NAME`` and ``dlq:NAME`` for every other queue of the app
-    in ``TASKWORKER_QUEUE_URLS``, each DLQ found from its queue's RedrivePolicy."""
-    from taskworker.dlq_admin import dead_letter_url
-
+    in ``TASKWORKER_QUEUE_URLS``, each DLQ as :func:`dead_letter_queues` found it."""
     queues = {key: url for key, url in (("queue", settings.queue_url), ("dlq", settings.dlq_url)) if url}
     for name, url in (settings.queue_urls or {}).items():
         if url == settings.queue_url:
             continue
         queues[f"queue:{name}"] = url
-        with contextlib.suppress(Exception):  # no policy, or no permission: its depth alone
-            dlq = dead_letter_url(sqs, url)
-            if dlq:
-                queues[f"dlq:{name}"] = dlq
+        if name in dlqs:
+            queues[f"dlq:{name}"] = dlqs[name].dlq_url
     return queues
 
 
@@ -95,9 +132,10 @@ def create_app(config: ConsoleConfig, *, sqs: Any = None, dynamodb: Any = None) 
 
         sqs, dynamodb = sqs or boto3.client("sqs"), dynamodb or boto3.client("dynamodb")
     settings = config.settings
-    queues = depth_queues(sqs, settings)
+    dlqs = dead_letter_queues(sqs, settings)
+    queues = depth_queues(settings, dlqs)
     sampler = QueueSampler(sqs, queues, interval=config.sample_interval) if queues else None
-    console = Console(config, sqs, dynamodb, sampler)
+    console = Console(config, sqs, dynamodb, sampler, dlqs)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -110,6 +148,7 @@ def create_app(config: ConsoleConfig, *, sqs: Any = None, dynamodb: Any = None) 
                 sampler.stop()
 
     from taskworker.console import pages
+    from taskworker.dlq_admin import QueueNotFoundError
 
     routes = [
         Route("/", pages.home),
@@ -124,7 +163,10 @@ def create_app(config: ConsoleConfig, *, sqs: Any = None, dynamodb: Any = None) 
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(_Guard, config=config)],
-        exception_handlers=dict.fromkeys(pages.AWS_ERRORS, pages.aws_error),
+        exception_handlers={
+            **dict.fromkeys(pages.AWS_ERRORS, pages.aws_error),
+            QueueNotFoundError: pages.unknown_queue,
+        },
     )
     app.state.console = console
     return app

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.console.browser import browser, text_of, unavailable, wait_until
-from tests.console.helpers import dead_letter, served_console
+from tests.console.helpers import dead_letter, served_console, two_queues
 from tests.integration.moto_stack import Stack, make_stack
 
 
@@ -87,3 +87,32 @@ def test_a_read_only_console_offers_no_change(driver: Any, stack: Stack) -> None
         wait_until(driver, text_of(f'tr[data-task-id="{task_id}"] .reason'), "the failed task")
         assert not driver.find_elements(By.TAG_NAME, "button")
         assert "start the console with --allow-changes" in text_of("main")(driver)
+
+
+def test_the_second_queues_dlq_is_chosen_on_the_page_and_redriven_to_that_queue(
+    driver: Any, stack: Stack
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    lanes = two_queues(stack)
+    task_id = lanes.dead_letter_long("globex")
+    with served_console(lanes.settings(), sqs=stack.sqs, dynamodb=stack.dynamodb, allow_changes=True) as url:
+        driver.get(f"{url}/dlq")
+        wait_until(driver, text_of("#dlq-queue"), "the default queue's DLQ")
+        assert not driver.find_elements(By.CSS_SELECTOR, "tr[data-task-id]")
+
+        driver.find_element(By.CSS_SELECTOR, '#dlq-queues a[data-queue="long"]').click()
+        reason = wait_until(driver, text_of(f'tr[data-task-id="{task_id}"] .reason'), "long's failed task")
+        assert reason == "PermanentError: account globex cannot be purged"
+        assert text_of("#dlq-queue")(driver) == "long"
+
+        driver.find_element(By.XPATH, "//button[starts-with(., 'Redrive all')]").click()
+        wait_until(driver, text_of("#confirm"), "the confirmation page")
+        driver.find_element(By.ID, "confirm").click()
+        outcome = wait_until(driver, text_of("#outcome"), "the outcome")
+        assert outcome.startswith("redrove 1 message"), outcome
+    assert stack.visible_count(lanes.long.dlq_url) == 0
+    assert [
+        m["MessageAttributes"]["task_id"]["StringValue"] for m in stack.receive(lanes.long.queue_url)
+    ] == [task_id]
+    assert stack.visible_count(stack.queue_url) == 0

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from taskworker.console import ConsoleConfig, create_app
 from taskworker.console.safety import TOKEN_COOKIE, required_token
-from tests.console.helpers import console, csrf, dead_letter, depth_cells, row, served_console
+from tests.console.helpers import console, csrf, dead_letter, depth_cells, row, served_console, two_queues
 from tests.integration.moto_stack import Stack, make_stack
 
 
@@ -211,22 +211,12 @@ def test_an_aws_error_is_a_page_with_its_reason_not_a_traceback(stack: Stack) ->
 
 def test_queues_page_shows_every_queue_of_the_app_and_its_dlq(stack: Stack) -> None:
     """An app with queues per workload: each other queue and its own DLQ (from its redrive policy)."""
-    prefix = stack.queue_url.rsplit("/", 1)[-1]
-    long_dlq = stack.sqs.create_queue(QueueName=f"{prefix}-long-dlq")["QueueUrl"]
-    dlq_arn = stack.sqs.get_queue_attributes(QueueUrl=long_dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    policy = f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": 3}}'
-    long = stack.sqs.create_queue(QueueName=f"{prefix}-long", Attributes={"RedrivePolicy": policy})[
-        "QueueUrl"
-    ]
+    lanes = two_queues(stack)
     for body in ("{}", "{}"):
-        stack.sqs.send_message(QueueUrl=long, MessageBody=body)
-    stack.sqs.send_message(QueueUrl=long_dlq, MessageBody="{}")
-    settings = stack.settings(queue_urls={"default": stack.queue_url, "long": long})
-    app = create_app(ConsoleConfig(settings), sqs=stack.sqs, dynamodb=stack.dynamodb)
+        stack.sqs.send_message(QueueUrl=lanes.long.queue_url, MessageBody=body)
+    stack.sqs.send_message(QueueUrl=lanes.long.dlq_url, MessageBody="{}")
 
-    page = TestClient(app, base_url="http://127.0.0.1:8001").get("/queues").text
+    page = lanes.console().get("/queues").text
 
     assert depth_cells(page, "queue") == (0, 0, 0)
     assert depth_cells(page, "queue:long") == (2, 0, 0)
