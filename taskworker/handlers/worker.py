@@ -40,7 +40,7 @@ from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
-from taskworker.aws.direct import direct_sqs
+from taskworker.aws.direct import DirectSQS, direct_sqs
 from taskworker.errors import TaskworkerError
 from taskworker.handlers.groups import GroupOrder
 from taskworker.handlers.heartbeat import Heartbeat, Leases, LockRenewal
@@ -232,7 +232,14 @@ class Worker:
         self._receiver = threading.Thread(target=self._receive_loop, name="taskworker-receive", daemon=True)
         self._receiver.start()
         restore = self._install_signal_handlers()
-        self._log(20, "worker started", pool=self.options.pool, concurrency=self.concurrency)
+        transport = "direct" if isinstance(self.sqs, DirectSQS) else "boto3"
+        self._log(
+            20,
+            "worker started",
+            pool=self.options.pool,
+            concurrency=self.concurrency,
+            sqs_transport=transport,
+        )
         self._started.set()
         try:
             while not self._stopping.wait(SIGNAL_POLL_SECONDS):
