@@ -42,9 +42,10 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("lambda_breakdown", "where taskworker's per-message Lambda time goes, stage by stage"),
     Benchmark("import_cost", "fresh-interpreter import and cold-start cost vs pydantic + powertools"),
     Benchmark("boto3_free", "boto3 is not imported without AWS features"),
+    # before anything imports moto: its import hooks a stubber into every later boto3 client
+    Benchmark("worker_fauxqs", "worker over HTTP on fauxqs: tasks/s, CPU/task, requests vs 3 hand-written"),
     Benchmark("worker_sqs_requests", "container worker SQS requests per 1,000 tasks vs a receive-10 loop"),
     Benchmark("worker_throughput", "container worker tasks/s, 20 ms I/O tasks, vs a single-threaded loop"),
-    Benchmark("worker_fauxqs", "worker over HTTP on fauxqs: tasks/s, CPU/task, requests vs 3 hand-written"),
     Benchmark("sns_calls", "SNS calls per task with result events on vs one Publish per task"),
     Benchmark("dynamodb_calls", "DynamoDB calls per task, status and idempotency, vs powertools alone"),
     Benchmark("dev_latency", "dev-mode POST to succeeded latency, both runtimes, vs a bare SQS round trip"),

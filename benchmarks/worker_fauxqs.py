@@ -14,7 +14,7 @@ sequential loop (receive 10, handle, DeleteMessageBatch), a batch on a 16-thread
 And SQS requests per 1,000 tasks (consumer's only) for both, target at most 1.05x the
 loop's 200. Every round fills one queue per contestant up front (untimed), then runs the
 contestants one after another in a rotating order; figures are medians over rounds and
-ratios medians of per-round ratios. ``--quick`` runs one tiny round, and only if fauxqs
+ratios medians of per-round ratios (5 rounds). ``--quick`` runs one tiny round, and only if fauxqs
 is installed already (``npm ci`` takes about 40 s and needs the npm registry): else its
 rows say "skipped" and why.
 """
@@ -100,7 +100,7 @@ def run(budget: Budget) -> list[Row]:
         reason = "fauxqs not installed; a full run or `--only worker_fauxqs` installs it"
         return [skipped(NAME, name, reason) for name in row_names(trivial, io)]
     quiet()
-    rounds = 1 if budget.smoke else 3
+    rounds = 1 if budget.smoke else 5
     with fauxqs_server.running() as endpoint:
         _warm_up(endpoint)
         measured = {workload.label: _measure(endpoint, workload, rounds) for workload in (trivial, io)}

@@ -3,7 +3,8 @@
 Against moto's server: what a direct receive and delete return is compared with what the
 client returns for the same call; errors and unreachable endpoints surface as the client's
 own exceptions; a client with hooks, a stubber, a tracer or a fake is consumed as it is;
-and the worker consumes with it without losing or repeating a task.
+and the worker consumes with it without losing or repeating a task (the heartbeat,
+SIGTERM and kill -9 tests in test_worker_moto.py run with both transports).
 """
 
 from __future__ import annotations
@@ -208,9 +209,9 @@ def test_a_call_under_an_active_moto_mock_is_answered_by_the_mock():
     assert sent == []  # nothing left the process: the mock answered
 
 
-def test_the_worker_consumes_directly_and_loses_nothing(moto_queues: MotoQueues):
-    sqs = moto_queues.sqs
-    app = make_app("direct", sqs, moto_queues.queue_url, moto_queues.dlq_url)
+def recording_app(name: str, sqs: Any, queue_url: str, dlq_url: str) -> tuple[Any, Recorder]:
+    """An app whose one task, ``job``, records each ``n`` it runs."""
+    app = make_app(name, sqs, queue_url, dlq_url)
     recorder = Recorder()
 
     @app.task("job")
@@ -218,6 +219,12 @@ def test_the_worker_consumes_directly_and_loses_nothing(moto_queues: MotoQueues)
         recorder.enter(item.n)
         recorder.leave()
 
+    return app, recorder
+
+
+def test_the_worker_consumes_directly_and_loses_nothing(moto_queues: MotoQueues):
+    sqs = moto_queues.sqs
+    app, recorder = recording_app("direct", sqs, moto_queues.queue_url, moto_queues.dlq_url)
     send(sqs, moto_queues.queue_url, "job", [{"n": n} for n in range(40)])
     with running_worker(app, concurrency=8, sqs_transport="direct") as worker:
         assert isinstance(worker.sqs, DirectSQS)
@@ -226,34 +233,9 @@ def test_the_worker_consumes_directly_and_loses_nothing(moto_queues: MotoQueues)
     assert sorted(recorder.calls) == list(range(40))
 
 
-def test_the_heartbeat_keeps_a_directly_received_message(moto_queues: MotoQueues):
-    sqs = moto_queues.sqs
-    app = make_app("direct-heartbeat", sqs, moto_queues.queue_url, moto_queues.dlq_url)
-    recorder = Recorder()
-
-    @app.task("job")
-    def job(item: Job) -> None:
-        recorder.enter(item.n)
-        time.sleep(2.5)
-
-    send(sqs, moto_queues.queue_url, "job", [{"n": 1}])
-    with running_worker(app, visibility_timeout=1, concurrency=2, sqs_transport="direct") as worker:
-        wait_until(lambda: worker.stats["finished"] == 1, timeout=15)
-        wait_until(lambda: queue_depth(sqs, moto_queues.queue_url) == (0, 0))
-    assert recorder.calls == [1]
-    assert worker.stats["received"] == 1
-
-
 def test_fifo_order_holds_when_consuming_directly(moto_endpoint: str, moto_sqs: Any):
     url, dlq = make_queues(moto_sqs, f"direct-fifo-{time.time_ns()}", fifo=True)
-    app = make_app("direct-fifo", moto_sqs, url, dlq)
-    recorder = Recorder()
-
-    @app.task("job")
-    def job(item: Job) -> None:
-        recorder.enter(item.n)
-        recorder.leave()
-
+    app, recorder = recording_app("direct-fifo", moto_sqs, url, dlq)
     send(moto_sqs, url, "job", [{"n": n} for n in range(12)], group="g")
     with running_worker(app, concurrency=4, sqs_transport="direct") as worker:
         wait_until(lambda: worker.settled == 12, timeout=30)
@@ -265,18 +247,12 @@ def test_a_worker_asked_for_direct_on_a_fake_says_why_and_consumes_all_the_same(
 ):
     fake = FakeSQS()
     url, dlq = make_queues(fake, "direct-fake")
-    app = make_app("direct-fake", fake, url, dlq)
-    recorder = Recorder()
-
-    @app.task("job")
-    def job(item: Job) -> None:
-        recorder.enter(item.n)
-        recorder.leave()
-
+    app, recorder = recording_app("direct-fake", fake, url, dlq)
     send(fake, url, "job", [{"n": 1}])
     with caplog.at_level(logging.WARNING), running_worker(app, sqs_transport="direct") as worker:
         wait_until(lambda: worker.settled == 1)
     assert worker.sqs is fake
+    assert recorder.calls == [1]
     assert any("FakeSQS is not a botocore client" in str(r.__dict__) for r in caplog.records)
 
 

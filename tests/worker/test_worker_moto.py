@@ -36,7 +36,10 @@ class Nap(BaseModel):
     sleep: float = 0.0
 
 
-def test_heartbeat_task_running_three_visibility_timeouts_is_delivered_once(moto_queues: MotoQueues):
+@pytest.mark.parametrize("transport", ["boto3", "direct"])
+def test_heartbeat_task_running_three_visibility_timeouts_is_delivered_once(
+    moto_queues: MotoQueues, transport: str
+):
     sqs = moto_queues.sqs
     app = make_app("heartbeat", sqs, moto_queues.queue_url, moto_queues.dlq_url)
     recorder = Recorder()
@@ -47,7 +50,7 @@ def test_heartbeat_task_running_three_visibility_timeouts_is_delivered_once(moto
         time.sleep(item.sleep)
 
     send(sqs, moto_queues.queue_url, "nap", [{"n": 1, "sleep": 3.3}])
-    with running_worker(app, visibility_timeout=1, concurrency=4) as worker:
+    with running_worker(app, visibility_timeout=1, concurrency=4, sqs_transport=transport) as worker:
         wait_until(lambda: worker.stats["finished"] == 1, timeout=15)
         wait_until(lambda: queue_depth(sqs, moto_queues.queue_url) == (0, 0))
         time.sleep(1.2)  # had the heartbeat failed, the message would be back by now
