@@ -50,11 +50,22 @@ client made afterwards; it intercepts requests only while a ``mock_aws`` is acti
 the client, so the mock still answers it."""
 
 
-SKIPPABLE = ("botocore.handlers", "botocore.retries.", "botocore.signers", "botocore.useragent", MOTO_STUBBER)
+POWERTOOLS_USER_AGENT = "aws_lambda_powertools.shared.user_agent"
+"""Importing one of powertools' utilities (batch, idempotency, parameters...) adds a
+handler to every boto3 client that appends ``PT/<feature>`` to its user-agent."""
+
+SKIPPABLE = (
+    "botocore.handlers",
+    "botocore.retries.",
+    "botocore.signers",
+    "botocore.useragent",
+    POWERTOOLS_USER_AGENT,
+    MOTO_STUBBER,
+)
 """Modules whose handlers on those events a direct call may skip: what botocore registers
 itself (idempotency tokens, the API-version header, retry quotas and headers, the
-user-agent), which changes nothing for these two operations; and moto's stubber, which
-is looked at on every call instead."""
+user-agent) and powertools' user-agent tag, which change nothing these two operations
+do; and moto's stubber, which is looked at on every call instead."""
 
 
 def direct_sqs(client: Any) -> tuple[Any, str | None]:

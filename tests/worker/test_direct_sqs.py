@@ -175,6 +175,13 @@ def test_a_client_with_its_own_hooks_is_consumed_as_it_is(moto_sqs: Any):
     assert "audit" in (reason or "")
 
 
+def test_powertools_user_agent_tag_does_not_stop_a_direct_transport(moto_sqs: Any):
+    from aws_lambda_powertools.shared.user_agent import register_feature_to_client
+
+    register_feature_to_client(moto_sqs, "batch")  # what importing a powertools utility does
+    direct(moto_sqs)
+
+
 def test_a_stubbed_client_is_consumed_as_it_is(moto_sqs: Any):
     with Stubber(moto_sqs):
         consumer, reason = direct_sqs(moto_sqs)
