@@ -17,8 +17,9 @@ and deleting a message twice is harmless.
 
 Used only where it changes nothing else: a plain botocore SQS client that speaks the JSON
 protocol, with SigV4, and no event handlers or instrumentation of its own on these two
-operations (moto's in-process mock, botocore's ``Stubber``, a tracer that wraps botocore,
-a user's hooks). Anything else (the testing kit's fakes included) is used as it is.
+operations (botocore's ``Stubber``, a tracer that wraps botocore, a user's hooks; moto's
+stubber and powertools' user-agent tag are known and allowed, see ``SKIPPABLE``).
+Anything else (the testing kit's fakes included) is used as it is.
 """
 
 from __future__ import annotations
@@ -175,11 +176,11 @@ class DirectSQS:
         try:
             self._signer.sign(operation, request)
             answer = self._session.send(request.prepare())
-        except Exception:  # not sent, or no answer
-            answer = None
-        if answer is None or answer.status_code != 200:  # the client tries again its own way
+            parsed = json.loads(answer.content) if answer.status_code == 200 else None
+        except Exception:  # not sent, no answer, or an answer that is not SQS's JSON
+            parsed = None
+        if not isinstance(parsed, dict):  # the client tries again its own way
             return cast(dict[str, Any], fallback(**params))
-        parsed: dict[str, Any] = json.loads(answer.content) if answer.content else {}
         parsed["ResponseMetadata"] = {
             "RequestId": answer.headers.get("x-amzn-RequestId", ""),
             "HTTPStatusCode": 200,

@@ -9,8 +9,10 @@ SIGTERM and kill -9 tests in test_worker_moto.py run with both transports).
 
 from __future__ import annotations
 
+import http.server
 import logging
 import socket
+import threading
 import time
 from typing import Any
 
@@ -151,6 +153,41 @@ def test_an_unreachable_endpoint_raises_as_the_client_does():
     )
     with pytest.raises(EndpointConnectionError):
         direct(client).receive_message(QueueUrl=f"http://127.0.0.1:{port}/000000000000/q")
+
+
+def test_an_answer_that_is_not_sqs_json_raises_as_the_client_does():
+    class Portal(http.server.BaseHTTPRequestHandler):  # a captive proxy: 200 and a web page
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>sign in first</html>")
+
+        def log_message(self, *args: Any) -> None: ...
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        client = boto3.client(
+            "sqs", endpoint_url=endpoint, region_name=REGION, config=Config(retries={"total_max_attempts": 1})
+        )
+        queue_url = f"{endpoint}/000000000000/q"
+        by_client = outcome(lambda: client.receive_message(QueueUrl=queue_url))
+        by_direct = outcome(lambda: direct(client).receive_message(QueueUrl=queue_url))
+    finally:
+        server.shutdown()
+    assert by_direct == by_client  # botocore reads such a page as an empty answer; so does a direct call
+
+
+def outcome(call: Any) -> tuple[str, Any]:
+    """What a call did: the exception type it raised, or its answer without metadata."""
+    try:
+        answer = call()
+    except Exception as exc:
+        return "raised", type(exc)
+    return "answered", {k: v for k, v in answer.items() if k != "ResponseMetadata"}
 
 
 def test_other_calls_are_the_clients_own(moto_queues: MotoQueues):
