@@ -23,7 +23,6 @@ server-side move keeps all attributes.
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -33,9 +32,8 @@ from typing import Any
 from taskworker.aws.batch import DEFAULT_POLICY, SEND_MESSAGES, RetryPolicy, call_batch
 from taskworker.errors import TaskworkerError
 from taskworker.handlers.settle import delete_messages
-from taskworker.handlers.visibility import change_visibility
+from taskworker.handlers.visibility import change_visibility, redrive_policy
 from taskworker.messages import ERROR_MESSAGE, ERROR_TYPE, FAILED_AT, TASK_ID, TASK_TYPE
-from taskworker.queues import DEFAULT_QUEUE
 from taskworker.settings import Settings
 
 BATCH_SIZE = 10
@@ -117,11 +115,10 @@ def dead_letter_url(sqs: Any, queue_url: str) -> str | None:
     Each queue has its own DLQ; this is how a worker or the tooling finds a queue's DLQ
     from the queue alone (GetQueueUrl by name and owner, so moto and LocalStack work too).
     """
-    response = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
-    policy = response.get("Attributes", {}).get("RedrivePolicy")
-    if not policy:
+    policy = redrive_policy(sqs, queue_url)
+    if policy is None:
         return None
-    *_, account, name = str(json.loads(policy)["deadLetterTargetArn"]).split(":")
+    *_, account, name = str(policy["deadLetterTargetArn"]).split(":")
     return str(sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
 
@@ -136,7 +133,7 @@ def of_queue(
     DLQ when it consumes that queue, else the queue's RedrivePolicy.
     """
     known = settings.queue_urls or {}
-    own = settings.queue == queue or (settings.queue is None and queue == DEFAULT_QUEUE)
+    own = queue == settings.own_queue
     target = queue_url or known.get(queue) or (settings.queue_url if own else None)
     if not target:
         names = ", ".join(sorted(known)) or "none"

@@ -63,6 +63,14 @@ class Settings:
                 values[field.name] = _coerce(field.name, str(field.type), raw)
         return cls(**values)
 
+    @property
+    def own_queue(self) -> str:
+        """The queue ``queue_url`` and ``dlq_url`` describe: the one ``queue`` names, else
+        the default queue (as before queues could be declared)."""
+        from taskworker.queues import DEFAULT_QUEUE
+
+        return self.queue or DEFAULT_QUEUE
+
     def url_of(self, queue: str) -> str | None:
         """The URL of the queue named ``queue``: its ``queue_urls`` entry, else ``queue_url``."""
         return (self.queue_urls or {}).get(queue) or self.queue_url

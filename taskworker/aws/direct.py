@@ -30,8 +30,8 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-HOT_OPERATIONS = {"receive_message": "ReceiveMessage", "delete_message_batch": "DeleteMessageBatch"}
-"""The calls sent directly, by method name: a worker makes one of each per ten tasks."""
+HOT_OPERATIONS = ("ReceiveMessage", "DeleteMessageBatch")
+"""The calls sent directly: a worker makes one of each per ten tasks."""
 
 HOOKED_EVENTS = (
     "provide-client-params",
@@ -113,7 +113,7 @@ def _handlers(client: Any, module: str = "") -> list[Any]:
     if registered is None:  # an event system that cannot be inspected: assume the worst
         return [emitter]
     found: list[Any] = []
-    for operation in HOT_OPERATIONS.values():
+    for operation in HOT_OPERATIONS:
         for event in HOOKED_EVENTS:
             for handler in registered.prefix_search(f"{event}.sqs.{operation}"):
                 if _module(handler).startswith(module) and not any(handler is seen for seen in found):

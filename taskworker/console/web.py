@@ -98,7 +98,7 @@ def dead_letter_queues(sqs: Any, settings: Settings) -> dict[str, DeadLetters]:
     """
     from taskworker.dlq_admin import DeadLetters, of_queue
 
-    own = settings.queue or DEFAULT_QUEUE
+    own = settings.own_queue
     found = {own: DeadLetters(sqs, settings.dlq_url, settings.url_of(own))} if settings.dlq_url else {}
     for name in settings.queue_urls or {}:
         if name not in found:

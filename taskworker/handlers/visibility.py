@@ -45,11 +45,17 @@ def _seconds(delay: float) -> int:
     return max(0, min(MAX_VISIBILITY_SECONDS, round(delay)))
 
 
-def max_receive_count(sqs: Any, queue_url: str) -> int | None:
-    """``maxReceiveCount`` from the queue's RedrivePolicy, ``None`` without one."""
+def redrive_policy(sqs: Any, queue_url: str) -> dict[str, Any] | None:
+    """The queue's RedrivePolicy (its DLQ's ARN and ``maxReceiveCount``), ``None`` without one."""
     response = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
     policy = response.get("Attributes", {}).get("RedrivePolicy")
-    return int(json.loads(policy)["maxReceiveCount"]) if policy else None
+    return dict(json.loads(policy)) if policy else None
+
+
+def max_receive_count(sqs: Any, queue_url: str) -> int | None:
+    """``maxReceiveCount`` from the queue's RedrivePolicy, ``None`` without one."""
+    policy = redrive_policy(sqs, queue_url)
+    return int(policy["maxReceiveCount"]) if policy else None
 
 
 class QueueVisibility:

@@ -673,7 +673,7 @@ def queue_settings(
         raise WorkerConfigError(
             f"app {app.name!r} has no queue {name!r}; its queues: {', '.join(app.queues)}"
         )
-    if settings.queue == name or (settings.queue is None and name == DEFAULT_QUEUE):
+    if name == settings.own_queue:
         url = queue_url or settings.url_of(name)
         return settings.merged(queue=name, queue_url=url, dlq_url=dlq_url)
     url = queue_url or (settings.queue_urls or {}).get(name)
